@@ -1,0 +1,69 @@
+//! The crate's one error type. Variants carry the file, the thing and what was expected, so a
+//! message reads "style image 'x.png': expected 3 channels, got 4" without extra context.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot decode image: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    #[error(
+        "{path}: image is {width}x{height}, smaller than the {min}x{min} minimum the network's reflection pads need"
+    )]
+    TooSmall {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        min: u32,
+    },
+    #[error(
+        "{path}: image is {width}x{height} = {pixels} pixels, over the limit of {limit} (set --content-size/--style-size to downscale, or raise --max-pixels)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        pixels: u64,
+        limit: u64,
+    },
+    #[error("{path}: weight '{key}': expected shape {expected:?}, got {got:?}")]
+    WeightShape {
+        path: PathBuf,
+        key: String,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
+    #[error(
+        "{path}: missing weight '{key}' (expected the vgg_normalised.pth / decoder.pth key layout)"
+    )]
+    MissingWeight { path: PathBuf, key: String },
+    #[error("{path}: invalid weights file: {reason}")]
+    Weights { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("onnx runtime: {0}")]
+    Runtime(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<ort::Error> for Error {
+    fn from(e: ort::Error) -> Self {
+        Error::Runtime(e.to_string())
+    }
+}

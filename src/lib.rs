@@ -1,0 +1,20 @@
+//! adain: arbitrary style transfer with AdaIN (Huang & Belongie, ICCV 2017).
+//!
+//! Data flow:
+//! ```text
+//! weights (safetensors) --model--> onnx::export --> onnx/*.onnx
+//! images --imaging--> runtime (ONNX Runtime) --batch--> images + CSV reports
+//! images --train (tch, feature "train")--> decoder weights --> onnx::export
+//! ```
+//! `model` owns the architecture and statistics; `onnx` the graphs; `runtime` is the only module
+//! that knows ort; `train` the only one that knows tch; binaries only parse arguments.
+
+pub mod error;
+pub mod fsutil;
+pub mod model;
+pub mod onnx;
+pub mod paths;
+pub mod runtime;
+pub mod weights_import;
+
+pub use error::{Error, Result};

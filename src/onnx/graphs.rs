@@ -1,0 +1,328 @@
+//! The four exported graphs, built from the layer tables in [`crate::model`]:
+//! `encoder` (image -> relu4_1 + its statistics), `adain` (content features + style statistics +
+//! alpha -> t), `decoder` (t -> image) and `stylize` (content + style + alpha -> image, fused).
+
+use onnx_protobuf::ModelProto;
+
+use super::builder::{Attr, Dim, GraphBuilder};
+use crate::model::{self, EPS, Op, Weights};
+
+/// Emits the nodes of a layer table on `x`; `prefix` names the initializers ("encoder.2.weight").
+/// Returns the last value. Initializers are added once per prefix, so two encoder instances in
+/// the fused graph share one copy of the weights.
+fn layers(
+    g: &mut GraphBuilder,
+    ops: &[Op],
+    w: &Weights,
+    prefix: &str,
+    x: &str,
+    add_init: bool,
+) -> String {
+    let mut x = x.to_string();
+    // Shared constants, added on first use so no graph carries an unused initializer.
+    let (mut reflect_pads, mut scales) = (None::<String>, None::<String>);
+    for op in ops {
+        match *op {
+            Op::Conv { key, k, relu, .. } => {
+                let wk = format!("{prefix}.{key}.weight");
+                let bk = format!("{prefix}.{key}.bias");
+                if add_init {
+                    let wt = w.get(&format!("{key}.weight"));
+                    let bt = w.get(&format!("{key}.bias"));
+                    g.init_f32(&wk, &wt.shape, &wt.data);
+                    g.init_f32(&bk, &bt.shape, &bt.data);
+                }
+                if k == 3 {
+                    let pads = reflect_pads
+                        .get_or_insert_with(|| {
+                            g.init_i64("pads_reflect1", &[0, 0, 1, 1, 0, 0, 1, 1])
+                        })
+                        .clone();
+                    x = g.node("Pad", &[&x, &pads], vec![("mode", Attr::Str("reflect"))]);
+                }
+                x = g.node(
+                    "Conv",
+                    &[&x, &wk, &bk],
+                    vec![("kernel_shape", Attr::Ints(vec![k as i64, k as i64]))],
+                );
+                if relu {
+                    x = g.node("Relu", &[&x], vec![]);
+                }
+            }
+            Op::MaxPool => {
+                x = g.node(
+                    "MaxPool",
+                    &[&x],
+                    vec![
+                        ("kernel_shape", Attr::Ints(vec![2, 2])),
+                        ("strides", Attr::Ints(vec![2, 2])),
+                        ("ceil_mode", Attr::Int(1)),
+                    ],
+                );
+            }
+            Op::Upsample => {
+                // Matches torch's nearest upsampling exactly (REFERENCE.md, ONNX notes).
+                let scales = scales.get_or_insert_with(|| g.scales_x2()).clone();
+                x = g.node(
+                    "Resize",
+                    &[&x, "", &scales],
+                    vec![
+                        ("mode", Attr::Str("nearest")),
+                        ("coordinate_transformation_mode", Attr::Str("asymmetric")),
+                        ("nearest_mode", Attr::Str("floor")),
+                    ],
+                );
+            }
+        }
+    }
+    x
+}
+
+impl GraphBuilder {
+    fn scales_x2(&mut self) -> String {
+        let name = self.fresh("scales_x2");
+        self.init_f32(&name, &[4], &[1.0, 1.0, 2.0, 2.0])
+    }
+}
+
+/// Per-sample, per-channel mean and std (unbiased variance + EPS) over H x W, as `[N,C,1,1]`.
+fn stats(g: &mut GraphBuilder, x: &str) -> (String, String) {
+    let axes = g.init_i64("axes_hw", &[2, 3]);
+    let mean = g.node(
+        "ReduceMean",
+        &[x],
+        vec![("axes", Attr::Ints(vec![2, 3])), ("keepdims", Attr::Int(1))],
+    );
+    let d = g.node("Sub", &[x, &mean], vec![]);
+    let sq = g.node("Mul", &[&d, &d], vec![]);
+    let ss = g.node("ReduceSum", &[&sq, &axes], vec![("keepdims", Attr::Int(1))]);
+    // n = H*W from the runtime shape, so the graph stays valid for any size.
+    let shape = g.node("Shape", &[x], vec![]);
+    let (s2, s4, s0) = (
+        g.init_i64("start2", &[2]),
+        g.init_i64("end4", &[4]),
+        g.init_i64("axis0", &[0]),
+    );
+    let hw = g.node("Slice", &[&shape, &s2, &s4, &s0], vec![]);
+    let n = g.node("ReduceProd", &[&hw], vec![("keepdims", Attr::Int(0))]);
+    let nf = g.node("Cast", &[&n], vec![("to", Attr::Int(1))]);
+    let one = g.scalar_f32("one", 1.0);
+    let dof = g.node("Sub", &[&nf, &one], vec![]);
+    let var = g.node("Div", &[&ss, &dof], vec![]);
+    let eps = g.scalar_f32("eps", EPS);
+    let var_eps = g.node("Add", &[&var, &eps], vec![]);
+    let std = g.node("Sqrt", &[&var_eps], vec![]);
+    (mean, std)
+}
+
+/// `alpha * (s_std * (c - c_mean) / c_std + s_mean) + (1 - alpha) * c`, alpha `[N]`.
+fn adain(g: &mut GraphBuilder, c: &str, s_mean: &str, s_std: &str, alpha: &str) -> String {
+    let (c_mean, c_std) = stats(g, c);
+    let centred = g.node("Sub", &[c, &c_mean], vec![]);
+    let normed = g.node("Div", &[&centred, &c_std], vec![]);
+    let scaled = g.node("Mul", &[&normed, s_std], vec![]);
+    let styled = g.node("Add", &[&scaled, s_mean], vec![]);
+    let axes = g.init_i64("axes_123", &[1, 2, 3]);
+    let a = g.node("Unsqueeze", &[alpha, &axes], vec![]); // [N,1,1,1]
+    // t = c + alpha * (styled - c): the same blend with one multiply.
+    let delta = g.node("Sub", &[&styled, c], vec![]);
+    let step = g.node("Mul", &[&a, &delta], vec![]);
+    g.node("Add", &[c, &step], vec![])
+}
+
+/// Metadata common to every graph; `extra` adds graph-specific keys.
+pub struct Provenance {
+    pub entries: Vec<(String, String)>,
+}
+
+const IMAGE_DOC: &str = "RGB, float32 in [0,1], NCHW";
+
+pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
+    let mut g = GraphBuilder::new("adain_encoder");
+    g.input(
+        "image",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(3),
+            Dim::Named("H"),
+            Dim::Named("W"),
+        ],
+        IMAGE_DOC,
+    );
+    let f = layers(&mut g, model::ENCODER, w, "encoder", "image", true);
+    let (m, s) = stats(&mut g, &f);
+    g.identity(&f, "features");
+    g.identity(&m, "mean");
+    g.identity(&s, "std");
+    let fdims = [
+        Dim::Named("N"),
+        Dim::Fixed(512),
+        Dim::Named("h"),
+        Dim::Named("w"),
+    ];
+    g.output("features", &fdims, "relu4_1, h = ceil(ceil(ceil(H/2)/2)/2)");
+    let sdims = || {
+        [
+            Dim::Named("N"),
+            Dim::Fixed(512),
+            Dim::Fixed(1),
+            Dim::Fixed(1),
+        ]
+    };
+    g.output("mean", &sdims(), "per-channel mean of relu4_1");
+    g.output(
+        "std",
+        &sdims(),
+        "per-channel sqrt(unbiased var + 1e-5) of relu4_1",
+    );
+    g.finish(
+        "AdaIN encoder: VGG-19 (normalised) to relu4_1",
+        &meta.entries,
+    )
+}
+
+pub fn adain_graph(meta: &Provenance) -> ModelProto {
+    let mut g = GraphBuilder::new("adain_adain");
+    g.input(
+        "content_features",
+        &[
+            Dim::Named("Nc"),
+            Dim::Fixed(512),
+            Dim::Named("h"),
+            Dim::Named("w"),
+        ],
+        "relu4_1 of the content; Nc is N or 1 (broadcast)",
+    );
+    let sd = || {
+        [
+            Dim::Named("Ns"),
+            Dim::Fixed(512),
+            Dim::Fixed(1),
+            Dim::Fixed(1),
+        ]
+    };
+    g.input(
+        "style_mean",
+        &sd(),
+        "style relu4_1 mean (encoder output 'mean'); Ns is N or 1",
+    );
+    g.input(
+        "style_std",
+        &sd(),
+        "style relu4_1 std (encoder output 'std'); Ns is N or 1",
+    );
+    g.input(
+        "alpha",
+        &[Dim::Named("Na")],
+        "content-style trade-off in [0,1], one per output; Na is N or 1",
+    );
+    let t = adain(
+        &mut g,
+        "content_features",
+        "style_mean",
+        "style_std",
+        "alpha",
+    );
+    g.identity(&t, "t");
+    g.output(
+        "t",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(512),
+            Dim::Named("h"),
+            Dim::Named("w"),
+        ],
+        "AdaIN target",
+    );
+    g.finish(
+        "AdaIN with alpha blend: t = alpha*AdaIN(c,s) + (1-alpha)*c",
+        &meta.entries,
+    )
+}
+
+pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
+    let mut g = GraphBuilder::new("adain_decoder");
+    g.input(
+        "t",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(512),
+            Dim::Named("h"),
+            Dim::Named("w"),
+        ],
+        "AdaIN target",
+    );
+    let y = layers(&mut g, model::DECODER, w, "decoder", "t", true);
+    g.identity(&y, "image");
+    g.output(
+        "image",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(3),
+            Dim::Named("H8"),
+            Dim::Named("W8"),
+        ],
+        "RGB, about [0,1], not clamped; H8 = 8h: crop to the content size",
+    );
+    g.finish("AdaIN decoder", &meta.entries)
+}
+
+pub fn stylize(enc: &Weights, dec: &Weights, meta: &Provenance) -> ModelProto {
+    let mut g = GraphBuilder::new("adain_stylize");
+    g.input(
+        "content",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(3),
+            Dim::Named("H"),
+            Dim::Named("W"),
+        ],
+        IMAGE_DOC,
+    );
+    g.input(
+        "style",
+        &[
+            Dim::Named("Ns"),
+            Dim::Fixed(3),
+            Dim::Named("Hs"),
+            Dim::Named("Ws"),
+        ],
+        "RGB, float32 in [0,1], NCHW; Ns is N or 1",
+    );
+    g.input(
+        "alpha",
+        &[Dim::Named("Na")],
+        "content-style trade-off in [0,1]; Na is N or 1",
+    );
+    let fc = layers(&mut g, model::ENCODER, enc, "encoder", "content", true);
+    let fs = layers(&mut g, model::ENCODER, enc, "encoder", "style", false);
+    let (sm, ss) = stats(&mut g, &fs);
+    let t = adain(&mut g, &fc, &sm, &ss, "alpha");
+    let y = layers(&mut g, model::DECODER, dec, "decoder", &t, true);
+    // Crop the decoder's 8*ceil(H/8)-sized output back to the content's size.
+    let shape = g.node("Shape", &["content"], vec![]);
+    let (s2, s4, s0) = (
+        g.init_i64("start2", &[2]),
+        g.init_i64("end4", &[4]),
+        g.init_i64("axis0", &[0]),
+    );
+    let hw = g.node("Slice", &[&shape, &s2, &s4, &s0], vec![]);
+    let zeros = g.init_i64("zeros2", &[0, 0]);
+    let axes = g.init_i64("axes_hw", &[2, 3]);
+    let cropped = g.node("Slice", &[&y, &zeros, &hw, &axes], vec![]);
+    g.identity(&cropped, "image");
+    g.output(
+        "image",
+        &[
+            Dim::Named("N"),
+            Dim::Fixed(3),
+            Dim::Named("H"),
+            Dim::Named("W"),
+        ],
+        "RGB, about [0,1], not clamped: clamp when saving",
+    );
+    g.finish(
+        "AdaIN style transfer, fused: content + style + alpha -> image",
+        &meta.entries,
+    )
+}

@@ -1,0 +1,119 @@
+//! ONNX export in pure Rust (no libtorch): safetensors weights -> `encoder.onnx`, `adain.onnx`,
+//! `decoder.onnx` and the fused `stylize.onnx`, each with `metadata_props` recording the weights'
+//! provenance and sha256, the variance convention and the exporter version.
+//!
+//! Flow: [`export`] loads nothing itself; callers pass checked [`Weights`]; `graphs` turns the
+//! layer tables into nodes through `builder`; files are written atomically.
+
+pub mod builder;
+pub mod graphs;
+
+use std::path::{Path, PathBuf};
+
+use onnx_protobuf::Message;
+
+use crate::error::{Error, Result};
+use crate::model::{self, Weights};
+
+pub use graphs::Provenance;
+
+/// The file names `export` writes and the runtime opens.
+pub const ENCODER_FILE: &str = "encoder.onnx";
+pub const ADAIN_FILE: &str = "adain.onnx";
+pub const DECODER_FILE: &str = "decoder.onnx";
+pub const STYLIZE_FILE: &str = "stylize.onnx";
+
+/// Sidecar JSON describing where a weights file came from (`x.safetensors` -> `x.provenance.json`).
+pub fn provenance_path(weights: &Path) -> PathBuf {
+    weights.with_extension("provenance.json")
+}
+
+fn weights_entries(role: &str, w: &Weights) -> Vec<(String, String)> {
+    let mut e = vec![
+        (format!("adain.{role}.file"), file_name(&w.path)),
+        (format!("adain.{role}.sha256"), w.sha256.clone()),
+    ];
+    if let Ok(text) = std::fs::read_to_string(provenance_path(&w.path)) {
+        e.push((format!("adain.{role}.provenance"), text));
+    }
+    e
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Metadata for graphs built from `enc` and/or `dec`.
+pub fn provenance(enc: Option<&Weights>, dec: Option<&Weights>) -> Provenance {
+    let mut entries = vec![
+        (
+            "adain.exporter".to_string(),
+            format!("adain {}", env!("CARGO_PKG_VERSION")),
+        ),
+        (
+            "adain.variance".to_string(),
+            model::VARIANCE_CONVENTION.to_string(),
+        ),
+        ("adain.eps".to_string(), format!("{:e}", model::EPS)),
+        ("adain.min_side".to_string(), model::MIN_SIDE.to_string()),
+        (
+            "adain.input".to_string(),
+            "RGB float32 in [0,1], NCHW".to_string(),
+        ),
+    ];
+    if let Some(w) = enc {
+        entries.extend(weights_entries("encoder", w));
+    }
+    if let Some(w) = dec {
+        entries.extend(weights_entries("decoder", w));
+    }
+    Provenance { entries }
+}
+
+/// What [`export`] wrote.
+#[derive(Debug)]
+pub struct Exported {
+    pub files: Vec<(PathBuf, u64)>,
+}
+
+/// Writes the four graphs into `dir`.
+pub fn export(enc: &Weights, dec: &Weights, dir: &Path) -> Result<Exported> {
+    let graphs = [
+        (
+            ENCODER_FILE,
+            graphs::encoder(enc, &provenance(Some(enc), None)),
+        ),
+        (ADAIN_FILE, graphs::adain_graph(&provenance(None, None))),
+        (
+            DECODER_FILE,
+            graphs::decoder(dec, &provenance(None, Some(dec))),
+        ),
+        (
+            STYLIZE_FILE,
+            graphs::stylize(enc, dec, &provenance(Some(enc), Some(dec))),
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, m) in graphs {
+        let path = dir.join(name);
+        let bytes = m
+            .write_to_bytes()
+            .map_err(|e| Error::Invalid(format!("{}: cannot encode ONNX: {e}", path.display())))?;
+        crate::fsutil::write_atomic(&path, &bytes)?;
+        files.push((path, bytes.len() as u64));
+    }
+    Ok(Exported { files })
+}
+
+/// Reads one graph's `metadata_props` (used by the runtime to report which decoder it runs).
+pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let m = onnx_protobuf::ModelProto::parse_from_bytes(&bytes)
+        .map_err(|e| Error::Invalid(format!("{}: not an ONNX model: {e}", path.display())))?;
+    Ok(m.metadata_props
+        .into_iter()
+        .map(|p| (p.key, p.value))
+        .collect())
+}

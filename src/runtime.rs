@@ -1,0 +1,282 @@
+//! ONNX Runtime sessions over the exported graphs: loading `libonnxruntime.so`, choosing the
+//! execution provider (CUDA is never silently dropped when asked for), checking input sizes before
+//! they reach an ONNX op, and running encoder / AdaIN / decoder on ndarray tensors.
+//! The only module that knows `ort`.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Ix4};
+use ort::ep::{self, ExecutionProvider};
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use crate::error::{Error, Result};
+use crate::model::MIN_SIDE;
+use crate::onnx::{ADAIN_FILE, DECODER_FILE, ENCODER_FILE, STYLIZE_FILE};
+
+/// Which execution provider to run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// CUDA when ONNX Runtime was built with it and it starts; otherwise CPU, and say so.
+    Auto,
+    Cpu,
+    /// CUDA or an error: never a silent CPU fallback.
+    Cuda,
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(Provider::Auto),
+            "cpu" => Ok(Provider::Cpu),
+            "cuda" => Ok(Provider::Cuda),
+            _ => Err(format!(
+                "unknown provider '{s}': expected auto, cpu or cuda"
+            )),
+        }
+    }
+}
+
+static ENV: OnceLock<std::result::Result<(ort::environment::Environment, PathBuf), String>> =
+    OnceLock::new();
+
+/// Loads ONNX Runtime once per process (from [`crate::paths::onnxruntime_dylib`]).
+pub fn environment() -> Result<(&'static ort::environment::Environment, &'static Path)> {
+    let r = ENV.get_or_init(|| {
+        let lib = crate::paths::onnxruntime_dylib().map_err(|e| e.to_string())?;
+        let builder = ort::init_from(&lib)
+            .map_err(|e| format!("{}: cannot load ONNX Runtime: {e}", lib.display()))?;
+        let env = builder
+            .with_name("adain")
+            .build()
+            .map_err(|e| format!("{}: cannot start ONNX Runtime: {e}", lib.display()))?;
+        Ok((env, lib))
+    });
+    match r {
+        Ok((env, lib)) => Ok((env, lib.as_path())),
+        Err(e) => Err(Error::Runtime(e.clone())),
+    }
+}
+
+/// Settings for [`Models::open`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub provider: Provider,
+    /// Intra-op threads for ONNX Runtime; 0 lets it choose (all cores).
+    pub threads: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            provider: Provider::Auto,
+            threads: 0,
+        }
+    }
+}
+
+/// Opens one graph on the requested provider; returns the session and the provider that runs it.
+pub fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, &'static str)> {
+    if !path.is_file() {
+        return Err(Error::Runtime(format!(
+            "{}: model file not found (run `adain export`?)",
+            path.display()
+        )));
+    }
+    let (env, lib) = environment()?;
+    let mut b = Session::builder(env)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    if cfg.threads > 0 {
+        b = b
+            .with_intra_threads(cfg.threads)
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+    }
+    let want_cuda = match cfg.provider {
+        Provider::Cpu => false,
+        Provider::Cuda => true,
+        Provider::Auto => ep::CUDA::is_available().unwrap_or(false),
+    };
+    if want_cuda {
+        let cuda = ep::CUDA::default().build().error_on_failure();
+        let registered = ep::CUDA::is_available().unwrap_or(false)
+            && b.clone().with_execution_providers([cuda.clone()]).is_ok();
+        if registered {
+            b = b
+                .with_execution_providers([cuda])
+                .map_err(|e| Error::Runtime(e.to_string()))?;
+            let s = b
+                .commit_from_file(path)
+                .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+            return Ok((s, "cuda"));
+        }
+        if cfg.provider == Provider::Cuda {
+            return Err(Error::Runtime(format!(
+                "--provider cuda: the CUDA execution provider is not usable with {} (it needs the onnxruntime-gpu 1.31.x wheel, \
+                 CUDA 13 and cuDNN 9, and a visible NVIDIA GPU). Use --provider cpu, or install onnxruntime-gpu \
+                 (scripts/setup.sh --gpu) / point ORT_DYLIB_PATH at its libonnxruntime.so",
+                lib.display()
+            )));
+        }
+        eprintln!("note: CUDA execution provider unavailable; running on CPU");
+    }
+    let s = b
+        .commit_from_file(path)
+        .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+    Ok((s, "cpu"))
+}
+
+/// Refuses images the network cannot take: reflection pads need every map >= 2 wide.
+pub fn check_size(what: &Path, width: u32, height: u32) -> Result<()> {
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(Error::TooSmall {
+            path: what.into(),
+            width,
+            height,
+            min: MIN_SIDE,
+        });
+    }
+    Ok(())
+}
+
+/// Encoder output for a batch: relu4_1 and its per-channel statistics.
+pub struct Encoded {
+    pub features: Array4<f32>, // [N, 512, h, w]
+    pub mean: Array4<f32>,     // [N, 512, 1, 1]
+    pub std: Array4<f32>,      // [N, 512, 1, 1]
+}
+
+/// The three graphs of the split pipeline, each in its own session.
+pub struct Models {
+    pub encoder: Session,
+    pub adain: Session,
+    pub decoder: Session,
+    pub provider: &'static str,
+    pub dir: PathBuf,
+}
+
+fn out4(outputs: &ort::session::SessionOutputs<'_>, name: &str) -> Result<Array4<f32>> {
+    let arr = outputs[name].try_extract_array::<f32>()?;
+    arr.to_owned()
+        .into_dimensionality::<Ix4>()
+        .map_err(|e| Error::Runtime(format!("output '{name}': expected rank 4: {e}")))
+}
+
+impl Models {
+    pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
+        let (encoder, provider) = open_session(&dir.join(ENCODER_FILE), cfg)?;
+        // Once the first session settled the provider, the others must use the same one.
+        let cfg2 = RuntimeConfig {
+            provider: if provider == "cuda" {
+                Provider::Cuda
+            } else {
+                Provider::Cpu
+            },
+            ..cfg.clone()
+        };
+        let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
+        let (decoder, _) = open_session(&dir.join(DECODER_FILE), &cfg2)?;
+        Ok(Models {
+            encoder,
+            adain,
+            decoder,
+            provider,
+            dir: dir.into(),
+        })
+    }
+
+    /// `images`: `[N, 3, H, W]` RGB in [0,1].
+    /// # Shapes
+    /// returns features `[N, 512, ceil(H/8), ceil(W/8)]`, mean/std `[N, 512, 1, 1]`.
+    pub fn encode(&mut self, images: ArrayView4<'_, f32>) -> Result<Encoded> {
+        let (_, _, h, w) = images.dim();
+        check_size(Path::new("<tensor>"), w as u32, h as u32)?;
+        let images = images.as_standard_layout();
+        let out = self
+            .encoder
+            .run(ort::inputs!["image" => TensorRef::from_array_view(images.view())?])?;
+        Ok(Encoded {
+            features: out4(&out, "features")?,
+            mean: out4(&out, "mean")?,
+            std: out4(&out, "std")?,
+        })
+    }
+
+    /// AdaIN + alpha blend. `content` may have batch 1 while statistics and `alpha` have N
+    /// (broadcast), so one content's features serve every style and alpha.
+    pub fn adain(
+        &mut self,
+        content: ArrayView4<'_, f32>,
+        style_mean: ArrayView4<'_, f32>,
+        style_std: ArrayView4<'_, f32>,
+        alpha: ArrayView1<'_, f32>,
+    ) -> Result<Array4<f32>> {
+        let (c, m, s) = (
+            content.as_standard_layout(),
+            style_mean.as_standard_layout(),
+            style_std.as_standard_layout(),
+        );
+        let a = alpha.as_standard_layout();
+        let out = self.adain.run(ort::inputs![
+            "content_features" => TensorRef::from_array_view(c.view())?,
+            "style_mean" => TensorRef::from_array_view(m.view())?,
+            "style_std" => TensorRef::from_array_view(s.view())?,
+            "alpha" => TensorRef::from_array_view(a.view())?,
+        ])?;
+        out4(&out, "t")
+    }
+
+    /// Decoder; the output is `8*ceil(h)` sized: crop with [`crop`].
+    pub fn decode(&mut self, t: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
+        let t = t.as_standard_layout();
+        let out = self
+            .decoder
+            .run(ort::inputs!["t" => TensorRef::from_array_view(t.view())?])?;
+        out4(&out, "image")
+    }
+}
+
+/// Crops decoder output `[N,3,H8,W8]` to `[N,3,h,w]`.
+pub fn crop(images: Array4<f32>, h: usize, w: usize) -> Array4<f32> {
+    let (_, _, ih, iw) = images.dim();
+    if ih == h && iw == w {
+        return images;
+    }
+    images.slice(ndarray::s![.., .., ..h, ..w]).to_owned()
+}
+
+/// The fused graph, for tools and tests that want one call.
+pub struct Fused {
+    pub session: Session,
+    pub provider: &'static str,
+}
+
+impl Fused {
+    pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
+        let (session, provider) = open_session(&dir.join(STYLIZE_FILE), cfg)?;
+        Ok(Fused { session, provider })
+    }
+
+    pub fn run(
+        &mut self,
+        content: ArrayView4<'_, f32>,
+        style: ArrayView4<'_, f32>,
+        alpha: &Array1<f32>,
+    ) -> Result<Array4<f32>> {
+        let (_, _, h, w) = content.dim();
+        check_size(Path::new("<content tensor>"), w as u32, h as u32)?;
+        let (_, _, hs, ws) = style.dim();
+        check_size(Path::new("<style tensor>"), ws as u32, hs as u32)?;
+        let (c, s) = (content.as_standard_layout(), style.as_standard_layout());
+        let out = self.session.run(ort::inputs![
+            "content" => TensorRef::from_array_view(c.view())?,
+            "style" => TensorRef::from_array_view(s.view())?,
+            "alpha" => TensorRef::from_array_view(alpha.view())?,
+        ])?;
+        out4(&out, "image")
+    }
+}
