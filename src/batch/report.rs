@@ -1,0 +1,298 @@
+//! The CSV timing report and the run summary. The report file is created before any work starts
+//! and every row is flushed as it is written, so an interrupted or crashed run keeps every
+//! finished row. Shared stages are attributed evenly: a content image's load and encode time is
+//! split over the outputs this run makes from it, likewise for a style image, and a batched
+//! AdaIN/decoder call over the outputs in the batch, so each stage column sums to the stage's
+//! total time.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Outcome of one output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Error,
+}
+
+/// One CSV row: one output image.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub content: String,
+    pub style: String,
+    pub alpha: f32,
+    pub content_width: u32,
+    pub content_height: u32,
+    pub style_width: u32,
+    pub style_height: u32,
+    pub output: String,
+    pub output_width: u32,
+    pub output_height: u32,
+    pub provider: String,
+    pub status: Option<Status>,
+    pub error: String,
+    pub load_ms: f64,
+    pub encode_content_ms: f64,
+    pub encode_style_ms: f64,
+    pub adain_ms: f64,
+    pub decode_ms: f64,
+    pub save_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Appends rows to the report, flushing each.
+pub struct ReportWriter {
+    writer: csv::Writer<File>,
+    path: PathBuf,
+}
+
+impl ReportWriter {
+    pub fn create(path: &Path) -> Result<Self> {
+        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+        }
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(file);
+        // The header goes out now, so even a run that fails at once leaves a well-formed file.
+        writer
+            .write_record(HEADER)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        writer.flush().map_err(|e| Error::io(path, e))?;
+        Ok(ReportWriter {
+            writer,
+            path: path.into(),
+        })
+    }
+
+    pub fn write(&mut self, row: &Row) -> Result<()> {
+        self.writer
+            .serialize(row)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", self.path.display())))?;
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+pub const HEADER: &[&str] = &[
+    "content",
+    "style",
+    "alpha",
+    "content_width",
+    "content_height",
+    "style_width",
+    "style_height",
+    "output",
+    "output_width",
+    "output_height",
+    "provider",
+    "status",
+    "error",
+    "load_ms",
+    "encode_content_ms",
+    "encode_style_ms",
+    "adain_ms",
+    "decode_ms",
+    "save_ms",
+    "total_ms",
+];
+
+/// Reads a report back (merging shards, tests).
+pub fn read(path: &Path) -> Result<Vec<Row>> {
+    let mut r = csv::Reader::from_path(path)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+        .iter()
+        .map(String::from)
+        .collect();
+    if header != HEADER {
+        return Err(Error::Invalid(format!(
+            "{}: not an adain-batch report (header {header:?})",
+            path.display()
+        )));
+    }
+    r.deserialize()
+        .enumerate()
+        .map(|(i, row)| {
+            row.map_err(|e| Error::Invalid(format!("{}: row {}: {e}", path.display(), i + 2)))
+        })
+        .collect()
+}
+
+/// Whole-run figures, printed and saved as `<report>.summary.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub outputs_planned: usize,
+    pub outputs_ok: usize,
+    pub outputs_skipped: usize,
+    pub outputs_failed: usize,
+    pub interrupted: bool,
+    pub wall_s: f64,
+    pub outputs_per_s: f64,
+    pub ms_per_output: f64,
+    pub stage_s: StageTotals,
+    pub provider: String,
+    pub ort_threads: usize,
+    pub batch_size: usize,
+    pub mode: String,
+    pub adain_version: String,
+    pub onnxruntime: String,
+    pub models: String,
+    pub decoder: String,
+}
+
+/// Seconds spent per stage, summed over rows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StageTotals {
+    pub load: f64,
+    pub encode_content: f64,
+    pub encode_style: f64,
+    pub adain: f64,
+    pub decode: f64,
+    pub save: f64,
+}
+
+impl StageTotals {
+    pub fn add(&mut self, r: &Row) {
+        self.load += r.load_ms / 1e3;
+        self.encode_content += r.encode_content_ms / 1e3;
+        self.encode_style += r.encode_style_ms / 1e3;
+        self.adain += r.adain_ms / 1e3;
+        self.decode += r.decode_ms / 1e3;
+        self.save += r.save_ms / 1e3;
+    }
+}
+
+impl Summary {
+    /// Human-readable lines for stderr.
+    pub fn render(&self) -> String {
+        let s = &self.stage_s;
+        format!(
+            "{ok} written, {sk} skipped (already there), {fail} failed{int} of {planned} planned\n\
+             wall {wall:.2} s, {rate:.2} outputs/s, {ms:.1} ms per output ({mode}, provider {prov}, batch {bs})\n\
+             stages (s): load {:.2}, encode content {:.2}, encode style {:.2}, adain {:.2}, decode {:.2}, save {:.2}",
+            s.load,
+            s.encode_content,
+            s.encode_style,
+            s.adain,
+            s.decode,
+            s.save,
+            ok = self.outputs_ok,
+            sk = self.outputs_skipped,
+            fail = self.outputs_failed,
+            int = if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            },
+            planned = self.outputs_planned,
+            wall = self.wall_s,
+            rate = self.outputs_per_s,
+            ms = self.ms_per_output,
+            mode = self.mode,
+            prov = self.provider,
+            bs = self.batch_size,
+        )
+    }
+
+    pub fn save(&self, report: &Path) -> Result<PathBuf> {
+        let path = report.with_extension("summary.json");
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))?;
+        crate::fsutil::write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+/// Merges shard reports: rows of all, one per output (an `ok` row wins over `skipped`/`error`
+/// rows for the same output), sorted by output path. Returns the rows and the count per status.
+pub fn merge(paths: &[PathBuf]) -> Result<Vec<Row>> {
+    let mut by_out: std::collections::BTreeMap<String, Row> = std::collections::BTreeMap::new();
+    for p in paths {
+        for row in read(p)? {
+            let better = match by_out.get(&row.output) {
+                None => true,
+                Some(old) => rank(row.status) > rank(old.status),
+            };
+            if better {
+                by_out.insert(row.output.clone(), row);
+            }
+        }
+    }
+    Ok(by_out.into_values().collect())
+}
+
+fn rank(s: Option<Status>) -> u8 {
+    match s {
+        Some(Status::Ok) => 3,
+        Some(Status::Skipped) => 2,
+        Some(Status::Error) => 1,
+        None => 0,
+    }
+}
+
+/// Writes rows as a report file (atomically).
+pub fn write_all(path: &Path, rows: &[Row]) -> Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(HEADER)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Invalid(e.to_string()))?;
+    crate::fsutil::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip_and_merge_prefers_ok() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.csv"), d.path().join("b.csv"));
+        let row = |out: &str, st| Row {
+            output: out.into(),
+            status: Some(st),
+            alpha: 0.5,
+            ..Default::default()
+        };
+        let mut w = ReportWriter::create(&a).unwrap();
+        w.write(&row("x.jpg", Status::Error)).unwrap();
+        w.write(&row("y.jpg", Status::Ok)).unwrap();
+        drop(w);
+        write_all(
+            &b,
+            &[row("x.jpg", Status::Ok), row("z.jpg", Status::Skipped)],
+        )
+        .unwrap();
+        assert_eq!(read(&a).unwrap().len(), 2);
+        let m = merge(&[a, b]).unwrap();
+        assert_eq!(
+            m.iter()
+                .map(|r| (r.output.as_str(), r.status.unwrap()))
+                .collect::<Vec<_>>(),
+            [
+                ("x.jpg", Status::Ok),
+                ("y.jpg", Status::Ok),
+                ("z.jpg", Status::Skipped)
+            ]
+        );
+        std::fs::write(d.path().join("bad.csv"), "a,b\n1,2\n").unwrap();
+        assert!(
+            read(&d.path().join("bad.csv"))
+                .unwrap_err()
+                .to_string()
+                .contains("not an adain-batch report")
+        );
+    }
+}

