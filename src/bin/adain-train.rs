@@ -1,1 +1,232 @@
-fn main() {}
+//! `adain-train`: learn the AdaIN decoder (arguments -> TrainConfig -> adain::train::trainer).
+//! Exit status: 0 done, 1 error, 130 interrupted after saving a checkpoint (rerun with --resume).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use adain::model::{self, Weights};
+use adain::train::trainer::{self, LossRow, TrainConfig, TrainProgress};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "adain-train",
+    version,
+    about = "Train the AdaIN decoder (VGG-19 encoder frozen) with tch/libtorch"
+)]
+struct Args {
+    /// Content images (folders are searched recursively).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    content: Vec<PathBuf>,
+    /// Style images (folders are searched recursively).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    style: Vec<PathBuf>,
+    /// Run folder: config.json, losses.csv, losses.png, samples, checkpoints/, onnx/.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Normalised encoder weights.
+    #[arg(
+        long,
+        default_value = "models/vgg_normalised.safetensors",
+        value_name = "FILE"
+    )]
+    encoder: PathBuf,
+    /// Iterations to train to (total, counting those before a resume).
+    #[arg(long, value_name = "N", conflicts_with = "epochs")]
+    iterations: Option<u64>,
+    /// Epochs over the content images, instead of --iterations.
+    #[arg(long, value_name = "N")]
+    epochs: Option<f64>,
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    batch_size: usize,
+    /// Learning rate (Adam).
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Inverse decay: lr_i = lr / (1 + decay * i).
+    #[arg(long, default_value_t = 5e-5)]
+    lr_decay: f64,
+    #[arg(long, default_value_t = 1.0)]
+    content_weight: f64,
+    /// Style loss weight ("gamma" in the course report).
+    #[arg(long, alias = "gamma", default_value_t = 10.0)]
+    style_weight: f64,
+    /// Random crop size in pixels (a multiple of 8).
+    #[arg(long, default_value_t = 256, value_name = "PX")]
+    crop: u32,
+    /// Images are downscaled so the shorter side is at most this before cropping (aspect kept).
+    #[arg(long, default_value_t = 512, value_name = "PX")]
+    resize: u32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// auto, cpu or cuda (cuda is an error when libtorch sees no GPU).
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Channels-last memory format (faster convolutions on CUDA tensor cores).
+    #[arg(long)]
+    channels_last: bool,
+    /// fp32, or bf16: the frozen encoder passes in bfloat16 (mixed precision; CUDA).
+    #[arg(long, default_value = "fp32")]
+    precision: String,
+    /// Checkpoint every N iterations (and always at the end).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    save_every: u64,
+    /// Write a losses.csv row (means over the last N iterations) every N iterations.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    log_every: u64,
+    /// Draw a sample grid every N iterations (0: only at the end).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    sample_every: u64,
+    /// Fixed validation content images for the sample grids.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    sample_content: Option<Vec<PathBuf>>,
+    /// Fixed validation style images for the sample grids.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    sample_style: Option<Vec<PathBuf>>,
+    /// Data-loading threads (decode, resize, crop).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    workers: usize,
+    /// Continue from the run folder's latest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Also install the exported graphs into this folder (e.g. onnx/).
+    #[arg(long, value_name = "DIR")]
+    export_to: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+struct Bar(ProgressBar);
+
+impl TrainProgress for Bar {
+    fn start(&self, from: u64, to: u64) {
+        self.0.set_length(to);
+        self.0.set_position(from);
+        self.0.reset_eta();
+    }
+    fn step(&self, iteration: u64, row: Option<&LossRow>) {
+        self.0.set_position(iteration);
+        if let Some(r) = row {
+            self.0.set_message(format!(
+                "content {:.3} style {:.3} total {:.3}, {:.1} img/s",
+                r.content, r.style, r.total, r.images_per_s
+            ));
+        }
+    }
+    fn println(&self, line: &str) {
+        self.0.suspend(|| eprintln!("{line}"));
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
+    let dir = PathBuf::from("datasets/demo").join(kind);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v.truncate(n);
+    v
+}
+
+fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
+    let per_epoch = {
+        let n = adain::train::data::list_images("content", &a.content)?.len();
+        (n as f64 / a.batch_size as f64).ceil().max(1.0)
+    };
+    let iterations = match (a.iterations, a.epochs) {
+        (Some(i), _) => i,
+        (None, Some(e)) => (e * per_epoch).ceil() as u64,
+        (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
+    };
+    let cfg = TrainConfig {
+        content: a.content,
+        style: a.style,
+        out: a.out.clone(),
+        encoder: a.encoder,
+        iterations,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        lr_decay: a.lr_decay,
+        content_weight: a.content_weight,
+        style_weight: a.style_weight,
+        crop: a.crop,
+        resize: a.resize,
+        seed: a.seed,
+        device: a.device,
+        channels_last: a.channels_last,
+        precision: a.precision,
+        save_every: a.save_every,
+        log_every: a.log_every.max(1),
+        sample_every: a.sample_every,
+        workers: a.workers,
+        sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
+        sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
+    };
+    eprintln!("configuration:\n{}", serde_json::to_string_pretty(&cfg)?);
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if a.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] {bar:30} {pos}/{len} it, ETA {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+    let out = trainer::train(&cfg, a.resume, &Bar(bar), stop)?;
+    if let Some(r) = out.rows.last() {
+        eprintln!(
+            "iteration {}: content {:.4}, style {:.4}, total {:.4}, {:.2} images/s",
+            r.iteration, r.content, r.style, r.total, r.images_per_s
+        );
+    }
+    eprintln!("decoder: {}", out.decoder.display());
+    if stop.load(Ordering::SeqCst) {
+        anyhow::bail!(
+            "interrupted at iteration {}; checkpoint saved, rerun with --resume",
+            out.last_iteration
+        );
+    }
+    // Export with the foundation exporter, into the run folder and optionally onnx/.
+    let enc = Weights::load(&cfg.encoder, model::ENCODER)?;
+    let dec_path = a.out.join("decoder.safetensors");
+    std::fs::copy(&out.decoder, &dec_path)?;
+    let dec = Weights::load(&dec_path, model::DECODER)?;
+    for dir in std::iter::once(a.out.join("onnx")).chain(a.export_to) {
+        adain::onnx::export(&enc, &dec, &dir)?;
+        eprintln!("exported graphs to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if s.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: saving a checkpoint (Ctrl-C again to abort)");
+    });
+    match run(Args::parse(), &stop) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if stop.load(Ordering::SeqCst) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

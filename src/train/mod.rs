@@ -2,4 +2,8 @@
 //! step with the reference losses, checkpoints, loss plots and evaluation. The only module that
 //! knows tch.
 
+pub mod data;
+pub mod eval;
 pub mod model;
+pub mod plot;
+pub mod trainer;

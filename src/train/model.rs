@@ -52,6 +52,16 @@ impl Encoder {
         Encoder { layers }
     }
 
+    /// Replaces every conv weight and bias with `f(tensor)`.
+    pub fn map_weights(&mut self, f: impl Fn(&Tensor) -> Tensor) {
+        for l in &mut self.layers {
+            if let Layer::Conv { w, b, .. } = l {
+                *w = f(w);
+                *b = f(b);
+            }
+        }
+    }
+
     /// Stores the conv weights channels-last (NHWC strides), which cuDNN runs faster on
     /// tensor cores; inputs should be converted with [`channels_last`] too.
     pub fn use_channels_last(&mut self) {
