@@ -88,6 +88,9 @@ struct Args {
     /// Data-loading threads (decode, resize, crop).
     #[arg(long, default_value_t = 2, value_name = "N")]
     workers: usize,
+    /// Stop after this many seconds of training (checkpoint and export as at the end); 0 = none.
+    #[arg(long, default_value_t = 0.0, value_name = "SECS")]
+    time_limit: f64,
     /// Continue from the run folder's latest checkpoint.
     #[arg(long)]
     resume: bool,
@@ -165,6 +168,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         log_every: a.log_every.max(1),
         sample_every: a.sample_every,
         workers: a.workers,
+        time_limit_s: a.time_limit,
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
     };

@@ -41,6 +41,9 @@ pub struct TrainConfig {
     pub log_every: u64,
     pub sample_every: u64,
     pub workers: usize,
+    /// Stop (checkpoint, export) after this many seconds of training in this process; 0 = no limit.
+    #[serde(default)]
+    pub time_limit_s: f64,
     /// Fixed validation pairs drawn every `sample_every` iterations.
     pub sample_content: Vec<PathBuf>,
     pub sample_style: Vec<PathBuf>,
@@ -395,6 +398,39 @@ fn write_losses(path: &Path, rows: &[LossRow]) -> Result<()> {
     crate::fsutil::write_atomic(path, &bytes)
 }
 
+fn loss_row(
+    cfg: &TrainConfig,
+    done: u64,
+    per_epoch: f64,
+    acc: (f64, f64, usize),
+    lr: f64,
+    rate: f64,
+    elapsed_s: f64,
+) -> LossRow {
+    let (c, s) = (acc.0 / acc.2.max(1) as f64, acc.1 / acc.2.max(1) as f64);
+    LossRow {
+        iteration: done,
+        epoch: done as f64 / per_epoch,
+        content: c,
+        style: s,
+        total: cfg.content_weight * c + cfg.style_weight * s,
+        lr,
+        images_per_s: rate,
+        elapsed_s,
+    }
+}
+
+fn append_loss(log: &mut std::fs::File, path: &Path, r: &LossRow) -> Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
+    let line = w.into_inner().map_err(|e| Error::Invalid(e.to_string()))?;
+    log.write_all(&line)
+        .and_then(|_| log.flush())
+        .map_err(|e| Error::io(path, e))
+}
+
 /// What a finished (or stopped) run reports.
 pub struct TrainOutcome {
     pub last_iteration: u64,
@@ -490,6 +526,13 @@ pub fn train(
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
+        if cfg.time_limit_s > 0.0 && t0.elapsed().as_secs_f64() >= cfg.time_limit_s {
+            progress.println(&format!(
+                "time limit of {:.0} s reached at iteration {it}",
+                cfg.time_limit_s
+            ));
+            break;
+        }
         let tw = Instant::now();
         let b = loader.next()?;
         wait_s += tw.elapsed().as_secs_f64();
@@ -513,31 +556,21 @@ pub fn train(
         imgs_in_window += cfg.batch_size;
         let done = it + 1;
         last_it = done;
-        let mut logged = false;
-        if done % cfg.log_every == 0 || done == cfg.iterations {
-            let secs = window.elapsed().as_secs_f64();
-            last_rate = imgs_in_window as f64 / secs.max(1e-9);
-            let (c_mean, s_mean) = (acc.0 / acc.2 as f64, acc.1 / acc.2 as f64);
-            let r = LossRow {
-                iteration: done,
-                epoch: done as f64 / per_epoch,
-                content: c_mean,
-                style: s_mean,
-                total: cfg.content_weight * c_mean + cfg.style_weight * s_mean,
+        let logged = done % cfg.log_every == 0 || done == cfg.iterations;
+        if logged {
+            let rate = imgs_in_window as f64 / window.elapsed().as_secs_f64().max(1e-9);
+            last_rate = rate;
+            let r = loss_row(
+                cfg,
+                done,
+                per_epoch,
+                acc,
                 lr,
-                images_per_s: last_rate,
-                elapsed_s: elapsed0 + t0.elapsed().as_secs_f64(),
-            };
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            w.serialize(&r).map_err(|e| Error::Invalid(e.to_string()))?;
-            let line = w.into_inner().map_err(|e| Error::Invalid(e.to_string()))?;
-            log.write_all(&line)
-                .and_then(|_| log.flush())
-                .map_err(|e| Error::io(&losses_path, e))?;
+                rate,
+                elapsed0 + t0.elapsed().as_secs_f64(),
+            );
+            append_loss(&mut log, &losses_path, &r)?;
             rows.push(r);
-            logged = true;
             acc = (0.0, 0.0, 0);
             window = Instant::now();
             imgs_in_window = 0;
@@ -563,6 +596,24 @@ pub fn train(
                 ),
             )?;
         }
+    }
+    // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
+    if acc.2 > 0 {
+        let rate = imgs_in_window as f64 / window.elapsed().as_secs_f64().max(1e-9);
+        last_rate = rate;
+        let lr = learning_rate(cfg.lr, cfg.lr_decay, last_it.saturating_sub(1));
+        let r = loss_row(
+            cfg,
+            last_it,
+            per_epoch,
+            acc,
+            lr,
+            rate,
+            elapsed0 + t0.elapsed().as_secs_f64(),
+        );
+        append_loss(&mut log, &losses_path, &r)?;
+        rows.push(r);
+        super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
     }
     let meta = save_checkpoint(
         &model,

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Packs what scripts/gpu-bench.sh needs on a GPU machine that has no Rust and no internet, into
+# .gpu/ (git-ignored; carry it): stripped binaries, the encoder weights, a pre-resized training
+# subset (short side 288 px, JPEG q90) and, for ONNX Runtime's CUDA provider, the
+# onnxruntime-gpu 1.31.1 libraries xz-compressed and split into pieces under 60 MiB
+# (.gpu/ort/pieces/*), so each fits one 64 MiB transfer (see README, "GPU").
+# usage: scripts/gpu-pack.sh [--no-ort]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .gpu/bin .gpu/models
+bash scripts/setup.sh --train
+for b in adain adain-batch adain-train; do strip -o .gpu/bin/$b target/release/$b; done
+cp models/vgg_normalised.safetensors .gpu/models/
+if [ ! -d .gpu/data ]; then
+  [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh
+  .venv/bin/python - <<'PY'
+import csv, os
+from PIL import Image
+rows = list(csv.DictReader(open("datasets/full/manifest.csv")))
+for r in rows:
+    if r["split"] != "train":
+        continue
+    im = Image.open(os.path.join("datasets/full", r["file"])).convert("RGB")
+    s = 288 / min(im.size)
+    if s < 1:
+        im = im.resize((round(im.width * s), round(im.height * s)), Image.BICUBIC)
+    d = os.path.join(".gpu/data", r["kind"])
+    os.makedirs(d, exist_ok=True)
+    im.save(os.path.join(d, os.path.basename(r["file"])), quality=90)
+PY
+fi
+if [ "${1:-}" != "--no-ort" ] && [ ! -d .gpu/ort/pieces ]; then
+  mkdir -p .gpu/ort/pieces .cache/ortgpu
+  ls .cache/ortgpu/onnxruntime_gpu-1.31.1-*.whl >/dev/null 2>&1 || \
+    .venv/bin/pip download -q --no-deps --only-binary :all: -d .cache/ortgpu onnxruntime-gpu==1.31.1
+  (cd .cache/ortgpu && unzip -o -q onnxruntime_gpu-1.31.1-*.whl 'onnxruntime/capi/*.so*')
+  tar -C .cache/ortgpu/onnxruntime/capi -cf - libonnxruntime.so.1.31.1 libonnxruntime_providers_shared.so \
+    libonnxruntime_providers_cuda.so | xz -T0 -6 | split -b 58M - .gpu/ort/pieces/ort-gpu.tar.xz.
+fi
+du -sh .gpu/* .gpu/ort/pieces/* 2>/dev/null
