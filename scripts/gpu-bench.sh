@@ -3,7 +3,8 @@
 # and results written under $OUT (default outputs/gpu). Phases (arguments, in order given):
 #   train-bench  adain-train images/s at 256 px, batch 8: fp32, then bf16 + channels-last
 #                (150 iterations each; the loader's wait share is the GPU idle estimate)
-#   train SECS   one training run on CUDA for SECS seconds over .gpu/data, exported; brings back
+#   train SECS   one training run on CUDA for SECS seconds over .gpu/data, exported (env LR, and
+#                INIT_DECODER to continue from a decoder with fresh Adam state); brings back
 #                decoder.safetensors, losses.csv/png, samples, config.json, eval.csv
 #   ort-piece    appends .gpu/ort/pieces/* that are present to /tmp/ort (one piece per call)
 #   batch        adain-batch 20 x 20 x 3 alphas at 512 px on CUDA (needs all ort pieces) and CPU
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
     log "train on CUDA for $secs s"
     $B/adain-train --content .gpu/data/content --style .gpu/data/style --out /tmp/run --encoder .gpu/models/vgg_normalised.safetensors \
       --iterations 1000000 --time-limit "$secs" --batch-size 8 --crop 256 --device "$DEVICE" --channels-last --log-every 100 \
+      --lr "${LR:-1e-4}" ${INIT_DECODER:+--init-decoder "$INIT_DECODER"} \
       --save-every 2000 --sample-every 0 --workers 12 -q --sample-content "${demo_c[@]}" --sample-style "${demo_s[@]}" 2>&1 \
       | grep -vE '^\s+"|^configuration|^\{|^\}|^\s+\]|^\s+\[' | tee -a "$OUT/gpu.log"
     cp /tmp/run/decoder.safetensors /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;

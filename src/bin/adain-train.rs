@@ -91,6 +91,9 @@ struct Args {
     /// Stop after this many seconds of training (checkpoint and export as at the end); 0 = none.
     #[arg(long, default_value_t = 0.0, value_name = "SECS")]
     time_limit: f64,
+    /// Start from these decoder weights (.safetensors or an exported decoder.onnx), fresh Adam.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    init_decoder: Option<PathBuf>,
     /// Continue from the run folder's latest checkpoint.
     #[arg(long)]
     resume: bool,
@@ -169,6 +172,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         sample_every: a.sample_every,
         workers: a.workers,
         time_limit_s: a.time_limit,
+        init_decoder: a.init_decoder,
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
     };

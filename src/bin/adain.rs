@@ -24,7 +24,19 @@ enum Cmd {
     Import(Import),
     /// Export encoder.onnx, adain.onnx, decoder.onnx and stylize.onnx from safetensors weights.
     Export(ExportArgs),
-    /// Print the inputs, outputs and metadata of the graphs in a folder.
+    /// Mean content and style loss (the paper's measures) of decoders over content x style pairs
+    /// (needs the "train" feature: the losses use the tch encoder).
+    #[cfg(feature = "train")]
+    Eval(EvalArgs),
+    /// Merge adain-batch shard reports into one CSV (one row per output).
+    MergeReports {
+        /// Shard report files.
+        #[arg(required = true, num_args = 1.., value_name = "CSV")]
+        reports: Vec<PathBuf>,
+        #[arg(long, short, value_name = "CSV")]
+        out: PathBuf,
+    },
+    /// Print the metadata of the graphs in a folder.
     Info {
         /// Folder holding the exported graphs.
         #[arg(default_value = "onnx", value_name = "DIR")]
@@ -59,6 +71,37 @@ enum Import {
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
     },
+}
+
+#[cfg(feature = "train")]
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Decoders to compare: .safetensors, exported decoder.onnx, or random:SEED.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    decoder: Vec<String>,
+    /// Content images (folders searched recursively).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    content: Vec<PathBuf>,
+    /// Style images (folders searched recursively).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    style: Vec<PathBuf>,
+    /// Use at most this many content and style images (sorted order).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Images are downscaled and centre-cropped to this square size.
+    #[arg(long, default_value_t = 256, value_name = "PX")]
+    size: u32,
+    #[arg(
+        long,
+        default_value = "models/vgg_normalised.safetensors",
+        value_name = "FILE"
+    )]
+    encoder: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Folder for one CSV per decoder (per-pair losses and a MEAN row) and summary.csv.
+    #[arg(long, default_value = "outputs/eval", value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -119,6 +162,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             export(&enc, &dec, &a.out)?;
         }
+        #[cfg(feature = "train")]
+        Cmd::Eval(a) => eval(a)?,
+        Cmd::MergeReports { reports, out } => {
+            let rows = adain::batch::report::merge(&reports)?;
+            adain::batch::report::write_all(&out, &rows)?;
+            let count = |s| rows.iter().filter(|r| r.status == Some(s)).count();
+            use adain::batch::report::Status;
+            eprintln!(
+                "{}: {} outputs ({} ok, {} skipped, {} failed) from {} reports",
+                out.display(),
+                rows.len(),
+                count(Status::Ok),
+                count(Status::Skipped),
+                count(Status::Error),
+                reports.len()
+            );
+        }
         Cmd::Info { dir } => {
             for name in [
                 adain::onnx::ENCODER_FILE,
@@ -139,6 +199,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[cfg(feature = "train")]
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    use adain::train::{data, eval, trainer};
+    let take = |mut v: Vec<PathBuf>| {
+        if let Some(n) = a.limit {
+            v.truncate(n);
+        }
+        v
+    };
+    let contents = take(data::list_images("content", &a.content)?);
+    let styles = take(data::list_images("style", &a.style)?);
+    let device = trainer::resolve_device(&a.device)?;
+    let enc = Weights::load(&a.encoder, model::ENCODER)?;
+    let mut summary = String::from("decoder,pairs,content_loss,style_loss,weighted_total\n");
+    for d in &a.decoder {
+        let dec = match d.strip_prefix("random:") {
+            Some(seed) => Weights::random(model::DECODER, seed.parse()?),
+            None => trainer::load_decoder_file(std::path::Path::new(d))?,
+        };
+        let rows = eval::evaluate(&enc, &dec, &contents, &styles, a.size, device)?;
+        let (c, s) = eval::means(&rows);
+        let name: String = d
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || ch == '.' || ch == '-' {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        eval::write_csv(&rows, &a.out.join(format!("eval_{name}.csv")))?;
+        println!(
+            "{d}: {} pairs, content loss {c:.4}, style loss {s:.4}, total (1, 10) {:.4}",
+            rows.len(),
+            c + 10.0 * s
+        );
+        summary.push_str(&format!("{d},{},{c},{s},{}\n", rows.len(), c + 10.0 * s));
+    }
+    adain::fsutil::write_atomic(&a.out.join("summary.csv"), summary.as_bytes())?;
+    eprintln!("wrote {}", a.out.join("summary.csv").display());
     Ok(())
 }
 

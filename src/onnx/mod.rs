@@ -117,3 +117,61 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>> {
         .map(|p| (p.key, p.value))
         .collect())
 }
+
+/// Weights stored as initializers `<prefix>.<key>.weight|bias` in an exported graph (e.g. the
+/// decoder inside `decoder.onnx`), checked against the layer table like a safetensors file.
+pub fn read_weights(path: &Path, prefix: &str, ops: &[model::Op]) -> Result<Weights> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let m = onnx_protobuf::ModelProto::parse_from_bytes(&bytes)
+        .map_err(|e| Error::Invalid(format!("{}: not an ONNX model: {e}", path.display())))?;
+    let graph = m
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::Invalid(format!("{}: no graph", path.display())))?;
+    let mut tensors = std::collections::BTreeMap::new();
+    for (key, shape) in model::expected_shapes(ops) {
+        let name = format!("{prefix}.{key}");
+        let init = graph
+            .initializer
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::MissingWeight {
+                path: path.into(),
+                key: name.clone(),
+            })?;
+        let got: Vec<usize> = init.dims.iter().map(|&d| d as usize).collect();
+        if got != shape {
+            return Err(Error::WeightShape {
+                path: path.into(),
+                key: name,
+                expected: shape,
+                got,
+            });
+        }
+        let data: Vec<f32> = if !init.raw_data.is_empty() {
+            init.raw_data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        } else {
+            init.float_data.clone()
+        };
+        if data.len() != shape.iter().product::<usize>() {
+            return Err(Error::Weights {
+                path: path.into(),
+                reason: format!("initializer '{name}' holds {} values", data.len()),
+            });
+        }
+        tensors.insert(key, model::Tensor { shape, data });
+    }
+    let provenance = m
+        .metadata_props
+        .iter()
+        .find(|p| p.key == format!("adain.{prefix}.sha256"))
+        .map(|p| p.value.clone());
+    Ok(Weights {
+        tensors,
+        path: path.into(),
+        sha256: provenance.unwrap_or_default(),
+    })
+}

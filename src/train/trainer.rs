@@ -41,6 +41,9 @@ pub struct TrainConfig {
     pub log_every: u64,
     pub sample_every: u64,
     pub workers: usize,
+    /// Start from these decoder weights instead of a random init (fresh Adam state).
+    #[serde(default)]
+    pub init_decoder: Option<PathBuf>,
     /// Stop (checkpoint, export) after this many seconds of training in this process; 0 = no limit.
     #[serde(default)]
     pub time_limit_s: f64,
@@ -292,6 +295,15 @@ impl Encoder {
     /// Casts the frozen weights (bf16 mixed precision).
     pub fn to_kind(&mut self, kind: Kind) {
         self.map_weights(|t| t.to_kind(kind));
+    }
+}
+
+/// Decoder weights from a safetensors file, or from the initializers of an exported decoder.onnx.
+pub fn load_decoder_file(p: &Path) -> Result<Weights> {
+    if p.extension().is_some_and(|e| e == "onnx") {
+        crate::onnx::read_weights(p, "decoder", model::DECODER)
+    } else {
+        Weights::load(p, model::DECODER)
     }
 }
 
