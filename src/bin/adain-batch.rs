@@ -181,7 +181,15 @@ fn config(a: Args) -> BatchConfig {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // Usage errors exit 1 ("nothing could start"), not clap's 2, which here means "some outputs failed".
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let quiet = args.quiet;
     let bar = ProgressBar::with_draw_target(
         None,

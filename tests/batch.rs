@@ -1,0 +1,458 @@
+//! adain-batch end to end: the real binary on small images in temporary folders, with the
+//! graphs shipped in onnx/.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use adain::batch::report::{self, Status};
+use common::*;
+
+fn write_image(path: &Path, w: u32, h: u32, seed: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            ((x * 7 + seed * 50) % 256) as u8,
+            ((y * 5 + seed * 90) % 256) as u8,
+            (((x + y) * 3) % 256) as u8,
+        ])
+    });
+    img.save(path).unwrap();
+}
+
+/// content/{a.png 40x56, b.jpg 48x48}, style/{s1.png 32x32, s2.png 40x24}
+fn inputs(dir: &Path) -> (PathBuf, PathBuf) {
+    inputs_scaled(dir, 1)
+}
+
+/// As [`inputs`], contents `k` times larger (more work per output).
+fn inputs_scaled(dir: &Path, k: u32) -> (PathBuf, PathBuf) {
+    let (c, s) = (dir.join("content"), dir.join("style"));
+    write_image(&c.join("a.png"), 40 * k, 56 * k, 1);
+    write_image(&c.join("b.jpg"), 48 * k, 48 * k, 2);
+    write_image(&s.join("s1.png"), 32, 32, 3);
+    write_image(&s.join("s2.png"), 40, 24, 4);
+    (c, s)
+}
+
+fn batch(args: &[&str]) -> Output {
+    let out = Command::new(bin("adain-batch"))
+        .args([
+            "--models",
+            root().join("onnx").to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn files(dir: &Path, ext: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_pair_and_alpha_written_once_with_names_sizes_and_report() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let out = d.path().join("out");
+    let o = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--alphas",
+        "0,1",
+        "--out",
+        s(&out),
+        "--grid",
+        "--format",
+        "png",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let names = files(&out, ".png");
+    let want = [
+        "a_stylized_s1_alpha0.png",
+        "a_stylized_s1_alpha1.png",
+        "a_stylized_s2_alpha0.png",
+        "a_stylized_s2_alpha1.png",
+        "b_stylized_s1_alpha0.png",
+        "b_stylized_s1_alpha1.png",
+        "b_stylized_s2_alpha0.png",
+        "b_stylized_s2_alpha1.png",
+        "contact_sheet.png",
+    ];
+    assert_eq!(names, want);
+    for n in &names[..8] {
+        let (w, h) = image::image_dimensions(out.join(n)).unwrap();
+        assert_eq!(
+            (w, h),
+            if n.starts_with('a') {
+                (40, 56)
+            } else {
+                (48, 48)
+            },
+            "{n}: output has the content's size"
+        );
+    }
+    let text = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert_eq!(text.lines().next().unwrap(), report::HEADER.join(","));
+    let rows = report::read(&out.join("report.csv")).unwrap();
+    assert_eq!(rows.len(), 8);
+    for r in &rows {
+        assert_eq!(r.status, Some(Status::Ok), "{r:?}");
+        assert_eq!(r.provider, "cpu");
+        assert!(
+            r.decode_ms > 0.0
+                && r.encode_content_ms > 0.0
+                && r.encode_style_ms > 0.0
+                && r.save_ms > 0.0,
+            "{r:?}"
+        );
+        assert!(
+            (r.total_ms
+                - (r.load_ms
+                    + r.encode_content_ms
+                    + r.encode_style_ms
+                    + r.adain_ms
+                    + r.decode_ms
+                    + r.save_ms))
+                .abs()
+                < 0.01
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["outputs_ok"], 8);
+    assert_eq!(summary["provider"], "cpu");
+    assert!(summary["outputs_per_s"].as_f64().unwrap() > 0.0);
+    // alpha 0 reproduces the content through the decoder only; alpha 1 must differ from it.
+    let a0 = image::open(out.join("a_stylized_s1_alpha0.png"))
+        .unwrap()
+        .to_rgb8();
+    let a1 = image::open(out.join("a_stylized_s1_alpha1.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_ne!(a0, a1);
+}
+
+#[test]
+fn rerun_after_interruption_writes_exactly_the_missing_outputs_byte_identical() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 5);
+    let (full, resumed) = (d.path().join("full"), d.path().join("resumed"));
+    let args = |o: &Path| {
+        vec![
+            "--content".to_string(),
+            s(&c).into(),
+            "--style".into(),
+            s(&st).into(),
+            "--alphas".into(),
+            "0.25,0.75,1".into(),
+            "--out".into(),
+            s(o).into(),
+            "-q".into(),
+        ]
+    };
+    let run = |o: &Path| {
+        let a = args(o);
+        batch(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(run(&full).status.code(), Some(0));
+    // Interrupt a real run with SIGINT once it has written something.
+    let mut child = Command::new(bin("adain-batch"))
+        .args([
+            "--models",
+            root().join("onnx").to_str().unwrap(),
+            "--threads",
+            "1",
+            "--batch-size",
+            "1",
+        ])
+        .args(args(&resumed))
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !resumed.is_dir() || files(&resumed, ".jpg").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    let done_before = files(&resumed, ".jpg").len();
+    eprintln!("interrupted after {done_before} of 12 outputs");
+    assert_eq!(code, Some(130), "exit status after SIGINT");
+    assert!(done_before < 12, "the run was interrupted before the end");
+    assert!(
+        std::fs::read_dir(&resumed)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp")),
+        "temporary files left"
+    );
+    let partial = report::read(&resumed.join("report.csv")).unwrap();
+    assert_eq!(
+        partial.len(),
+        done_before,
+        "the report holds every finished output"
+    );
+    // The rerun finishes exactly the missing outputs, skipping the rest.
+    assert_eq!(run(&resumed).status.code(), Some(0));
+    let rows = report::read(&resumed.join("report.csv")).unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.status == Some(Status::Skipped))
+            .count(),
+        done_before
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.status == Some(Status::Ok)).count(),
+        12 - done_before
+    );
+    assert_eq!(files(&full, ".jpg"), files(&resumed, ".jpg"));
+    for n in files(&full, ".jpg") {
+        assert_eq!(
+            std::fs::read(full.join(&n)).unwrap(),
+            std::fs::read(resumed.join(&n)).unwrap(),
+            "{n} differs"
+        );
+    }
+}
+
+#[test]
+fn shards_cover_every_output_exactly_once_and_merge() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let out = d.path().join("out");
+    let mut reports = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let o = batch(&[
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--alphas",
+            "0.5,1",
+            "--out",
+            s(&out),
+            "--shard",
+            &shard,
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        reports.push(out.join(format!("report-shard-{i}-of-3.csv")));
+    }
+    let mut outputs: Vec<String> = reports
+        .iter()
+        .flat_map(|r| report::read(r).unwrap())
+        .map(|r| r.output)
+        .collect();
+    let n = outputs.len();
+    outputs.sort();
+    outputs.dedup();
+    assert_eq!(
+        (n, outputs.len()),
+        (8, 8),
+        "every output in exactly one shard"
+    );
+    assert_eq!(files(&out, ".jpg").len(), 8);
+    let merged = d.path().join("merged.csv");
+    let o = Command::new(bin("adain"))
+        .arg("merge-reports")
+        .args(&reports)
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(report::read(&merged).unwrap().len(), 8);
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_batch_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, st) = inputs(d.path());
+    let bad = root().join("tests/data/bad");
+    let out = d.path().join("out");
+    let o = batch(&[
+        "--content",
+        s(&bad),
+        "--style",
+        s(&st),
+        "--alphas",
+        "1",
+        "--out",
+        s(&out),
+        "--content-size",
+        "0",
+        "--max-pixels",
+        "50000",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "some outputs failed -> exit 2");
+    let rows = report::read(&out.join("report.csv")).unwrap();
+    let status = |name: &str| -> Vec<Option<Status>> {
+        rows.iter()
+            .filter(|r| r.content.ends_with(name))
+            .map(|r| r.status)
+            .collect()
+    };
+    for ok in [
+        "rgba.png",
+        "gray16.png",
+        "gray.jpg",
+        "cmyk.jpg",
+        "exif_rot6.jpg",
+    ] {
+        assert_eq!(status(ok), vec![Some(Status::Ok); 2], "{ok} should stylize");
+    }
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for (bad_file, why) in [
+        ("not_an_image.jpg", "cannot decode"),
+        ("empty.png", "empty file"),
+        ("truncated.jpg", "cannot decode"),
+        ("tiny.png", "minimum"),
+        ("big.png", "over the limit"),
+    ] {
+        let r: Vec<_> = rows
+            .iter()
+            .filter(|r| r.content.ends_with(bad_file))
+            .collect();
+        assert_eq!(r.len(), 2, "{bad_file}: one error row per output");
+        for row in r {
+            assert_eq!(row.status, Some(Status::Error));
+            assert!(
+                row.error.contains(bad_file) && row.error.contains(why),
+                "{bad_file}: {}",
+                row.error
+            );
+        }
+        assert!(stderr.contains(bad_file), "{bad_file} named on stderr");
+    }
+    let (w, h) = image::image_dimensions(out.join("exif_rot6_stylized_s1_alpha1.jpg")).unwrap();
+    assert_eq!((w, h), (64, 48), "EXIF orientation applied");
+    assert_eq!(rows.len(), 20);
+}
+
+#[test]
+fn nothing_can_start_exits_1_with_a_clear_message() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--content".into(),
+                s(&d.path().join("nope")).into(),
+                "--style".into(),
+                s(&st).into(),
+            ],
+            "nope",
+        ),
+        (
+            vec![
+                "--content".into(),
+                s(&c).into(),
+                "--style".into(),
+                s(&st).into(),
+                "--alphas".into(),
+                "0.5,1.5".into(),
+            ],
+            "outside [0, 1]",
+        ),
+        (
+            vec![
+                "--content".into(),
+                s(&c).into(),
+                "--style".into(),
+                s(&st).into(),
+                "--out".into(),
+                s(&c.join("a.png").join("sub")).into(),
+            ],
+            "output folder",
+        ),
+        (
+            vec![
+                "--content".into(),
+                s(&c).into(),
+                "--style".into(),
+                s(&st).into(),
+                "--provider".into(),
+                "cuda".into(),
+                "--out".into(),
+                s(&d.path().join("o")).into(),
+            ],
+            "CUDA",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = batch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: expected '{want}' in: {err}");
+    }
+}
+
+#[test]
+fn style_mix_and_preserve_color_write_their_outputs() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let out = d.path().join("out");
+    let o = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--alphas",
+        "1",
+        "--mix",
+        "3,1",
+        "--preserve-color",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        files(&out, ".jpg"),
+        [
+            "a_stylized_mix-s1-s2_alpha1.jpg",
+            "b_stylized_mix-s1-s2_alpha1.jpg"
+        ]
+    );
+    let o = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--mix",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "weight count must match the styles"
+    );
+}
