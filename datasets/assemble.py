@@ -15,10 +15,11 @@ import csv, fnmatch, glob, hashlib, json, os, re, struct, sys, time, zipfile, zl
 from PIL import Image
 
 Image.MAX_IMAGE_PIXELS = None
-CACHE, OUT = sys.argv[1], sys.argv[2]
-MAXS = int(sys.argv[3]) if len(sys.argv) > 3 else 512
-VAL_PERCENT = int(sys.argv[4]) if len(sys.argv) > 4 else 10
-X = os.path.join(CACHE, 'x')
+SELFTEST = sys.argv[1:2] == ['--selftest']  # checks split and de-duplication logic, then exits
+CACHE, OUT = (None, None) if SELFTEST else (sys.argv[1], sys.argv[2])
+MAXS = int(sys.argv[3]) if len(sys.argv) > 3 and not SELFTEST else 512
+VAL_PERCENT = int(sys.argv[4]) if len(sys.argv) > 4 and not SELFTEST else 10
+X = os.path.join(CACHE or '.', 'x')
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEMO = {l.split('#')[0].strip() for l in open(os.path.join(HERE, 'demo_sources.txt')) if l.split('#')[0].strip()}
 rows = []
@@ -346,6 +347,31 @@ def pypi():
     save(Image.open(io.BytesIO(z.read('matplotlib/mpl-data/sample_data/grace_hopper.jpg'))), 'content', 'eval',
          'matplotlib', 'grace_hopper', 'matplotlib', ver, 'matplotlib/mpl-data/sample_data/grace_hopper.jpg',
          'public domain (U.S. Navy photo)')
+
+def selftest():
+    names = [f'cat__img{i}.jpg' for i in range(2000)]
+    first = [split_of('content', n, '/x/' + n) for n in names]
+    assert first == [split_of('content', n, '/x/' + n) for n in names], 'split is deterministic'
+    share = first.count('val') / len(first)
+    assert abs(share - VAL_PERCENT / 100) < 0.03, f'val share {share}'
+    assert all(split_of('style', 'x.jpg', d) == 'val' for d in DEMO), 'demo sources always in val'
+    a = Image.new('RGB', (64, 48), (200, 30, 30))
+    for x in range(64):
+        for y in range(48):
+            a.putpixel((x, y), ((x * 4) % 256, (y * 5) % 256, 90))
+    b = a.resize((128, 96))                     # same picture, other size
+    c = a.transpose(Image.FLIP_LEFT_RIGHT)      # different picture
+    flat1, flat2 = Image.new('RGB', (64, 64), (250, 250, 250)), Image.new('RGB', (64, 64), (20, 40, 200))
+    key = lambda im: (dhash(im), thumb(im))
+    assert same_picture(key(a), key(b)), 'a resized copy is a near-duplicate'
+    assert not same_picture(key(a), key(c)), 'a mirrored picture is not'
+    assert not same_picture(key(flat1), key(flat2)), 'flat images of other colours are not'
+    print('assemble.py selftest: ok')
+
+
+if SELFTEST:
+    selftest()
+    sys.exit(0)
 
 for step in (endless_sky, gcompris, wallpapers, wesnoth, misc_debian, pypi):
     step()

@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 echo "== cargo test --release (batch side, no libtorch)" >&2
-cargo test --release
+cargo test --release 2>&1 | tee "$log"
 echo "== cargo test --release --features train (tch parity, trainer)" >&2
-cargo test --release --features train
+cargo test --release --features train 2>&1 | tee -a "$log"
+# One closing line over both runs.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"

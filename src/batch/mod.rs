@@ -54,6 +54,7 @@ pub struct BatchConfig {
     /// Style interpolation: one weight per style (in discovery order); outputs blend all styles.
     pub mix: Option<Vec<f32>>,
     pub runtime: RuntimeConfig,
+    /// Outputs per decoder call; 0 picks by provider (2 on CPU, 16 on CUDA).
     pub batch_size: usize,
     pub overwrite: bool,
     pub shard: Option<Shard>,
@@ -138,9 +139,6 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
             styles.len()
         )));
     }
-    if cfg.batch_size == 0 {
-        return Err(Error::Invalid("--batch-size must be at least 1".into()));
-    }
     let all = plan::jobs(
         &contents,
         &styles,
@@ -163,6 +161,15 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let mut report = ReportWriter::create(&report_path)?;
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     let provider = models.provider.to_string();
+    let batch_size = match cfg.batch_size {
+        0 if provider == "cuda" => 16,
+        0 => 2,
+        n => n,
+    };
+    let cfg = &BatchConfig {
+        batch_size,
+        ..cfg.clone()
+    };
 
     let mut ctx = Ctx {
         cfg,

@@ -75,8 +75,9 @@ struct Args {
     /// ONNX Runtime intra-op threads (0 = one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     threads: usize,
-    /// Outputs of one content decoded per ONNX Runtime call.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Outputs of one content decoded per ONNX Runtime call (0 = auto: 2 on CPU, where larger
+    /// batches only cost cache, 16 on CUDA).
+    #[arg(long, default_value_t = 0, value_name = "N")]
     batch_size: usize,
     /// Rewrite outputs that already exist (default: skip them, so a rerun resumes).
     #[arg(long)]

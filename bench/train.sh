@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Training-throughput benchmark (not a test): adain-train (tch) against the same step in plain
+# PyTorch (bench/train_step.py), same machine, same run, 256 px crops, batch 8 by default.
+# usage: bench/train.sh [ITERS] [BATCH] [CROP]     (CPU here: each iteration takes seconds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IT=${1:-4}; B=${2:-8}; C=${3:-256}
+echo "== adain-train (tch), $IT iterations"
+rm -rf outputs/bench/train-tch
+./target/release/adain-train --content datasets/demo/content --style datasets/demo/style --out outputs/bench/train-tch \
+  --iterations "$IT" --batch-size "$B" --crop "$C" --device cpu --log-every 1 --save-every 0 --sample-every 0 -q \
+  --sample-content datasets/demo/content/chelsea.jpg --sample-style datasets/demo/style/great_wave.jpg 2>&1 | grep -E "loader wait|images/s"
+.venv/bin/python - <<'PY'
+import csv
+rows = list(csv.DictReader(open("outputs/bench/train-tch/losses.csv")))[1:]  # first iteration excluded
+print(f"tch: {sum(float(r['images_per_s']) for r in rows) / max(1, len(rows)):.3f} images/s (first iteration excluded)")
+PY
+echo "== plain PyTorch step, $IT iterations"
+.venv/bin/python bench/train_step.py "$IT" "$B" "$C"
