@@ -10,5 +10,8 @@ echo "== cargo test --release (batch side, no libtorch)" >&2
 cargo test --release 2>&1 | tee "$log"
 echo "== cargo test --release --features train (tch parity, trainer)" >&2
 cargo test --release --features train 2>&1 | tee -a "$log"
-# One closing line over both runs.
+echo "== cargo fmt --check, cargo clippy -D warnings" >&2
+cargo fmt --all -- --check
+cargo clippy --release --all-targets --features train -- -D warnings
+# One closing line over both test runs.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"

@@ -298,7 +298,7 @@ pub fn blend_stats(stats: &[(&[f32], &[f32])], weights: &[f32]) -> Result<(Vec<f
         )));
     }
     let total: f32 = weights.iter().sum();
-    if !(total > 0.0) || weights.iter().any(|w| *w < 0.0 || !w.is_finite()) {
+    if total.is_nan() || total <= 0.0 || weights.iter().any(|w| *w < 0.0 || !w.is_finite()) {
         return Err(Error::Invalid(format!(
             "style interpolation weights must be non-negative with a positive sum, got {weights:?}"
         )));

@@ -56,8 +56,10 @@ pub fn onnxruntime_dylib() -> Result<PathBuf> {
         .as_deref()
         .and_then(site_packages)
         .map(|s| s.join("onnxruntime").join("capi"));
-    if let Some(capi) = &capi {
-        if let Ok(entries) = std::fs::read_dir(capi) {
+    if let Some(capi) = &capi
+        && let Ok(entries) = std::fs::read_dir(capi)
+    {
+        {
             let mut libs: Vec<PathBuf> = entries
                 .flatten()
                 .map(|e| e.path())

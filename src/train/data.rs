@@ -74,7 +74,7 @@ pub struct Loader {
 impl Loader {
     /// Starts workers producing batches from iteration `start` on.
     pub fn start(cfg: &DataConfig, start: u64) -> Result<Self> {
-        if cfg.crop % 8 != 0 || cfg.crop < 64 {
+        if !cfg.crop.is_multiple_of(8) || cfg.crop < 64 {
             return Err(Error::Invalid(format!(
                 "--crop {}: expected a multiple of 8, at least 64",
                 cfg.crop
@@ -133,7 +133,7 @@ impl Loader {
     }
 
     /// The next batch in iteration order (blocks until it is ready).
-    pub fn next(&mut self) -> Result<Batch> {
+    pub fn next_batch(&mut self) -> Result<Batch> {
         let mut ready = self.shared.ready.lock().expect("loader lock");
         loop {
             if let Some(b) = ready.remove(&self.next_iter) {

@@ -62,7 +62,8 @@ pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
             .label_style(("sans-serif", 16))
             .draw()
             .map_err(|e| perr(path, e))?;
-        let series: [(&str, RGBColor, fn(&LossRow) -> f64); 3] = [
+        type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
+        let series: [Series; 3] = [
             ("content", BLUE, |r| r.content),
             ("style (unweighted)", RED, |r| r.style),
             ("total", BLACK, |r| r.total),

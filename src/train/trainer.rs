@@ -546,7 +546,7 @@ pub fn train(
             break;
         }
         let tw = Instant::now();
-        let b = loader.next()?;
+        let b = loader.next_batch()?;
         wait_s += tw.elapsed().as_secs_f64();
         for w in loader.take_warnings() {
             progress.println(&w);
