@@ -135,20 +135,16 @@ pub struct Provenance {
     pub entries: Vec<(String, String)>,
 }
 
+/// `[n, c, h, w]` with named n, h, w.
+fn nchw(n: &'static str, c: i64, h: &'static str, w: &'static str) -> [Dim; 4] {
+    [Dim::Named(n), Dim::Fixed(c), Dim::Named(h), Dim::Named(w)]
+}
+
 const IMAGE_DOC: &str = "RGB, float32 in [0,1], NCHW";
 
 pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_encoder");
-    g.input(
-        "image",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(3),
-            Dim::Named("H"),
-            Dim::Named("W"),
-        ],
-        IMAGE_DOC,
-    );
+    g.input("image", &nchw("N", 3, "H", "W"), IMAGE_DOC);
     let f = layers(&mut g, model::ENCODER, w, "encoder", "image", true);
     let (m, s) = stats(&mut g, &f);
     g.identity(&f, "features");
@@ -185,12 +181,7 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_adain");
     g.input(
         "content_features",
-        &[
-            Dim::Named("Nc"),
-            Dim::Fixed(512),
-            Dim::Named("h"),
-            Dim::Named("w"),
-        ],
+        &nchw("Nc", 512, "h", "w"),
         "relu4_1 of the content; Nc is N or 1 (broadcast)",
     );
     let sd = || {
@@ -224,16 +215,7 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
         "alpha",
     );
     g.identity(&t, "t");
-    g.output(
-        "t",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(512),
-            Dim::Named("h"),
-            Dim::Named("w"),
-        ],
-        "AdaIN target",
-    );
+    g.output("t", &nchw("N", 512, "h", "w"), "AdaIN target");
     g.finish(
         "AdaIN with alpha blend: t = alpha*AdaIN(c,s) + (1-alpha)*c",
         &meta.entries,
@@ -242,26 +224,12 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
 
 pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_decoder");
-    g.input(
-        "t",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(512),
-            Dim::Named("h"),
-            Dim::Named("w"),
-        ],
-        "AdaIN target",
-    );
+    g.input("t", &nchw("N", 512, "h", "w"), "AdaIN target");
     let y = layers(&mut g, model::DECODER, w, "decoder", "t", true);
     g.identity(&y, "image");
     g.output(
         "image",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(3),
-            Dim::Named("H8"),
-            Dim::Named("W8"),
-        ],
+        &nchw("N", 3, "H8", "W8"),
         "RGB, about [0,1], not clamped; H8 = 8h: crop to the content size",
     );
     g.finish("AdaIN decoder", &meta.entries)
@@ -269,24 +237,10 @@ pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
 
 pub fn stylize(enc: &Weights, dec: &Weights, meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_stylize");
-    g.input(
-        "content",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(3),
-            Dim::Named("H"),
-            Dim::Named("W"),
-        ],
-        IMAGE_DOC,
-    );
+    g.input("content", &nchw("N", 3, "H", "W"), IMAGE_DOC);
     g.input(
         "style",
-        &[
-            Dim::Named("Ns"),
-            Dim::Fixed(3),
-            Dim::Named("Hs"),
-            Dim::Named("Ws"),
-        ],
+        &nchw("Ns", 3, "Hs", "Ws"),
         "RGB, float32 in [0,1], NCHW; Ns is N or 1",
     );
     g.input(
@@ -313,12 +267,7 @@ pub fn stylize(enc: &Weights, dec: &Weights, meta: &Provenance) -> ModelProto {
     g.identity(&cropped, "image");
     g.output(
         "image",
-        &[
-            Dim::Named("N"),
-            Dim::Fixed(3),
-            Dim::Named("H"),
-            Dim::Named("W"),
-        ],
+        &nchw("N", 3, "H", "W"),
         "RGB, about [0,1], not clamped: clamp when saving",
     );
     g.finish(

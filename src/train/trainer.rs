@@ -410,25 +410,65 @@ fn write_losses(path: &Path, rows: &[LossRow]) -> Result<()> {
     crate::fsutil::write_atomic(path, &bytes)
 }
 
-fn loss_row(
-    cfg: &TrainConfig,
-    done: u64,
-    per_epoch: f64,
-    acc: (f64, f64, usize),
-    lr: f64,
-    rate: f64,
-    elapsed_s: f64,
-) -> LossRow {
-    let (c, s) = (acc.0 / acc.2.max(1) as f64, acc.1 / acc.2.max(1) as f64);
-    LossRow {
-        iteration: done,
-        epoch: done as f64 / per_epoch,
-        content: c,
-        style: s,
-        total: cfg.content_weight * c + cfg.style_weight * s,
-        lr,
-        images_per_s: rate,
-        elapsed_s,
+/// Losses accumulated since the last `losses.csv` row.
+struct LogWindow {
+    content: f64,
+    style: f64,
+    steps: usize,
+    images: usize,
+    start: Instant,
+}
+
+impl LogWindow {
+    fn new() -> Self {
+        LogWindow {
+            content: 0.0,
+            style: 0.0,
+            steps: 0,
+            images: 0,
+            start: Instant::now(),
+        }
+    }
+
+    fn add(&mut self, content: f64, style: f64, images: usize) {
+        self.content += content;
+        self.style += style;
+        self.steps += 1;
+        self.images += images;
+    }
+
+    /// Writes the window's means as one row (and redraws the plot), starts a new window, and
+    /// returns the window's images/s.
+    #[allow(clippy::too_many_arguments)]
+    fn close(
+        &mut self,
+        cfg: &TrainConfig,
+        iteration: u64,
+        per_epoch: f64,
+        lr: f64,
+        elapsed_s: f64,
+        log: &mut std::fs::File,
+        path: &Path,
+        rows: &mut Vec<LossRow>,
+    ) -> Result<f64> {
+        let rate = self.images as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+        let n = self.steps.max(1) as f64;
+        let (c, s) = (self.content / n, self.style / n);
+        let r = LossRow {
+            iteration,
+            epoch: iteration as f64 / per_epoch,
+            content: c,
+            style: s,
+            total: cfg.content_weight * c + cfg.style_weight * s,
+            lr,
+            images_per_s: rate,
+            elapsed_s,
+        };
+        append_loss(log, path, &r)?;
+        rows.push(r);
+        super::plot::loss_curves(rows, &cfg.out.join("losses.png"))?;
+        *self = LogWindow::new();
+        Ok(rate)
     }
 }
 
@@ -524,9 +564,7 @@ pub fn train(
 
     progress.start(start, cfg.iterations);
     let t0 = Instant::now();
-    let mut acc = (0.0, 0.0, 0usize);
-    let mut window = Instant::now();
-    let mut imgs_in_window = 0usize;
+    let mut window = LogWindow::new();
     let mut wait_s = 0.0;
     let mut last_rate = 0.0;
     let mut last_it = start;
@@ -564,29 +602,22 @@ pub fn train(
                 it + 1
             )));
         }
-        acc = (acc.0 + cv, acc.1 + sv, acc.2 + 1);
-        imgs_in_window += cfg.batch_size;
+        window.add(cv, sv, cfg.batch_size);
         let done = it + 1;
         last_it = done;
         let logged = done % cfg.log_every == 0 || done == cfg.iterations;
         if logged {
-            let rate = imgs_in_window as f64 / window.elapsed().as_secs_f64().max(1e-9);
-            last_rate = rate;
-            let r = loss_row(
+            let elapsed = elapsed0 + t0.elapsed().as_secs_f64();
+            last_rate = window.close(
                 cfg,
                 done,
                 per_epoch,
-                acc,
                 lr,
-                rate,
-                elapsed0 + t0.elapsed().as_secs_f64(),
-            );
-            append_loss(&mut log, &losses_path, &r)?;
-            rows.push(r);
-            acc = (0.0, 0.0, 0);
-            window = Instant::now();
-            imgs_in_window = 0;
-            super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
+                elapsed,
+                &mut log,
+                &losses_path,
+                &mut rows,
+            )?;
         }
         progress.step(done, if logged { rows.last() } else { None });
         if cfg.sample_every > 0 && done % cfg.sample_every == 0 {
@@ -610,22 +641,19 @@ pub fn train(
         }
     }
     // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
-    if acc.2 > 0 {
-        let rate = imgs_in_window as f64 / window.elapsed().as_secs_f64().max(1e-9);
-        last_rate = rate;
+    if window.steps > 0 {
         let lr = learning_rate(cfg.lr, cfg.lr_decay, last_it.saturating_sub(1));
-        let r = loss_row(
+        let elapsed = elapsed0 + t0.elapsed().as_secs_f64();
+        last_rate = window.close(
             cfg,
             last_it,
             per_epoch,
-            acc,
             lr,
-            rate,
-            elapsed0 + t0.elapsed().as_secs_f64(),
-        );
-        append_loss(&mut log, &losses_path, &r)?;
-        rows.push(r);
-        super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
+            elapsed,
+            &mut log,
+            &losses_path,
+            &mut rows,
+        )?;
     }
     let meta = save_checkpoint(
         &model,
