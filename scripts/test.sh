@@ -14,4 +14,4 @@ echo "== cargo fmt --check, cargo clippy -D warnings" >&2
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --features train -- -D warnings
 # One closing line over both test runs.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
