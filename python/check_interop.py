@@ -3,10 +3,12 @@
 
 usage: check_interop.py GRAPH_DIR DATA_DIR
 DATA_DIR holds .npy files written by the Rust test: inputs (content, style, alpha) and the Rust
-ONNX Runtime outputs (rust_features, rust_mean, rust_std, rust_t, rust_decoded, rust_image).
+ONNX Runtime outputs (rust_features, rust_mean, rust_std, rust_t, rust_decoded,
+rust_adain_decoded, rust_image).
 Checks, failing with exit 1 on the first miss:
   1. onnx.checker.check_model(full_check=True) on every graph (also runs ONNX shape inference);
-  2. onnxruntime (Python) reproduces every Rust output of encoder, adain, decoder and stylize;
+  2. onnxruntime (Python) reproduces every Rust output of encoder, adain, decoder, adain_decoder
+     and stylize;
   3. onnx.reference.ReferenceEvaluator (pure numpy, not ONNX Runtime) runs the fused graph and
      agrees with the Rust output;
   4. metadata_props name the variance convention and the weights' sha256.
@@ -31,7 +33,7 @@ def compare(name, got, want, rel_tol):
         failures.append(name)
 
 
-for n in ["encoder", "adain", "decoder", "stylize"]:
+for n in ["encoder", "adain", "decoder", "stylize", "adain_decoder"]:
     path = os.path.join(gdir, n + ".onnx")
     m = onnx.load(path)
     onnx.checker.check_model(m, full_check=True)
@@ -53,6 +55,9 @@ compare("ort-python encoder std (style)", sstd, load("rust_std"), 1e-5)
 compare("ort-python adain t", t, load("rust_t"), 1e-5)
 (dec,) = sess("decoder").run(None, {"t": t})
 compare("ort-python decoder", dec, load("rust_decoded"), 1e-5)
+(ad,) = sess("adain_decoder").run(None, {"content_features": feat, "style_mean": smean, "style_std": sstd, "alpha": alpha})
+compare("ort-python adain_decoder", ad, load("rust_adain_decoded"), 1e-5)
+compare("adain_decoder vs adain then decoder", ad, dec, 1e-5)
 (img,) = sess("stylize").run(None, {"content": content, "style": style, "alpha": alpha})
 compare("ort-python stylize", img, load("rust_image"), 1e-5)
 

@@ -15,7 +15,7 @@ use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
-use crate::onnx::{ADAIN_FILE, DECODER_FILE, ENCODER_FILE, STYLIZE_FILE};
+use crate::onnx::{ADAIN_DECODER_FILE, ADAIN_FILE, DECODER_FILE, ENCODER_FILE, STYLIZE_FILE};
 
 /// Which execution provider to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +155,8 @@ pub struct Models {
     pub encoder: Session,
     pub adain: Session,
     pub decoder: Session,
+    /// AdaIN + decoder in one graph, when the folder has it (exports before it lack the file).
+    pub adain_decoder: Option<Session>,
     pub provider: &'static str,
     pub dir: PathBuf,
 }
@@ -180,10 +182,17 @@ impl Models {
         };
         let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
         let (decoder, _) = open_session(&dir.join(DECODER_FILE), &cfg2)?;
+        let fused = dir.join(ADAIN_DECODER_FILE);
+        let adain_decoder = if fused.is_file() {
+            Some(open_session(&fused, &cfg2)?.0)
+        } else {
+            None
+        };
         Ok(Models {
             encoder,
             adain,
             decoder,
+            adain_decoder,
             provider,
             dir: dir.into(),
         })
@@ -228,6 +237,35 @@ impl Models {
             "alpha" => TensorRef::from_array_view(a.view())?,
         ])?;
         out4(&out, "t")
+    }
+
+    /// AdaIN and decoder for a batch of (style statistics, alpha) on one content's features,
+    /// through `adain_decoder.onnx` when present, else `adain.onnx` then `decoder.onnx`.
+    /// Returns the uncropped images and whether the fused graph ran.
+    pub fn stylize_features(
+        &mut self,
+        content: ArrayView4<'_, f32>,
+        style_mean: ArrayView4<'_, f32>,
+        style_std: ArrayView4<'_, f32>,
+        alpha: ArrayView1<'_, f32>,
+    ) -> Result<Array4<f32>> {
+        let Some(fused) = self.adain_decoder.as_mut() else {
+            let t = self.adain(content, style_mean, style_std, alpha)?;
+            return self.decode(t.view());
+        };
+        let (c, m, s) = (
+            content.as_standard_layout(),
+            style_mean.as_standard_layout(),
+            style_std.as_standard_layout(),
+        );
+        let a = alpha.as_standard_layout();
+        let out = fused.run(ort::inputs![
+            "content_features" => TensorRef::from_array_view(c.view())?,
+            "style_mean" => TensorRef::from_array_view(m.view())?,
+            "style_std" => TensorRef::from_array_view(s.view())?,
+            "alpha" => TensorRef::from_array_view(a.view())?,
+        ])?;
+        out4(&out, "image")
     }
 
     /// Decoder; the output is `8*ceil(h)` sized: crop with [`crop`].

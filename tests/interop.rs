@@ -31,6 +31,9 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
         .adain(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
         .unwrap();
     let decoded = models.decode(t.view()).unwrap();
+    let fused_decoded = models
+        .stylize_features(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
+        .unwrap();
     let image = fused.run(content.view(), style.view(), &alpha).unwrap();
     let split = runtime::crop(decoded.clone(), 33, 47);
     let (d, _) = max_diff(
@@ -47,6 +50,7 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
     write_npy(p("rust_std"), &s.std).unwrap();
     write_npy(p("rust_t"), &t).unwrap();
     write_npy(p("rust_decoded"), &decoded).unwrap();
+    write_npy(p("rust_adain_decoded"), &fused_decoded).unwrap();
     write_npy(p("rust_image"), &image).unwrap();
 
     let py = root().join(".venv/bin/python");
@@ -77,7 +81,13 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
 #[test]
 fn committed_graphs_pass_the_checker_and_carry_metadata() {
     let onnx = root().join("onnx");
-    for name in ["encoder.onnx", "adain.onnx", "decoder.onnx", "stylize.onnx"] {
+    for name in [
+        "encoder.onnx",
+        "adain.onnx",
+        "decoder.onnx",
+        "stylize.onnx",
+        "adain_decoder.onnx",
+    ] {
         let meta = adain::onnx::read_metadata(&onnx.join(name)).unwrap();
         let get = |k: &str| {
             meta.iter()

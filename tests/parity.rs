@@ -31,6 +31,10 @@ fn onnx_graphs_match_tch() {
         threads: 0,
     };
     let mut models = Models::open(dir.path(), &cfg).unwrap();
+    assert!(
+        models.adain_decoder.is_some(),
+        "export writes adain_decoder.onnx"
+    );
     let mut fused = Fused::open(dir.path(), &cfg).unwrap();
 
     let encoder = Encoder::new(&enc_w, Device::Cpu);
@@ -94,8 +98,20 @@ fn onnx_graphs_match_tch() {
         );
         let y = runtime::crop(models.decode(t.view()).unwrap(), h as usize, w as usize);
         let y_fused = fused.run(content.view(), style.view(), &alphas).unwrap();
+        let y_ad = runtime::crop(
+            models
+                .stylize_features(
+                    enc_c.features.view(),
+                    enc_s.mean.view(),
+                    enc_s.std.view(),
+                    alphas.view(),
+                )
+                .unwrap(),
+            h as usize,
+            w as usize,
+        );
         let y_ref = from_tch(&y_ref);
-        for (name, ours) in [("split", &y), ("fused", &y_fused)] {
+        for (name, ours) in [("split", &y), ("fused", &y_fused), ("adain_decoder", &y_ad)] {
             assert_eq!(
                 ours.dim(),
                 (3, 3, h as usize, w as usize),

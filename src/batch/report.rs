@@ -3,7 +3,8 @@
 //! finished row. Shared stages are attributed evenly: a content image's load and encode time is
 //! split over the outputs this run makes from it, likewise for a style image, and a batched
 //! AdaIN/decoder call over the outputs in the batch, so each stage column sums to the stage's
-//! total time.
+//! total time. With the fused `adain_decoder.onnx` (exported since adain 0.1), AdaIN runs inside
+//! the decoder call: its time is part of `decode_ms` and `adain_ms` is 0.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

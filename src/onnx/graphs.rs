@@ -222,6 +222,58 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
     )
 }
 
+/// AdaIN and the decoder in one graph: the AdaIN target never leaves the execution provider's
+/// memory (on CUDA it would otherwise cross to the host and back for every batch).
+pub fn adain_decoder(w: &Weights, meta: &Provenance) -> ModelProto {
+    let mut g = GraphBuilder::new("adain_adain_decoder");
+    g.input(
+        "content_features",
+        &nchw("Nc", 512, "h", "w"),
+        "relu4_1 of the content; Nc is N or 1 (broadcast)",
+    );
+    let sd = || {
+        [
+            Dim::Named("Ns"),
+            Dim::Fixed(512),
+            Dim::Fixed(1),
+            Dim::Fixed(1),
+        ]
+    };
+    g.input(
+        "style_mean",
+        &sd(),
+        "style relu4_1 mean (encoder output 'mean'); Ns is N or 1",
+    );
+    g.input(
+        "style_std",
+        &sd(),
+        "style relu4_1 std (encoder output 'std'); Ns is N or 1",
+    );
+    g.input(
+        "alpha",
+        &[Dim::Named("Na")],
+        "content-style trade-off in [0,1], one per output; Na is N or 1",
+    );
+    let t = adain(
+        &mut g,
+        "content_features",
+        "style_mean",
+        "style_std",
+        "alpha",
+    );
+    let y = layers(&mut g, model::DECODER, w, "decoder", &t, true);
+    g.identity(&y, "image");
+    g.output(
+        "image",
+        &nchw("N", 3, "H8", "W8"),
+        "RGB, about [0,1], not clamped; H8 = 8h: crop to the content size",
+    );
+    g.finish(
+        "AdaIN with alpha blend followed by the decoder",
+        &meta.entries,
+    )
+}
+
 pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_decoder");
     g.input("t", &nchw("N", 512, "h", "w"), "AdaIN target");

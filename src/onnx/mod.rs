@@ -22,6 +22,7 @@ pub const ENCODER_FILE: &str = "encoder.onnx";
 pub const ADAIN_FILE: &str = "adain.onnx";
 pub const DECODER_FILE: &str = "decoder.onnx";
 pub const STYLIZE_FILE: &str = "stylize.onnx";
+pub const ADAIN_DECODER_FILE: &str = "adain_decoder.onnx";
 
 /// Sidecar JSON describing where a weights file came from (`x.safetensors` -> `x.provenance.json`).
 pub fn provenance_path(weights: &Path) -> PathBuf {
@@ -78,7 +79,8 @@ pub struct Exported {
     pub files: Vec<(PathBuf, u64)>,
 }
 
-/// Writes the four graphs into `dir`.
+/// Writes the graphs into `dir`: the four of the contract plus `adain_decoder.onnx` (AdaIN and
+/// decoder fused, what adain-batch runs).
 pub fn export(enc: &Weights, dec: &Weights, dir: &Path) -> Result<Exported> {
     let graphs = [
         (
@@ -89,6 +91,10 @@ pub fn export(enc: &Weights, dec: &Weights, dir: &Path) -> Result<Exported> {
         (
             DECODER_FILE,
             graphs::decoder(dec, &provenance(None, Some(dec))),
+        ),
+        (
+            ADAIN_DECODER_FILE,
+            graphs::adain_decoder(dec, &provenance(None, Some(dec))),
         ),
         (
             STYLIZE_FILE,
