@@ -156,6 +156,21 @@ fn unreadable_training_images_are_skipped_with_one_warning() {
     }
 }
 
+#[test]
+fn a_folder_of_only_unreadable_images_is_an_error_not_a_hang() {
+    let d = tempfile::tempdir().unwrap();
+    let content = d.path().join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join("a.jpg"), b"not a jpeg").unwrap();
+    std::fs::write(content.join("b.png"), b"").unwrap();
+    let mut cfg = config(&d.path().join("run"), 3);
+    cfg.content = vec![content];
+    let e = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false))
+        .err()
+        .expect("must fail");
+    assert!(e.to_string().contains("unreadable"), "{e}");
+}
+
 fn mse(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)

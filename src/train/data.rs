@@ -55,7 +55,7 @@ pub fn list_images(what: &str, roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 struct Shared {
-    ready: Mutex<BTreeMap<u64, Batch>>,
+    ready: Mutex<BTreeMap<u64, std::result::Result<Batch, String>>>,
     cond: Condvar,
     bad: Mutex<HashSet<PathBuf>>,
     warnings: Mutex<Vec<String>>,
@@ -139,7 +139,7 @@ impl Loader {
             if let Some(b) = ready.remove(&self.next_iter) {
                 self.next_iter += 1;
                 self.shared.cond.notify_all();
-                return Ok(b);
+                return b.map_err(Error::Invalid);
             }
             ready = self.shared.cond.wait(ready).expect("loader lock");
         }
@@ -172,7 +172,7 @@ fn make_batch(
     content: &[PathBuf],
     style: &[PathBuf],
     shared: &Shared,
-) -> Batch {
+) -> std::result::Result<Batch, String> {
     // One RNG per iteration, seeded from (seed, iteration): order-independent and resumable.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
         cfg.seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -181,14 +181,14 @@ fn make_batch(
     let mut c = Vec::with_capacity(n * cfg.batch_size);
     let mut s = Vec::with_capacity(n * cfg.batch_size);
     for _ in 0..cfg.batch_size {
-        c.extend(sample(cfg, content, &mut rng, shared));
-        s.extend(sample(cfg, style, &mut rng, shared));
+        c.extend(sample(cfg, content, &mut rng, shared)?);
+        s.extend(sample(cfg, style, &mut rng, shared)?);
     }
-    Batch {
+    Ok(Batch {
         iteration,
         content: c,
         style: s,
-    }
+    })
 }
 
 /// One random crop; an unreadable file is recorded once and the next file is tried
@@ -198,7 +198,7 @@ fn sample(
     files: &[PathBuf],
     rng: &mut rand_chacha::ChaCha8Rng,
     shared: &Shared,
-) -> Vec<f32> {
+) -> std::result::Result<Vec<f32>, String> {
     let (k0, u, v, flip) = (
         rng.random_range(0..files.len()),
         rng.random::<f64>(),
@@ -211,7 +211,7 @@ fn sample(
             continue;
         }
         match crop(cfg, path, u, v, flip) {
-            Ok(x) => return x,
+            Ok(x) => return Ok(x),
             Err(e) => {
                 if shared.bad.lock().expect("loader lock").insert(path.clone()) {
                     shared
@@ -223,7 +223,11 @@ fn sample(
             }
         }
     }
-    panic!("every training image in the list is unreadable");
+    Err(format!(
+        "every one of the {} training images in this list is unreadable (first: {})",
+        files.len(),
+        files[0].display()
+    ))
 }
 
 fn crop(cfg: &DataConfig, path: &std::path::Path, u: f64, v: f64, flip: bool) -> Result<Vec<f32>> {
