@@ -224,24 +224,12 @@ impl Models {
         style_std: ArrayView4<'_, f32>,
         alpha: ArrayView1<'_, f32>,
     ) -> Result<Array4<f32>> {
-        let (c, m, s) = (
-            content.as_standard_layout(),
-            style_mean.as_standard_layout(),
-            style_std.as_standard_layout(),
-        );
-        let a = alpha.as_standard_layout();
-        let out = self.adain.run(ort::inputs![
-            "content_features" => TensorRef::from_array_view(c.view())?,
-            "style_mean" => TensorRef::from_array_view(m.view())?,
-            "style_std" => TensorRef::from_array_view(s.view())?,
-            "alpha" => TensorRef::from_array_view(a.view())?,
-        ])?;
-        out4(&out, "t")
+        run_adain_inputs(&mut self.adain, content, style_mean, style_std, alpha, "t")
     }
 
     /// AdaIN and decoder for a batch of (style statistics, alpha) on one content's features,
     /// through `adain_decoder.onnx` when present, else `adain.onnx` then `decoder.onnx`.
-    /// Returns the uncropped images and whether the fused graph ran.
+    /// Returns the uncropped images.
     pub fn stylize_features(
         &mut self,
         content: ArrayView4<'_, f32>,
@@ -253,19 +241,7 @@ impl Models {
             let t = self.adain(content, style_mean, style_std, alpha)?;
             return self.decode(t.view());
         };
-        let (c, m, s) = (
-            content.as_standard_layout(),
-            style_mean.as_standard_layout(),
-            style_std.as_standard_layout(),
-        );
-        let a = alpha.as_standard_layout();
-        let out = fused.run(ort::inputs![
-            "content_features" => TensorRef::from_array_view(c.view())?,
-            "style_mean" => TensorRef::from_array_view(m.view())?,
-            "style_std" => TensorRef::from_array_view(s.view())?,
-            "alpha" => TensorRef::from_array_view(a.view())?,
-        ])?;
-        out4(&out, "image")
+        run_adain_inputs(fused, content, style_mean, style_std, alpha, "image")
     }
 
     /// Decoder; the output is `8*ceil(h)` sized: crop with [`crop`].
@@ -276,6 +252,30 @@ impl Models {
             .run(ort::inputs!["t" => TensorRef::from_array_view(t.view())?])?;
         out4(&out, "image")
     }
+}
+
+/// Runs a graph with the AdaIN inputs (`adain.onnx`, `adain_decoder.onnx`) and returns `output`.
+fn run_adain_inputs(
+    session: &mut Session,
+    content: ArrayView4<'_, f32>,
+    style_mean: ArrayView4<'_, f32>,
+    style_std: ArrayView4<'_, f32>,
+    alpha: ArrayView1<'_, f32>,
+    output: &str,
+) -> Result<Array4<f32>> {
+    let (c, m, s) = (
+        content.as_standard_layout(),
+        style_mean.as_standard_layout(),
+        style_std.as_standard_layout(),
+    );
+    let a = alpha.as_standard_layout();
+    let out = session.run(ort::inputs![
+        "content_features" => TensorRef::from_array_view(c.view())?,
+        "style_mean" => TensorRef::from_array_view(m.view())?,
+        "style_std" => TensorRef::from_array_view(s.view())?,
+        "alpha" => TensorRef::from_array_view(a.view())?,
+    ])?;
+    out4(&out, output)
 }
 
 /// Crops decoder output `[N,3,H8,W8]` to `[N,3,h,w]`.

@@ -130,6 +130,39 @@ fn adain(g: &mut GraphBuilder, c: &str, s_mean: &str, s_std: &str, alpha: &str) 
     g.node("Add", &[c, &step], vec![])
 }
 
+/// The inputs shared by `adain.onnx` and `adain_decoder.onnx`, and the AdaIN on them.
+fn adain_inputs(g: &mut GraphBuilder) -> String {
+    g.input(
+        "content_features",
+        &nchw("Nc", 512, "h", "w"),
+        "relu4_1 of the content; Nc is N or 1 (broadcast)",
+    );
+    let sd = || {
+        [
+            Dim::Named("Ns"),
+            Dim::Fixed(512),
+            Dim::Fixed(1),
+            Dim::Fixed(1),
+        ]
+    };
+    g.input(
+        "style_mean",
+        &sd(),
+        "style relu4_1 mean (encoder output 'mean'); Ns is N or 1",
+    );
+    g.input(
+        "style_std",
+        &sd(),
+        "style relu4_1 std (encoder output 'std'); Ns is N or 1",
+    );
+    g.input(
+        "alpha",
+        &[Dim::Named("Na")],
+        "content-style trade-off in [0,1], one per output; Na is N or 1",
+    );
+    adain(g, "content_features", "style_mean", "style_std", "alpha")
+}
+
 /// Metadata common to every graph; `extra` adds graph-specific keys.
 pub struct Provenance {
     pub entries: Vec<(String, String)>,
@@ -179,41 +212,7 @@ pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
 
 pub fn adain_graph(meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_adain");
-    g.input(
-        "content_features",
-        &nchw("Nc", 512, "h", "w"),
-        "relu4_1 of the content; Nc is N or 1 (broadcast)",
-    );
-    let sd = || {
-        [
-            Dim::Named("Ns"),
-            Dim::Fixed(512),
-            Dim::Fixed(1),
-            Dim::Fixed(1),
-        ]
-    };
-    g.input(
-        "style_mean",
-        &sd(),
-        "style relu4_1 mean (encoder output 'mean'); Ns is N or 1",
-    );
-    g.input(
-        "style_std",
-        &sd(),
-        "style relu4_1 std (encoder output 'std'); Ns is N or 1",
-    );
-    g.input(
-        "alpha",
-        &[Dim::Named("Na")],
-        "content-style trade-off in [0,1], one per output; Na is N or 1",
-    );
-    let t = adain(
-        &mut g,
-        "content_features",
-        "style_mean",
-        "style_std",
-        "alpha",
-    );
+    let t = adain_inputs(&mut g);
     g.identity(&t, "t");
     g.output("t", &nchw("N", 512, "h", "w"), "AdaIN target");
     g.finish(
@@ -226,41 +225,7 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
 /// memory (on CUDA it would otherwise cross to the host and back for every batch).
 pub fn adain_decoder(w: &Weights, meta: &Provenance) -> ModelProto {
     let mut g = GraphBuilder::new("adain_adain_decoder");
-    g.input(
-        "content_features",
-        &nchw("Nc", 512, "h", "w"),
-        "relu4_1 of the content; Nc is N or 1 (broadcast)",
-    );
-    let sd = || {
-        [
-            Dim::Named("Ns"),
-            Dim::Fixed(512),
-            Dim::Fixed(1),
-            Dim::Fixed(1),
-        ]
-    };
-    g.input(
-        "style_mean",
-        &sd(),
-        "style relu4_1 mean (encoder output 'mean'); Ns is N or 1",
-    );
-    g.input(
-        "style_std",
-        &sd(),
-        "style relu4_1 std (encoder output 'std'); Ns is N or 1",
-    );
-    g.input(
-        "alpha",
-        &[Dim::Named("Na")],
-        "content-style trade-off in [0,1], one per output; Na is N or 1",
-    );
-    let t = adain(
-        &mut g,
-        "content_features",
-        "style_mean",
-        "style_std",
-        "alpha",
-    );
+    let t = adain_inputs(&mut g);
     let y = layers(&mut g, model::DECODER, w, "decoder", &t, true);
     g.identity(&y, "image");
     g.output(
