@@ -115,3 +115,71 @@ fn committed_graphs_pass_the_checker_and_carry_metadata() {
         "encoder provenance: {prov}"
     );
 }
+
+#[test]
+fn half_precision_graphs_stay_within_2_of_255_of_fp32() {
+    let (enc, dec) = (encoder_weights(), decoder_weights());
+    let (d32, d16) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    adain::onnx::export(&enc, &dec, d32.path()).unwrap();
+    adain::onnx::export_with(&enc, &dec, d16.path(), adain::onnx::Precision::Fp16).unwrap();
+    let size = |d: &tempfile::TempDir| {
+        std::fs::metadata(d.path().join("decoder.onnx"))
+            .unwrap()
+            .len()
+    };
+    assert!(
+        size(&d16) * 19 / 10 < size(&d32),
+        "fp16 weights take half the space"
+    );
+    let meta = adain::onnx::read_metadata(&d16.path().join("stylize.onnx")).unwrap();
+    assert!(
+        meta.iter()
+            .any(|(k, v)| k == "adain.precision" && v.starts_with("fp16"))
+    );
+    let cfg = RuntimeConfig {
+        provider: runtime::Provider::Cpu,
+        threads: 0,
+    };
+    let (mut f32g, mut f16g) = (
+        Fused::open(d32.path(), &cfg).unwrap(),
+        Fused::open(d16.path(), &cfg).unwrap(),
+    );
+    let (mut m32, mut m16) = (
+        Models::open(d32.path(), &cfg).unwrap(),
+        Models::open(d16.path(), &cfg).unwrap(),
+    );
+    let clamp = |a: ndarray::Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
+    for (h, w) in [(96u32, 128u32), (257, 311)] {
+        let content = demo_batch("content", 2, h, w);
+        let style = demo_batch("style", 2, 120, 100);
+        let alpha = Array1::from(vec![0.5f32, 1.0]);
+        let a = clamp(f32g.run(content.view(), style.view(), &alpha).unwrap());
+        let b = clamp(f16g.run(content.view(), style.view(), &alpha).unwrap());
+        let (d, _) = max_diff(b.as_slice().unwrap(), a.as_slice().unwrap());
+        eprintln!(
+            "{h}x{w} stylize fp16 vs fp32: max diff {:.3}/255",
+            d * 255.0
+        );
+        assert!(
+            d <= 2.0 / 255.0,
+            "{h}x{w}: fp16 stylize differs by {}/255",
+            d * 255.0
+        );
+        // The split graphs adain-batch runs, too.
+        let run = |m: &mut Models| {
+            let c = m.encode(content.view()).unwrap();
+            let s = m.encode(style.view()).unwrap();
+            clamp(
+                m.stylize_features(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
+                    .unwrap(),
+            )
+        };
+        let (a, b) = (run(&mut m32), run(&mut m16));
+        let (d, _) = max_diff(b.as_slice().unwrap(), a.as_slice().unwrap());
+        assert!(
+            d <= 2.0 / 255.0,
+            "{h}x{w}: fp16 encoder + adain_decoder differ by {}/255",
+            d * 255.0
+        );
+    }
+}

@@ -122,10 +122,19 @@ struct ExportArgs {
     /// Output folder.
     #[arg(long, default_value = "onnx", value_name = "DIR")]
     out: PathBuf,
+    /// Half precision: encoder and decoder convolutions in float16 (statistics, AdaIN, inputs and
+    /// outputs stay float32). Outputs stay within 2/255 of fp32 (tests/interop.rs).
+    #[arg(long)]
+    half: bool,
 }
 
-fn export(enc: &Weights, dec: &Weights, out: &std::path::Path) -> anyhow::Result<()> {
-    let done = adain::onnx::export(enc, dec, out)?;
+fn export(enc: &Weights, dec: &Weights, out: &std::path::Path, half: bool) -> anyhow::Result<()> {
+    let precision = if half {
+        adain::onnx::Precision::Fp16
+    } else {
+        adain::onnx::Precision::Fp32
+    };
+    let done = adain::onnx::export_with(enc, dec, out, precision)?;
     for (path, size) in done.files {
         eprintln!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
     }
@@ -148,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let (enc, dec) = adain::weights_import::import_pth(&vgg, decoder.as_deref(), &out_dir)?;
             if let (Some(to), Some(dec)) = (to, dec) {
-                export(&enc, &dec, &to)?;
+                export(&enc, &dec, &to, false)?;
             }
         }
         Cmd::Export(a) => {
@@ -160,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "give --decoder FILE, or --random-decoder SEED for an untrained stand-in"
                 ),
             };
-            export(&enc, &dec, &a.out)?;
+            export(&enc, &dec, &a.out, a.half)?;
         }
         #[cfg(feature = "train")]
         Cmd::Eval(a) => eval(a)?,

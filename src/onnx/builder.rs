@@ -31,6 +31,8 @@ pub enum Dim {
 pub struct GraphBuilder {
     graph: GraphProto,
     counter: usize,
+    /// Convolution weights and activations in float16 (see `graphs::net`).
+    pub half: bool,
 }
 
 impl GraphBuilder {
@@ -39,7 +41,11 @@ impl GraphBuilder {
             name: name.to_string(),
             ..Default::default()
         };
-        GraphBuilder { graph, counter: 0 }
+        GraphBuilder {
+            graph,
+            counter: 0,
+            half: false,
+        }
     }
 
     /// A fresh value name starting with `hint`.
@@ -82,6 +88,22 @@ impl GraphBuilder {
             name: name.to_string(),
             dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: DataType::FLOAT as i32,
+            raw_data: raw,
+            ..Default::default()
+        });
+        name.to_string()
+    }
+
+    /// Adds a float16 initializer (values rounded from f32).
+    pub fn init_f16(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
+        let raw = data
+            .iter()
+            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+            .collect();
+        self.graph.initializer.push(TensorProto {
+            name: name.to_string(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::FLOAT16 as i32,
             raw_data: raw,
             ..Default::default()
         });

@@ -29,8 +29,13 @@ fn layers(
                 if add_init {
                     let wt = w.get(&format!("{key}.weight"));
                     let bt = w.get(&format!("{key}.bias"));
-                    g.init_f32(&wk, &wt.shape, &wt.data);
-                    g.init_f32(&bk, &bt.shape, &bt.data);
+                    if g.half {
+                        g.init_f16(&wk, &wt.shape, &wt.data);
+                        g.init_f16(&bk, &bt.shape, &bt.data);
+                    } else {
+                        g.init_f32(&wk, &wt.shape, &wt.data);
+                        g.init_f32(&bk, &bt.shape, &bt.data);
+                    }
                 }
                 if k == 3 {
                     let pads = reflect_pads
@@ -76,6 +81,25 @@ fn layers(
         }
     }
     x
+}
+
+/// A network (encoder or decoder table) on f32 value `x`, returning an f32 value. In a half
+/// graph the network runs in float16 between two Casts; statistics and AdaIN around it stay in
+/// float32 (sums of squares over H x W overflow float16).
+fn net(
+    g: &mut GraphBuilder,
+    ops: &[Op],
+    w: &Weights,
+    prefix: &str,
+    x: &str,
+    add_init: bool,
+) -> String {
+    if !g.half {
+        return layers(g, ops, w, prefix, x, add_init);
+    }
+    let xh = g.node("Cast", &[x], vec![("to", Attr::Int(10))]); // FLOAT16
+    let y = layers(g, ops, w, prefix, &xh, add_init);
+    g.node("Cast", &[&y], vec![("to", Attr::Int(1))]) // FLOAT
 }
 
 impl GraphBuilder {
@@ -166,6 +190,14 @@ fn adain_inputs(g: &mut GraphBuilder) -> String {
 /// Metadata common to every graph; `extra` adds graph-specific keys.
 pub struct Provenance {
     pub entries: Vec<(String, String)>,
+    /// Export the convolutions in float16 (inputs and outputs stay float32).
+    pub half: bool,
+}
+
+fn builder(name: &str, meta: &Provenance) -> GraphBuilder {
+    let mut g = GraphBuilder::new(name);
+    g.half = meta.half;
+    g
 }
 
 /// `[n, c, h, w]` with named n, h, w.
@@ -176,9 +208,9 @@ fn nchw(n: &'static str, c: i64, h: &'static str, w: &'static str) -> [Dim; 4] {
 const IMAGE_DOC: &str = "RGB, float32 in [0,1], NCHW";
 
 pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
-    let mut g = GraphBuilder::new("adain_encoder");
+    let mut g = builder("adain_encoder", meta);
     g.input("image", &nchw("N", 3, "H", "W"), IMAGE_DOC);
-    let f = layers(&mut g, model::ENCODER, w, "encoder", "image", true);
+    let f = net(&mut g, model::ENCODER, w, "encoder", "image", true);
     let (m, s) = stats(&mut g, &f);
     g.identity(&f, "features");
     g.identity(&m, "mean");
@@ -211,7 +243,7 @@ pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
 }
 
 pub fn adain_graph(meta: &Provenance) -> ModelProto {
-    let mut g = GraphBuilder::new("adain_adain");
+    let mut g = builder("adain_adain", meta);
     let t = adain_inputs(&mut g);
     g.identity(&t, "t");
     g.output("t", &nchw("N", 512, "h", "w"), "AdaIN target");
@@ -224,9 +256,9 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
 /// AdaIN and the decoder in one graph: the AdaIN target never leaves the execution provider's
 /// memory (on CUDA it would otherwise cross to the host and back for every batch).
 pub fn adain_decoder(w: &Weights, meta: &Provenance) -> ModelProto {
-    let mut g = GraphBuilder::new("adain_adain_decoder");
+    let mut g = builder("adain_adain_decoder", meta);
     let t = adain_inputs(&mut g);
-    let y = layers(&mut g, model::DECODER, w, "decoder", &t, true);
+    let y = net(&mut g, model::DECODER, w, "decoder", &t, true);
     g.identity(&y, "image");
     g.output(
         "image",
@@ -240,9 +272,9 @@ pub fn adain_decoder(w: &Weights, meta: &Provenance) -> ModelProto {
 }
 
 pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
-    let mut g = GraphBuilder::new("adain_decoder");
+    let mut g = builder("adain_decoder", meta);
     g.input("t", &nchw("N", 512, "h", "w"), "AdaIN target");
-    let y = layers(&mut g, model::DECODER, w, "decoder", "t", true);
+    let y = net(&mut g, model::DECODER, w, "decoder", "t", true);
     g.identity(&y, "image");
     g.output(
         "image",
@@ -253,7 +285,7 @@ pub fn decoder(w: &Weights, meta: &Provenance) -> ModelProto {
 }
 
 pub fn stylize(enc: &Weights, dec: &Weights, meta: &Provenance) -> ModelProto {
-    let mut g = GraphBuilder::new("adain_stylize");
+    let mut g = builder("adain_stylize", meta);
     g.input("content", &nchw("N", 3, "H", "W"), IMAGE_DOC);
     g.input(
         "style",
@@ -265,11 +297,11 @@ pub fn stylize(enc: &Weights, dec: &Weights, meta: &Provenance) -> ModelProto {
         &[Dim::Named("Na")],
         "content-style trade-off in [0,1]; Na is N or 1",
     );
-    let fc = layers(&mut g, model::ENCODER, enc, "encoder", "content", true);
-    let fs = layers(&mut g, model::ENCODER, enc, "encoder", "style", false);
+    let fc = net(&mut g, model::ENCODER, enc, "encoder", "content", true);
+    let fs = net(&mut g, model::ENCODER, enc, "encoder", "style", false);
     let (sm, ss) = stats(&mut g, &fs);
     let t = adain(&mut g, &fc, &sm, &ss, "alpha");
-    let y = layers(&mut g, model::DECODER, dec, "decoder", &t, true);
+    let y = net(&mut g, model::DECODER, dec, "decoder", &t, true);
     // Crop the decoder's 8*ceil(H/8)-sized output back to the content's size.
     let shape = g.node("Shape", &["content"], vec![]);
     let (s2, s4, s0) = (

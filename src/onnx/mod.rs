@@ -46,8 +46,25 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
+/// Numeric precision of the exported convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Fp32,
+    /// Encoder and decoder convolutions in float16; statistics, AdaIN, inputs and outputs in
+    /// float32 (half the file size; for GPUs with fast fp16).
+    Fp16,
+}
+
 /// Metadata for graphs built from `enc` and/or `dec`.
 pub fn provenance(enc: Option<&Weights>, dec: Option<&Weights>) -> Provenance {
+    provenance_with(enc, dec, Precision::Fp32)
+}
+
+fn provenance_with(
+    enc: Option<&Weights>,
+    dec: Option<&Weights>,
+    precision: Precision,
+) -> Provenance {
     let mut entries = vec![
         (
             "adain.exporter".to_string(),
@@ -70,7 +87,14 @@ pub fn provenance(enc: Option<&Weights>, dec: Option<&Weights>) -> Provenance {
     if let Some(w) = dec {
         entries.extend(weights_entries("decoder", w));
     }
-    Provenance { entries }
+    let half = precision == Precision::Fp16;
+    if half {
+        entries.push((
+            "adain.precision".to_string(),
+            "fp16 convolutions; fp32 statistics, AdaIN, inputs and outputs".to_string(),
+        ));
+    }
+    Provenance { entries, half }
 }
 
 /// What [`export`] wrote.
@@ -82,6 +106,17 @@ pub struct Exported {
 /// Writes the graphs into `dir`: the four of the contract plus `adain_decoder.onnx` (AdaIN and
 /// decoder fused, what adain-batch runs).
 pub fn export(enc: &Weights, dec: &Weights, dir: &Path) -> Result<Exported> {
+    export_with(enc, dec, dir, Precision::Fp32)
+}
+
+/// [`export`] at a chosen precision.
+pub fn export_with(
+    enc: &Weights,
+    dec: &Weights,
+    dir: &Path,
+    precision: Precision,
+) -> Result<Exported> {
+    let provenance = |e, d| provenance_with(e, d, precision);
     let graphs = [
         (
             ENCODER_FILE,
