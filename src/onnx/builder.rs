@@ -81,17 +81,32 @@ impl GraphBuilder {
         self.graph.node.push(node);
     }
 
-    /// Adds an f32 initializer (raw little-endian data).
-    pub fn init_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
-        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    /// Every initializer goes through here: name, dims, element type, little-endian bytes.
+    fn push_init(
+        &mut self,
+        name: &str,
+        dims: Vec<i64>,
+        data_type: DataType,
+        raw_data: Vec<u8>,
+    ) -> String {
         self.graph.initializer.push(TensorProto {
             name: name.to_string(),
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: DataType::FLOAT as i32,
-            raw_data: raw,
+            dims,
+            data_type: data_type as i32,
+            raw_data,
             ..Default::default()
         });
         name.to_string()
+    }
+
+    fn dims(dims: &[usize]) -> Vec<i64> {
+        dims.iter().map(|&d| d as i64).collect()
+    }
+
+    /// Adds an f32 initializer (raw little-endian data).
+    pub fn init_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.push_init(name, Self::dims(dims), DataType::FLOAT, raw)
     }
 
     /// Adds a float16 initializer (values rounded from f32).
@@ -100,40 +115,29 @@ impl GraphBuilder {
             .iter()
             .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
             .collect();
-        self.graph.initializer.push(TensorProto {
-            name: name.to_string(),
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: DataType::FLOAT16 as i32,
-            raw_data: raw,
-            ..Default::default()
-        });
-        name.to_string()
+        self.push_init(name, Self::dims(dims), DataType::FLOAT16, raw)
+    }
+
+    /// Adds network weights in the graph's precision (float16 when `half`, else f32).
+    pub fn init_weight(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
+        if self.half {
+            self.init_f16(name, dims, data)
+        } else {
+            self.init_f32(name, dims, data)
+        }
     }
 
     /// Adds an int64 initializer (a shape, axes or pads constant).
     pub fn init_i64(&mut self, hint: &str, data: &[i64]) -> String {
         let name = self.fresh(hint);
-        self.graph.initializer.push(TensorProto {
-            name: name.clone(),
-            dims: vec![data.len() as i64],
-            data_type: DataType::INT64 as i32,
-            raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ..Default::default()
-        });
-        name
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.push_init(&name, vec![data.len() as i64], DataType::INT64, raw)
     }
 
     /// Adds a scalar f32 initializer.
     pub fn scalar_f32(&mut self, hint: &str, v: f32) -> String {
         let name = self.fresh(hint);
-        self.graph.initializer.push(TensorProto {
-            name: name.clone(),
-            dims: vec![],
-            data_type: DataType::FLOAT as i32,
-            raw_data: v.to_le_bytes().to_vec(),
-            ..Default::default()
-        });
-        name
+        self.push_init(&name, vec![], DataType::FLOAT, v.to_le_bytes().to_vec())
     }
 
     pub fn input(&mut self, name: &str, dims: &[Dim], doc: &str) {

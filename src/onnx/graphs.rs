@@ -29,13 +29,8 @@ fn layers(
                 if add_init {
                     let wt = w.get(&format!("{key}.weight"));
                     let bt = w.get(&format!("{key}.bias"));
-                    if g.half {
-                        g.init_f16(&wk, &wt.shape, &wt.data);
-                        g.init_f16(&bk, &bt.shape, &bt.data);
-                    } else {
-                        g.init_f32(&wk, &wt.shape, &wt.data);
-                        g.init_f32(&bk, &bt.shape, &bt.data);
-                    }
+                    g.init_weight(&wk, &wt.shape, &wt.data);
+                    g.init_weight(&bk, &bt.shape, &bt.data);
                 }
                 if k == 3 {
                     let pads = reflect_pads
