@@ -38,3 +38,14 @@ pub fn write_atomic_with(
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
+
+/// A temporary sibling of `path` (same folder, so the final rename is atomic) for writers that
+/// insist on a path of their own (libtorch's safetensors writer, plotters' bitmap backend).
+/// The process id keeps concurrent processes apart.
+pub fn tmp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".adain-tmp-{}-{name}", std::process::id()))
+}

@@ -12,6 +12,10 @@ use ndarray::{Array3, ArrayView3};
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
 
+/// Pixel limit for images that are always downscaled before use (training, evaluation): the
+/// decoded original must still fit in memory.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
 /// How to size an input image.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sizing {

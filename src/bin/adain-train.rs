@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::model::{self, Weights};
-use adain::train::trainer::{self, LossRow, TrainConfig, TrainProgress};
+use adain::train::data::LoaderKind;
+use adain::train::trainer::{self, DeviceChoice, LossRow, Precision, TrainConfig, TrainProgress};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -48,11 +49,24 @@ struct Args {
     /// Inverse decay: lr_i = lr / (1 + decay * i).
     #[arg(long, default_value_t = 5e-5)]
     lr_decay: f64,
+    /// Linear learning-rate warm-up over N iterations from this process's start (default: 0,
+    /// or 500 when Adam starts without moments from --init-decoder or a --continue-from folder
+    /// that kept none).
+    #[arg(long, value_name = "N")]
+    warmup: Option<u64>,
     #[arg(long, default_value_t = 1.0)]
     content_weight: f64,
     /// Style loss weight ("gamma" in the course report).
     #[arg(long, alias = "gamma", default_value_t = 10.0)]
     style_weight: f64,
+    /// Identity term weight (SANet): 50 x pixel MSE of D(E(c)) vs c + feature MSE at
+    /// relu1_1..relu4_1; 0 = off (saves its extra decoder and encoder passes).
+    #[arg(long, default_value_t = 0.0)]
+    identity_weight: f64,
+    /// Clip the global gradient norm to this before each Adam step (0 = no clipping). Steps
+    /// with a non-finite loss or gradient are always skipped and counted in losses.csv.
+    #[arg(long, default_value_t = 0.0, value_name = "NORM")]
+    clip_grad_norm: f64,
     /// Random crop size in pixels (a multiple of 8).
     #[arg(long, default_value_t = 256, value_name = "PX")]
     crop: u32,
@@ -61,15 +75,20 @@ struct Args {
     resize: u32,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// auto, cpu or cuda (cuda is an error when libtorch sees no GPU).
-    #[arg(long, default_value = "auto")]
-    device: String,
+    /// cuda is an error when libtorch sees no GPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// Channels-last memory format (faster convolutions on CUDA tensor cores).
     #[arg(long)]
     channels_last: bool,
-    /// fp32, or bf16: the frozen encoder passes in bfloat16 (mixed precision; CUDA).
-    #[arg(long, default_value = "fp32")]
-    precision: String,
+    /// bf16: encoder and decoder convolutions in bfloat16 with float32 master weights,
+    /// statistics and losses (mixed precision; fast on GPUs with tensor cores).
+    #[arg(long, value_enum, default_value_t = Precision::Fp32)]
+    precision: Precision,
+    /// Data loader: resident keeps the whole training set in device memory as uint8 and crops
+    /// there (auto: resident on CUDA, threads on the CPU).
+    #[arg(long, value_enum, default_value_t = LoaderKind::Auto)]
+    loader: LoaderKind,
     /// Checkpoint every N iterations (and always at the end).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     save_every: u64,
@@ -79,11 +98,19 @@ struct Args {
     /// Draw a sample grid every N iterations (0: only at the end).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     sample_every: u64,
-    /// Fixed validation content images for the sample grids.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    /// Validation scores (content/style loss, style error, SSIM at alpha 1 and 0) on the
+    /// validation pairs every N iterations, into losses.csv and the plot; the best-scoring
+    /// checkpoint is the one exported (0: none).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    val_every: u64,
+    /// Side of the centre-cropped validation images.
+    #[arg(long, default_value_t = 256, value_name = "PX")]
+    val_size: u32,
+    /// Fixed validation content images (sample grids and validation scores).
+    #[arg(long, alias = "val-content", num_args = 1.., value_name = "FILE")]
     sample_content: Option<Vec<PathBuf>>,
-    /// Fixed validation style images for the sample grids.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    /// Fixed validation style images (sample grids and validation scores).
+    #[arg(long, alias = "val-style", num_args = 1.., value_name = "FILE")]
     sample_style: Option<Vec<PathBuf>>,
     /// Data-loading threads (decode, resize, crop).
     #[arg(long, default_value_t = 2, value_name = "N")]
@@ -92,8 +119,17 @@ struct Args {
     #[arg(long, default_value_t = 0.0, value_name = "SECS")]
     time_limit: f64,
     /// Start from these decoder weights (.safetensors or an exported decoder.onnx), fresh Adam.
-    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resume", "continue_from"])]
     init_decoder: Option<PathBuf>,
+    /// Continue the decoder published in DIR (decoder.safetensors, training/state.json and its
+    /// Adam moments): iteration count, learning-rate schedule and data order go on from there.
+    #[arg(long, value_name = "DIR")]
+    continue_from: Option<PathBuf>,
+    /// At the end, publish the exported decoder into DIR: decoder.safetensors, compact Adam
+    /// moments, training/state.json with this round appended, the cumulative losses.csv/png
+    /// (and the graphs, as --export-to DIR does).
+    #[arg(long, value_name = "DIR")]
+    publish: Option<PathBuf>,
     /// Continue from the run folder's latest checkpoint.
     #[arg(long)]
     resume: bool,
@@ -143,13 +179,18 @@ fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
 fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let per_epoch = {
         let n = adain::train::data::list_images("content", &a.content)?.len();
-        (n as f64 / a.batch_size as f64).ceil().max(1.0)
+        adain::train::data::iterations_per_epoch(n, a.batch_size)
     };
     let iterations = match (a.iterations, a.epochs) {
         (Some(i), _) => i,
         (None, Some(e)) => (e * per_epoch).ceil() as u64,
         (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
     };
+    // Adam without moments gets a warm-up so the first steps do not shock a trained decoder.
+    let fresh_adam = a.init_decoder.is_some()
+        || a.continue_from.as_ref().is_some_and(|d| {
+            adain::train::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
+        });
     let cfg = TrainConfig {
         content: a.content,
         style: a.style,
@@ -159,20 +200,28 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         batch_size: a.batch_size,
         lr: a.lr,
         lr_decay: a.lr_decay,
+        warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
         content_weight: a.content_weight,
         style_weight: a.style_weight,
+        identity_weight: a.identity_weight,
+        clip_grad_norm: a.clip_grad_norm,
         crop: a.crop,
         resize: a.resize,
         seed: a.seed,
         device: a.device,
         channels_last: a.channels_last,
         precision: a.precision,
+        loader: a.loader,
         save_every: a.save_every,
         log_every: a.log_every.max(1),
         sample_every: a.sample_every,
+        val_every: a.val_every,
+        val_size: a.val_size,
         workers: a.workers,
         time_limit_s: a.time_limit,
         init_decoder: a.init_decoder,
+        continue_from: a.continue_from,
+        publish: a.publish.clone(),
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
     };
@@ -194,11 +243,21 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let out = trainer::train(&cfg, a.resume, &Bar(bar), stop)?;
     if let Some(r) = out.rows.last() {
         eprintln!(
-            "iteration {}: content {:.4}, style {:.4}, total {:.4}, {:.2} images/s",
-            r.iteration, r.content, r.style, r.total, r.images_per_s
+            "iteration {}: content {:.4}, style {:.4}, identity {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
+            r.iteration, r.content, r.style, r.identity, r.total, r.grad_norm, r.images_per_s
         );
     }
-    eprintln!("decoder: {}", out.decoder.display());
+    if let Some(v) = out.val {
+        eprintln!(
+            "validation (iteration {}): content {:.4}, style {:.4}, style error {:.4}, SSIM {:.4}, SSIM at alpha 0 {:.4}",
+            out.decoder_iteration, v.content, v.style, v.style_error, v.ssim, v.ssim_alpha0
+        );
+    }
+    eprintln!(
+        "decoder: {} (iteration {})",
+        out.decoder.display(),
+        out.decoder_iteration
+    );
     if stop.load(Ordering::SeqCst) {
         anyhow::bail!(
             "interrupted at iteration {}; checkpoint saved, rerun with --resume",
@@ -210,7 +269,10 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let dec_path = a.out.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
-    for dir in std::iter::once(a.out.join("onnx")).chain(a.export_to) {
+    for dir in std::iter::once(a.out.join("onnx"))
+        .chain(a.export_to)
+        .chain(a.publish)
+    {
         adain::onnx::export(&enc, &dec, &dir)?;
         eprintln!("exported graphs to {}", dir.display());
     }

@@ -97,8 +97,8 @@ struct EvalArgs {
         value_name = "FILE"
     )]
     encoder: PathBuf,
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[arg(long, value_enum, default_value_t = adain::train::trainer::DeviceChoice::Cpu)]
+    device: adain::train::trainer::DeviceChoice,
     /// Folder for one CSV per decoder (per-pair losses and a MEAN row) and summary.csv.
     #[arg(long, default_value = "outputs/eval", value_name = "DIR")]
     out: PathBuf,
@@ -222,7 +222,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     };
     let contents = take(data::list_images("content", &a.content)?);
     let styles = take(data::list_images("style", &a.style)?);
-    let device = trainer::resolve_device(&a.device)?;
+    let device = trainer::resolve_device(a.device)?;
     let enc = Weights::load(&a.encoder, model::ENCODER)?;
     let mut summary = String::from("decoder,pairs,content_loss,style_loss,weighted_total\n");
     for d in &a.decoder {

@@ -1,5 +1,7 @@
 //! Training batches: content and style images from folders (recursive), decoded, resized,
-//! randomly cropped and flipped on worker threads ahead of the training step.
+//! randomly cropped and flipped, either on worker threads ahead of the step ([`Loader`]) or from
+//! the whole set decoded once into device memory as uint8 ([`Resident`]: crops and flips are
+//! then tensor slices on the GPU, and the step never waits for the CPU).
 //!
 //! Determinism: batch `i` is a pure function of (seed, i) — which files, which crop, which flip —
 //! so a resumed run sees exactly the batches an uninterrupted one would, whatever the worker
@@ -9,7 +11,9 @@
 //! Aspect ratio is kept (unlike the PyTorch port, which squashes to 512x512): each image is
 //! downscaled so its shorter side is at most `resize` (never upscaled; images whose shorter
 //! side is under `crop` are upscaled to `crop`), then a random `crop` x `crop` window is taken,
-//! mirrored left-right with probability 1/2.
+//! mirrored left-right with probability 1/2. Both loaders draw the same random numbers per
+//! iteration ([`Draw`]) and prepare images the same way ([`prepare`]), so they give identical
+//! batches (tested).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -69,17 +73,14 @@ pub struct Loader {
     workers: Vec<std::thread::JoinHandle<()>>,
     pub content_files: usize,
     pub style_files: usize,
+    batch_size: usize,
+    crop: u32,
 }
 
 impl Loader {
     /// Starts workers producing batches from iteration `start` on.
     pub fn start(cfg: &DataConfig, start: u64) -> Result<Self> {
-        if !cfg.crop.is_multiple_of(8) || cfg.crop < 64 {
-            return Err(Error::Invalid(format!(
-                "--crop {}: expected a multiple of 8, at least 64",
-                cfg.crop
-            )));
-        }
+        check_crop(cfg)?;
         let content = Arc::new(list_images("content", &cfg.content)?);
         let style = Arc::new(list_images("style", &cfg.style)?);
         let shared = Arc::new(Shared {
@@ -129,6 +130,8 @@ impl Loader {
             workers,
             content_files: content.len(),
             style_files: style.len(),
+            batch_size: cfg.batch_size,
+            crop: cfg.crop,
         })
     }
 
@@ -173,10 +176,7 @@ fn make_batch(
     style: &[PathBuf],
     shared: &Shared,
 ) -> std::result::Result<Batch, String> {
-    // One RNG per iteration, seeded from (seed, iteration): order-independent and resumable.
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
-        cfg.seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
+    let mut rng = iteration_rng(cfg.seed, iteration);
     let n = (cfg.crop * cfg.crop * 3) as usize;
     let mut c = Vec::with_capacity(n * cfg.batch_size);
     let mut s = Vec::with_capacity(n * cfg.batch_size);
@@ -199,18 +199,13 @@ fn sample(
     rng: &mut rand_chacha::ChaCha8Rng,
     shared: &Shared,
 ) -> std::result::Result<Vec<f32>, String> {
-    let (k0, u, v, flip) = (
-        rng.random_range(0..files.len()),
-        rng.random::<f64>(),
-        rng.random::<f64>(),
-        rng.random::<bool>(),
-    );
+    let d = Draw::new(rng, files.len());
     for step in 0..files.len() {
-        let path = &files[(k0 + step) % files.len()];
+        let path = &files[(d.k0 + step) % files.len()];
         if shared.bad.lock().expect("loader lock").contains(path) {
             continue;
         }
-        match crop(cfg, path, u, v, flip) {
+        match prepare(cfg, path).map(|img| crop_cpu(cfg, &img, &d)) {
             Ok(x) => return Ok(x),
             Err(e) => {
                 if shared.bad.lock().expect("loader lock").insert(path.clone()) {
@@ -230,17 +225,52 @@ fn sample(
     ))
 }
 
-fn crop(cfg: &DataConfig, path: &std::path::Path, u: f64, v: f64, flip: bool) -> Result<Vec<f32>> {
+/// The random numbers of one sample: file index (the first readable one from there), crop
+/// position as fractions of the free space, and the flip.
+pub struct Draw {
+    pub k0: usize,
+    pub u: f64,
+    pub v: f64,
+    pub flip: bool,
+}
+
+impl Draw {
+    fn new(rng: &mut rand_chacha::ChaCha8Rng, files: usize) -> Self {
+        Draw {
+            k0: rng.random_range(0..files),
+            u: rng.random::<f64>(),
+            v: rng.random::<f64>(),
+            flip: rng.random::<bool>(),
+        }
+    }
+
+    /// Top-left corner of the crop in a `w` x `h` image.
+    fn origin(&self, w: u32, h: u32, crop: u32) -> (u32, u32) {
+        (
+            ((w - crop) as f64 * self.u) as u32,
+            ((h - crop) as f64 * self.v) as u32,
+        )
+    }
+}
+
+/// One RNG per iteration, seeded from (seed, iteration): order-independent and resumable.
+fn iteration_rng(seed: u64, iteration: u64) -> rand_chacha::ChaCha8Rng {
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// A training image as both loaders use it: shorter side downscaled to at most `resize`, then
+/// upscaled to `crop` if it is shorter than that.
+pub fn prepare(cfg: &DataConfig, path: &std::path::Path) -> Result<image::RgbImage> {
     let sizing = crate::imaging::Sizing {
         short_side: cfg.resize,
         crop: false,
-        max_pixels: 100_000_000,
+        max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
     };
     let img = crate::imaging::load(path, &sizing)?;
     let rgb = crate::imaging::to_rgb8(img.data.view());
     let (w, h) = rgb.dimensions();
     let short = w.min(h);
-    let rgb = if short < cfg.crop {
+    Ok(if short < cfg.crop {
         let s = cfg.crop as f64 / short as f64;
         imageops::resize(
             &rgb,
@@ -250,15 +280,17 @@ fn crop(cfg: &DataConfig, path: &std::path::Path, u: f64, v: f64, flip: bool) ->
         )
     } else {
         rgb
-    };
+    })
+}
+
+fn crop_cpu(cfg: &DataConfig, rgb: &image::RgbImage, d: &Draw) -> Vec<f32> {
     let (w, h) = rgb.dimensions();
-    let x0 = ((w - cfg.crop) as f64 * u) as u32;
-    let y0 = ((h - cfg.crop) as f64 * v) as u32;
+    let (x0, y0) = d.origin(w, h, cfg.crop);
     let c = cfg.crop as usize;
     let mut out = vec![0f32; 3 * c * c];
     for y in 0..c {
         for x in 0..c {
-            let sx = if flip {
+            let sx = if d.flip {
                 cfg.crop - 1 - x as u32
             } else {
                 x as u32
@@ -269,5 +301,198 @@ fn crop(cfg: &DataConfig, path: &std::path::Path, u: f64, v: f64, flip: bool) ->
             }
         }
     }
-    Ok(out)
+    out
+}
+
+/// Iterations in one pass over the content images (the last batch may be partial).
+pub fn iterations_per_epoch(content_files: usize, batch_size: usize) -> f64 {
+    (content_files as f64 / batch_size.max(1) as f64)
+        .ceil()
+        .max(1.0)
+}
+
+/// Which loader feeds the step.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LoaderKind {
+    /// `resident` on CUDA, `threads` on the CPU.
+    #[default]
+    Auto,
+    /// Worker threads decode and crop every batch.
+    Threads,
+    /// Every image decoded once into device memory (uint8); crops are tensor slices there.
+    Resident,
+}
+
+/// The whole training set in device memory, one `[3,H,W]` uint8 tensor per readable image.
+pub struct Resident {
+    cfg: DataConfig,
+    content: Vec<Option<tch::Tensor>>,
+    style: Vec<Option<tch::Tensor>>,
+    next_iter: u64,
+    warnings: Vec<String>,
+    bad: usize,
+}
+
+impl Resident {
+    /// Decodes every image (in parallel, on the CPU) and moves it to `device`.
+    pub fn load(cfg: &DataConfig, start: u64, device: tch::Device) -> Result<Self> {
+        use rayon::prelude::*;
+        check_crop(cfg)?;
+        let mut warnings = Vec::new();
+        let mut sets = Vec::new();
+        for (what, roots) in [("content", &cfg.content), ("style", &cfg.style)] {
+            let files = list_images(what, roots)?;
+            let imgs: Vec<Result<image::RgbImage>> =
+                files.par_iter().map(|p| prepare(cfg, p)).collect();
+            let mut set = Vec::with_capacity(files.len());
+            for r in imgs {
+                match r {
+                    Ok(rgb) => {
+                        let (w, h) = rgb.dimensions();
+                        let t = tch::Tensor::from_slice(rgb.as_raw())
+                            .reshape([h as i64, w as i64, 3])
+                            .permute([2, 0, 1])
+                            .contiguous()
+                            .to_device(device);
+                        set.push(Some(t));
+                    }
+                    Err(e) => {
+                        warnings.push(format!("warning: skipping unreadable training image: {e}"));
+                        set.push(None);
+                    }
+                }
+            }
+            if set.iter().all(Option::is_none) {
+                return Err(Error::Invalid(format!(
+                    "every one of the {} {what} training images is unreadable (first: {})",
+                    files.len(),
+                    files[0].display()
+                )));
+            }
+            sets.push(set);
+        }
+        let style = sets.pop().expect("two sets");
+        let content = sets.pop().expect("two sets");
+        let bad = warnings.len();
+        Ok(Resident {
+            cfg: cfg.clone(),
+            content,
+            style,
+            next_iter: start,
+            warnings,
+            bad,
+        })
+    }
+
+    fn sample(&self, set: &[Option<tch::Tensor>], d: &Draw) -> tch::Tensor {
+        let n = set.len();
+        let img = (0..n)
+            .find_map(|k| set[(d.k0 + k) % n].as_ref())
+            .expect("at least one readable image (checked at load)");
+        let (h, w) = (img.size()[1] as u32, img.size()[2] as u32);
+        let (x0, y0) = d.origin(w, h, self.cfg.crop);
+        let c = self.cfg.crop as i64;
+        let t = img.narrow(1, y0 as i64, c).narrow(2, x0 as i64, c);
+        if d.flip { t.flip([2]) } else { t }
+    }
+
+    /// The next batch in iteration order, `[B,3,crop,crop]` float in [0,1] on the device.
+    pub fn next_batch(&mut self) -> (tch::Tensor, tch::Tensor) {
+        let mut rng = iteration_rng(self.cfg.seed, self.next_iter);
+        self.next_iter += 1;
+        let (mut c, mut s) = (Vec::new(), Vec::new());
+        for _ in 0..self.cfg.batch_size {
+            c.push(self.sample(&self.content, &Draw::new(&mut rng, self.content.len())));
+            s.push(self.sample(&self.style, &Draw::new(&mut rng, self.style.len())));
+        }
+        let f = |v: Vec<tch::Tensor>| tch::Tensor::stack(&v, 0).to_kind(tch::Kind::Float) / 255.0;
+        (f(c), f(s))
+    }
+}
+
+fn check_crop(cfg: &DataConfig) -> Result<()> {
+    if !cfg.crop.is_multiple_of(8) || cfg.crop < 64 {
+        return Err(Error::Invalid(format!(
+            "--crop {}: expected a multiple of 8, at least 64",
+            cfg.crop
+        )));
+    }
+    Ok(())
+}
+
+/// The loader a run uses.
+pub enum Batches {
+    Threads(Loader),
+    Resident(Resident),
+}
+
+impl Batches {
+    /// Starts `kind` at iteration `start`; `auto` is resident on CUDA, threads on the CPU.
+    pub fn start(
+        cfg: &DataConfig,
+        start: u64,
+        kind: LoaderKind,
+        device: tch::Device,
+    ) -> Result<Self> {
+        let resident = match kind {
+            LoaderKind::Auto => device.is_cuda(),
+            LoaderKind::Threads => false,
+            LoaderKind::Resident => true,
+        };
+        Ok(if resident {
+            Batches::Resident(Resident::load(cfg, start, device)?)
+        } else {
+            Batches::Threads(Loader::start(cfg, start)?)
+        })
+    }
+
+    /// The next `(content, style)` batch on `device`.
+    pub fn next(&mut self, device: tch::Device) -> Result<(tch::Tensor, tch::Tensor)> {
+        match self {
+            Batches::Resident(r) => Ok(r.next_batch()),
+            Batches::Threads(l) => {
+                let b = l.next_batch()?;
+                let n = l.batch_size as i64;
+                let c = l.crop as i64;
+                let t = |v: &[f32]| {
+                    tch::Tensor::from_slice(v)
+                        .reshape([n, 3, c, c])
+                        .to_device(device)
+                };
+                Ok((t(&b.content), t(&b.style)))
+            }
+        }
+    }
+
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        match self {
+            Batches::Resident(r) => std::mem::take(&mut r.warnings),
+            Batches::Threads(l) => l.take_warnings(),
+        }
+    }
+
+    pub fn bad_files(&self) -> usize {
+        match self {
+            Batches::Resident(r) => r.bad,
+            Batches::Threads(l) => l.bad_files(),
+        }
+    }
+
+    pub fn content_files(&self) -> usize {
+        match self {
+            Batches::Resident(r) => r.content.len(),
+            Batches::Threads(l) => l.content_files,
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use super::trainer::Model;
+use super::trainer::{Model, Precision};
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
 use crate::model::Weights;
@@ -36,15 +36,10 @@ fn load(path: &Path, size: u32, device: Device) -> Result<Tensor> {
         &Sizing {
             short_side: size,
             crop: true,
-            max_pixels: 100_000_000,
+            max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
         },
     )?;
-    let (h, w) = (img.height() as i64, img.width() as i64);
-    Ok(
-        Tensor::from_slice(img.data.as_slice().expect("standard layout"))
-            .reshape([1, 3, h, w])
-            .to_device(device),
-    )
+    Ok(super::model::image_tensor(&img, device))
 }
 
 /// Losses of `decoder` on every content x style pair, images centre-cropped to `size`.
@@ -56,7 +51,7 @@ pub fn evaluate(
     size: u32,
     device: Device,
 ) -> Result<Vec<EvalRow>> {
-    let mut model = Model::new(encoder, device, 0, false, false);
+    let mut model = Model::new(encoder, device, 0, false, Precision::Fp32)?;
     super::model::load_decoder(&mut model.vs, decoder)?;
     let styles_t: Vec<(String, Tensor)> = styles
         .iter()
@@ -66,7 +61,7 @@ pub fn evaluate(
     for c in contents {
         let ct = load(c, size, device)?;
         for (sname, st) in &styles_t {
-            let l = tch::no_grad(|| model.losses(&ct, st));
+            let l = tch::no_grad(|| model.losses(&ct, st, false));
             rows.push(EvalRow {
                 content: c.display().to_string(),
                 style: sname.clone(),

@@ -1,9 +1,12 @@
-//! Training the AdaIN decoder with tch (feature "train"): the tch model, the data loader, the
-//! step with the reference losses, checkpoints, loss plots and evaluation. The only module that
-//! knows tch.
+//! Training the AdaIN decoder with tch (feature "train"): the tch model, the data loaders, the
+//! step with the reference losses, the optimizer, checkpoints and the published decoder, the
+//! loss log and plots, evaluation. The only module that knows tch.
 
+pub mod checkpoint;
 pub mod data;
 pub mod eval;
+pub mod log;
 pub mod model;
+pub mod optim;
 pub mod plot;
 pub mod trainer;

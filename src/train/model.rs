@@ -143,13 +143,26 @@ impl Decoder {
 
     /// `t` `[N,512,h,w]` -> image `[N,3,8h,8w]` (not clamped).
     pub fn forward(&self, t: &Tensor) -> Tensor {
-        let mut x = t.shallow_clone();
+        self.forward_kind(t, Kind::Float)
+    }
+
+    /// [`Decoder::forward`] with the convolutions computed in `kind` (BFloat16 for mixed
+    /// precision): the float32 variables are cast on the way in, so their gradients (the master
+    /// weights Adam updates) stay float32. The output is float32.
+    pub fn forward_kind(&self, t: &Tensor, kind: Kind) -> Tensor {
+        let mut x = t.to_kind(kind);
         let mut conv = self.convs.iter();
         for op in model::DECODER {
             match op {
                 Op::Conv { .. } => {
                     let (c, relu) = conv.next().expect("one conv per table entry");
-                    x = x.reflection_pad2d([1, 1, 1, 1]).apply(c);
+                    x = x.reflection_pad2d([1, 1, 1, 1]);
+                    x = if kind == Kind::Float {
+                        x.apply(c)
+                    } else {
+                        let b = c.bs.as_ref().map(|b| b.to_kind(kind));
+                        x.conv2d(&c.ws.to_kind(kind), b.as_ref(), [1, 1], [0, 0], [1, 1], 1)
+                    };
                     if *relu {
                         x = x.relu();
                     }
@@ -161,8 +174,16 @@ impl Decoder {
                 Op::MaxPool => unreachable!("the decoder table has no pooling"),
             }
         }
-        x
+        x.to_kind(Kind::Float)
     }
+}
+
+/// A `[1,3,H,W]` float tensor of a loaded image, on `device`.
+pub fn image_tensor(img: &crate::imaging::Image, device: Device) -> Tensor {
+    let (h, w) = (img.height() as i64, img.width() as i64);
+    Tensor::from_slice(img.data.as_slice().expect("standard layout"))
+        .reshape([1, 3, h, w])
+        .to_device(device)
 }
 
 /// Copies `w` (decoder.pth layout) into the variables of `vs`.

@@ -6,7 +6,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use tch::Tensor;
 
-use super::trainer::{LossRow, Model, Samples};
+use super::log::LossRow;
+use super::trainer::{Model, Samples};
 use crate::error::{Error, Result};
 
 fn font() {
@@ -26,34 +27,48 @@ fn perr(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("{}: cannot draw plot: {e}", path.display()))
 }
 
-/// Content, style and total loss against iteration (log scale), one line each.
+/// Left: content, style, identity (when used) and total training loss against iteration (log
+/// scale), as in the course report's figures. Right, once validation has run: the validation
+/// style error and luma SSIM at alpha 1 and 0 (linear, 0..1).
 pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     font();
-    let tmp = path.with_extension("tmp.png");
+    let tmp = crate::fsutil::tmp_path(path);
     {
-        let root = BitMapBackend::new(&tmp, (1000, 600)).into_drawing_area();
+        let root = BitMapBackend::new(&tmp, (1400, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| perr(path, e))?;
+        let (left, right) = root.split_horizontally(860);
         let x_max = rows.last().map(|r| r.iteration).unwrap_or(1).max(1) as f64;
         let x_min = rows.first().map(|r| r.iteration).unwrap_or(0) as f64;
+        let xr = x_min..x_max.max(x_min + 1.0);
+        let with_identity = rows.iter().any(|r| r.identity > 0.0);
+        type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
+        let mut series: Vec<Series> = vec![
+            ("content", BLUE, |r| r.content),
+            ("style (unweighted)", RED, |r| r.style),
+            ("total", BLACK, |r| r.total),
+        ];
+        if with_identity {
+            series.push(("identity (unweighted)", GREEN, |r| r.identity));
+        }
         let vals = rows
             .iter()
-            .flat_map(|r| [r.content, r.style, r.total])
-            .filter(|v| *v > 0.0);
+            .flat_map(|r| series.iter().map(|s| (s.2)(r)).collect::<Vec<_>>())
+            .filter(|v| *v > 0.0 && v.is_finite());
         let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (lo, hi) = if lo <= hi {
             (lo * 0.8, hi * 1.25)
         } else {
             (1e-3, 1.0)
         };
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&left)
             .caption("AdaIN decoder training loss", ("sans-serif", 28))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(x_min..x_max.max(x_min + 1.0), (lo..hi).log_scale())
+            .build_cartesian_2d(xr.clone(), (lo..hi).log_scale())
             .map_err(|e| perr(path, e))?;
         chart
             .configure_mesh()
@@ -62,16 +77,12 @@ pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
             .label_style(("sans-serif", 16))
             .draw()
             .map_err(|e| perr(path, e))?;
-        type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
-        let series: [Series; 3] = [
-            ("content", BLUE, |r| r.content),
-            ("style (unweighted)", RED, |r| r.style),
-            ("total", BLACK, |r| r.total),
-        ];
         for (name, color, f) in series {
             chart
                 .draw_series(LineSeries::new(
-                    rows.iter().map(|r| (r.iteration as f64, f(r).max(lo))),
+                    rows.iter()
+                        .filter(|r| f(r).is_finite())
+                        .map(|r| (r.iteration as f64, f(r).max(lo))),
                     color.stroke_width(2),
                 ))
                 .map_err(|e| perr(path, e))?
@@ -87,6 +98,49 @@ pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
             .label_font(("sans-serif", 18))
             .draw()
             .map_err(|e| perr(path, e))?;
+
+        let val: Vec<&LossRow> = rows.iter().filter(|r| r.val_ssim.is_some()).collect();
+        let mut vchart = ChartBuilder::on(&right)
+            .caption("validation", ("sans-serif", 28))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(50)
+            .build_cartesian_2d(xr, 0.0..1.0)
+            .map_err(|e| perr(path, e))?;
+        vchart
+            .configure_mesh()
+            .x_desc("iteration")
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(|e| perr(path, e))?;
+        type VSeries = (&'static str, RGBColor, fn(&LossRow) -> Option<f64>);
+        let vseries: [VSeries; 3] = [
+            ("style error (lower is better)", RED, |r| r.val_style_error),
+            ("SSIM to content, alpha 1", BLUE, |r| r.val_ssim),
+            ("SSIM to content, alpha 0", CYAN, |r| r.val_ssim_alpha0),
+        ];
+        for (name, color, f) in vseries {
+            vchart
+                .draw_series(LineSeries::new(
+                    val.iter()
+                        .filter_map(|r| f(r).map(|v| (r.iteration as f64, v.clamp(0.0, 1.0)))),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| perr(path, e))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+        }
+        if !val.is_empty() {
+            vchart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 16))
+                .draw()
+                .map_err(|e| perr(path, e))?;
+        }
         root.present().map_err(|e| perr(path, e))?;
     }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))

@@ -1,21 +1,45 @@
 //! The training loop: the reference step (content loss on relu4_1 against the AdaIN target,
-//! style loss on relu1_1..relu4_1 mean/std, unbiased variance), Adam with inverse decay
-//! `lr_i = lr / (1 + decay * i)`, checkpoints, resume, `losses.csv`, loss plot and sample grids.
-//!
-//! Adam is written out here (a few tensor ops per parameter) instead of tch's `nn::Adam` because
-//! tch's optimizer cannot save or restore its moment estimates, and an exact resume needs them.
+//! style loss on relu1_1..relu4_1 mean/std, unbiased variance), an optional identity term
+//! (SANet), Adam with inverse decay `lr_i = lr / (1 + decay * i)` behind an optional warm-up,
+//! validation scores in the log, and the orchestration of checkpoints, plots and samples.
+//! Optimizer, checkpoints and the loss log live in `optim`, `checkpoint` and `log`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
 
-use super::data::{DataConfig, Loader};
-use super::model::{Decoder, Encoder, adain, channels_last, mean_std};
+use super::checkpoint::{self, CheckpointMeta, Progress, Published, Round};
+use super::data::{Batches, DataConfig, LoaderKind};
+use super::log::{self as losslog, LogWindow, Weighting};
+use super::model::{Decoder, Encoder, adain, channels_last, image_tensor, mean_std};
+use super::optim::Adam;
 use crate::error::{Error, Result};
 use crate::model::{self, Weights};
+
+pub use super::log::{LossRow, read as read_losses};
+
+/// Which device trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    Auto,
+    Cpu,
+    /// An error when libtorch sees no GPU.
+    Cuda,
+}
+
+/// Arithmetic of the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Fp32,
+    /// Encoder and decoder convolutions in bfloat16; float32 master weights, statistics and
+    /// losses.
+    Bf16,
+}
 
 /// Everything that defines a run; saved as `config.json` in the run folder before training.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,58 +52,78 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub lr_decay: f64,
+    /// Linear learning-rate warm-up over this many iterations from the start of this process
+    /// (used when Adam starts without moments, e.g. from --init-decoder).
+    #[serde(default)]
+    pub warmup: u64,
     pub content_weight: f64,
     pub style_weight: f64,
+    /// Weight of the identity term (SANet): 50 * pixel MSE of D(E(c)) vs c + feature MSE at
+    /// relu1_1..relu4_1. 0 turns it off (and skips its passes).
+    #[serde(default)]
+    pub identity_weight: f64,
+    /// Clip the global gradient norm to this (0 = no clipping).
+    #[serde(default)]
+    pub clip_grad_norm: f64,
     pub crop: u32,
     pub resize: u32,
     pub seed: u64,
-    pub device: String,
+    pub device: DeviceChoice,
     pub channels_last: bool,
-    /// "fp32", or "bf16": the frozen encoder passes run in bfloat16 (CUDA), decoder and losses in fp32.
-    pub precision: String,
+    pub precision: Precision,
+    #[serde(default)]
+    pub loader: LoaderKind,
     pub save_every: u64,
     pub log_every: u64,
     pub sample_every: u64,
+    /// Validation scores on the sample pairs every N iterations (0 = only at the end).
+    #[serde(default)]
+    pub val_every: u64,
+    /// Side of the (centre-cropped) validation images.
+    #[serde(default = "default_val_size")]
+    pub val_size: u32,
     pub workers: usize,
     /// Start from these decoder weights instead of a random init (fresh Adam state).
     #[serde(default)]
     pub init_decoder: Option<PathBuf>,
+    /// Continue a published decoder (decoder, moments, iteration, seed) from this folder.
+    #[serde(default)]
+    pub continue_from: Option<PathBuf>,
+    /// At the end, write the exported decoder, its moments and the round into this folder.
+    #[serde(default)]
+    pub publish: Option<PathBuf>,
     /// Stop (checkpoint, export) after this many seconds of training in this process; 0 = no limit.
     #[serde(default)]
     pub time_limit_s: f64,
-    /// Fixed validation pairs drawn every `sample_every` iterations.
+    /// Fixed validation pairs: sample grids and validation scores.
     pub sample_content: Vec<PathBuf>,
     pub sample_style: Vec<PathBuf>,
 }
 
-/// Adam hyper-parameters (PyTorch defaults).
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const ADAM_EPS: f64 = 1e-8;
-
-/// What a checkpoint records besides tensors.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckpointMeta {
-    pub iteration: u64,
-    pub epoch: f64,
-    pub elapsed_s: f64,
-    pub decoder: String,
-    pub state: String,
-    /// The data order is a function of (seed, iteration), so the seed is the loader's RNG state.
-    pub seed: u64,
+fn default_val_size() -> u32 {
+    256
 }
 
-/// One line of `losses.csv`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LossRow {
-    pub iteration: u64,
-    pub epoch: f64,
-    pub content: f64,
-    pub style: f64,
-    pub total: f64,
-    pub lr: f64,
-    pub images_per_s: f64,
-    pub elapsed_s: f64,
+impl TrainConfig {
+    fn weighting(&self) -> Weighting {
+        Weighting {
+            content: self.content_weight,
+            style: self.style_weight,
+            identity: self.identity_weight,
+        }
+    }
+}
+
+pub fn resolve_device(choice: DeviceChoice) -> Result<Device> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        DeviceChoice::Cuda => Err(Error::Invalid(
+            "--device cuda: libtorch sees no CUDA device (CPU-only libtorch, no GPU, or no driver)"
+                .into(),
+        )),
+        DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+    }
 }
 
 /// Callbacks for the binary's progress bar.
@@ -90,76 +134,87 @@ pub trait TrainProgress {
     fn finish(&self);
 }
 
-pub fn resolve_device(name: &str) -> Result<Device> {
-    match name {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => {
-            if tch::Cuda::is_available() {
-                Ok(Device::Cuda(0))
-            } else {
-                Err(Error::Invalid("--device cuda: libtorch sees no CUDA device (CPU-only libtorch, no GPU, or no driver)".into()))
-            }
-        }
-        "auto" => Ok(Device::cuda_if_available()),
-        other => Err(Error::Invalid(format!(
-            "--device '{other}': expected auto, cpu or cuda"
-        ))),
-    }
-}
-
 /// The networks and optimizer state of a run.
 pub struct Model {
     pub encoder: Encoder,
     pub vs: nn::VarStore,
     pub decoder: Decoder,
-    names: Vec<String>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    pub adam: Adam,
     pub device: Device,
-    bf16: bool,
+    kind: Kind,
     cl: bool,
 }
 
-/// The losses of one step, as tensors on the device.
+/// The losses of one step, as 0-dim tensors on the device.
 pub struct Losses {
     pub content: Tensor,
     pub style: Tensor,
+    /// Zero when the identity term is off.
+    pub identity: Tensor,
 }
 
+/// Validation scores over the fixed pairs (means).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ValScores {
+    pub content: f64,
+    pub style: f64,
+    pub style_error: f64,
+    pub ssim: f64,
+    pub ssim_alpha0: f64,
+}
+
+fn mse(a: &Tensor, b: &Tensor) -> Tensor {
+    a.mse_loss(b, tch::Reduction::Mean)
+}
+
+fn style_loss(a: &[Tensor], b: &[Tensor], device: Device) -> Tensor {
+    let mut style = Tensor::zeros([], (Kind::Float, device));
+    for (x, y) in a.iter().zip(b) {
+        let (xm, xs) = mean_std(x);
+        let (ym, ys) = mean_std(y);
+        style = style + mse(&xm, &ym) + mse(&xs, &ys);
+    }
+    style
+}
+
+/// Pixel weight inside the identity term (SANet's lambda_identity1 / lambda_identity2 = 50).
+const IDENTITY_PIXEL_WEIGHT: f64 = 50.0;
+
 impl Model {
+    /// Encoder from `enc`; decoder initialised as PyTorch's `nn.Conv2d` does
+    /// ([`Weights::random`], seeded), so a fresh run starts where the reference port starts.
     pub fn new(
         enc: &Weights,
         device: Device,
         seed: u64,
         channels_last_fmt: bool,
-        bf16: bool,
-    ) -> Self {
+        precision: Precision,
+    ) -> Result<Self> {
         tch::manual_seed(seed as i64);
+        let kind = match precision {
+            Precision::Fp32 => Kind::Float,
+            Precision::Bf16 => Kind::BFloat16,
+        };
         let mut encoder = Encoder::new(enc, device);
-        if bf16 {
-            encoder.to_kind(Kind::BFloat16);
+        if kind != Kind::Float {
+            encoder.to_kind(kind);
         }
         if channels_last_fmt {
             encoder.use_channels_last();
         }
-        let vs = nn::VarStore::new(device);
+        let mut vs = nn::VarStore::new(device);
         let decoder = Decoder::new(&vs.root());
-        let mut names: Vec<String> = vs.variables().into_keys().collect();
-        names.sort();
-        let zeros = |n: &String| vs.variables()[n].zeros_like();
-        let m = names.iter().map(zeros).collect();
-        let v = names.iter().map(zeros).collect();
-        Model {
+        super::model::load_decoder(&mut vs, &Weights::random(model::DECODER, seed))?;
+        let adam = Adam::new(&vs);
+        Ok(Model {
             encoder,
             vs,
             decoder,
-            names,
-            m,
-            v,
+            adam,
             device,
-            bf16,
+            kind,
             cl: channels_last_fmt,
-        }
+        })
     }
 
     fn prep(&self, x: &Tensor) -> Tensor {
@@ -171,97 +226,51 @@ impl Model {
     }
 
     fn enc_taps(&self, x: &Tensor) -> Vec<Tensor> {
-        let x = if self.bf16 {
-            x.to_kind(Kind::BFloat16)
-        } else {
-            x.shallow_clone()
-        };
         self.encoder
-            .taps(&self.prep(&x))
+            .taps(&self.prep(&x.to_kind(self.kind)))
             .into_iter()
             .map(|t| t.to_kind(Kind::Float))
             .collect()
     }
 
-    /// The reference losses for content `c` and style `s` (`[B,3,H,W]`), alpha 1.
-    pub fn losses(&self, c: &Tensor, s: &Tensor) -> Losses {
-        let (s_taps, t) = tch::no_grad(|| {
+    fn decode(&self, t: &Tensor) -> Tensor {
+        self.decoder.forward_kind(&self.prep(t), self.kind)
+    }
+
+    /// The reference losses for content `c` and style `s` (`[B,3,H,W]`), alpha 1, and the
+    /// identity term when `identity` is set.
+    pub fn losses(&self, c: &Tensor, s: &Tensor, identity: bool) -> Losses {
+        let (s_taps, c_taps, t) = tch::no_grad(|| {
             let s_taps = self.enc_taps(s);
-            let fc = self.enc_taps(c).pop().expect("four taps");
+            let c_taps = self.enc_taps(c);
             let (sm, ss) = mean_std(&s_taps[3]);
             let alpha = Tensor::ones([c.size()[0]], (Kind::Float, self.device));
-            (s_taps, adain(&fc, &sm, &ss, &alpha))
+            let t = adain(&c_taps[3], &sm, &ss, &alpha);
+            (s_taps, c_taps, t)
         });
-        let g = self.decoder.forward(&self.prep(&t));
+        let g = self.decode(&t);
         let g_taps = self.enc_taps(&g);
-        let content = g_taps[3].mse_loss(&t, tch::Reduction::Mean);
-        let mut style = Tensor::zeros([], (Kind::Float, self.device));
-        for (gl, sl) in g_taps.iter().zip(&s_taps) {
-            let (gm, gs) = mean_std(gl);
-            let (sm, ss) = mean_std(sl);
-            style = style
-                + gm.mse_loss(&sm, tch::Reduction::Mean)
-                + gs.mse_loss(&ss, tch::Reduction::Mean);
+        let content = mse(&g_taps[3], &t);
+        let style = style_loss(&g_taps, &s_taps, self.device);
+        let identity = if identity {
+            // AdaIN(c, c) is c's own relu4_1 (exactly, up to eps), so the identity pair decodes
+            // the content's features directly.
+            let icc = self.decode(&c_taps[3]);
+            let (h, w) = (c.size()[2], c.size()[3]);
+            let icc = icc.narrow(2, 0, h).narrow(3, 0, w);
+            let feat = self.enc_taps(&icc).iter().zip(&c_taps).fold(
+                Tensor::zeros([], (Kind::Float, self.device)),
+                |acc, (a, b)| acc + mse(a, b),
+            );
+            mse(&icc, c) * IDENTITY_PIXEL_WEIGHT + feat
+        } else {
+            Tensor::zeros([], (Kind::Float, self.device))
+        };
+        Losses {
+            content,
+            style,
+            identity,
         }
-        Losses { content, style }
-    }
-
-    /// One Adam step (PyTorch's algorithm, bias-corrected) at learning rate `lr`; `step` counts from 1.
-    pub fn adam_step(&mut self, loss: &Tensor, lr: f64, step: u64) {
-        let vars = self.vs.variables();
-        for v in vars.values() {
-            let mut g = v.grad();
-            if g.defined() {
-                let _ = g.zero_();
-            }
-        }
-        loss.backward();
-        let (bc1, bc2) = (1.0 - BETA1.powi(step as i32), 1.0 - BETA2.powi(step as i32));
-        tch::no_grad(|| {
-            for (i, name) in self.names.iter().enumerate() {
-                let mut p = vars[name].shallow_clone();
-                let g = p.grad();
-                if !g.defined() {
-                    continue;
-                }
-                let _ = self.m[i].g_mul_scalar_(BETA1).g_add_(&(&g * (1.0 - BETA1)));
-                let _ = self.v[i]
-                    .g_mul_scalar_(BETA2)
-                    .g_add_(&(&g * &g * (1.0 - BETA2)));
-                let denom = (&self.v[i] / bc2).sqrt() + ADAM_EPS;
-                let update = &self.m[i] / &denom * (lr / bc1);
-                let _ = p.g_sub_(&update);
-            }
-        });
-    }
-
-    /// Adam moments as named tensors (for checkpoints).
-    fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut v = Vec::new();
-        for (i, n) in self.names.iter().enumerate() {
-            v.push((format!("adam.m.{n}"), self.m[i].to_device(Device::Cpu)));
-            v.push((format!("adam.v.{n}"), self.v[i].to_device(Device::Cpu)));
-        }
-        v
-    }
-
-    fn load_state(&mut self, path: &Path) -> Result<()> {
-        let named = Tensor::read_safetensors(path).map_err(|e| Error::Weights {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        let map: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
-        for (i, n) in self.names.iter().enumerate() {
-            for (prefix, store) in [("adam.m.", &mut self.m), ("adam.v.", &mut self.v)] {
-                let key = format!("{prefix}{n}");
-                let t = map.get(&key).ok_or_else(|| Error::MissingWeight {
-                    path: path.into(),
-                    key: key.clone(),
-                })?;
-                store[i] = t.to_device(self.device);
-            }
-        }
-        Ok(())
     }
 
     /// Decoder weights in `decoder.pth` layout.
@@ -269,24 +278,83 @@ impl Model {
         super::model::decoder_weights(&self.vs)
     }
 
-    /// Stylizes `content` with `style` (`[1,3,H,W]` each) at alpha 1, cropped to the content size.
-    pub fn stylize(&self, content: &Tensor, style: &Tensor) -> Tensor {
+    /// Stylizes `content` with `style` (`[1,3,H,W]` each) at `alpha`, cropped to the content size.
+    pub fn stylize_alpha(&self, content: &Tensor, style: &Tensor, alpha: f64) -> Tensor {
         tch::no_grad(|| {
             let fc = self.enc_taps(content).pop().expect("taps");
             let fs = self.enc_taps(style).pop().expect("taps");
             let (sm, ss) = mean_std(&fs);
-            let t = adain(
-                &fc,
-                &sm,
-                &ss,
-                &Tensor::ones([1], (Kind::Float, self.device)),
-            );
+            let a = Tensor::full([1], alpha, (Kind::Float, self.device));
+            let t = adain(&fc, &sm, &ss, &a);
             let (h, w) = (content.size()[2], content.size()[3]);
-            self.decoder
-                .forward(&self.prep(&t))
-                .narrow(2, 0, h)
-                .narrow(3, 0, w)
-                .to_kind(Kind::Float)
+            self.decode(&t).narrow(2, 0, h).narrow(3, 0, w)
+        })
+    }
+
+    /// [`Model::stylize_alpha`] at alpha 1.
+    pub fn stylize(&self, content: &Tensor, style: &Tensor) -> Tensor {
+        self.stylize_alpha(content, style, 1.0)
+    }
+
+    /// Validation scores over every sample content x style pair (see [`ValScores`]).
+    pub fn validate(&self, samples: &Samples) -> ValScores {
+        tch::no_grad(|| {
+            let stats = |taps: &[Tensor]| -> Vec<(Vec<f32>, Vec<f32>)> {
+                taps.iter()
+                    .map(|t| {
+                        let (m, s) = mean_std(t);
+                        let v = |x: Tensor| {
+                            Vec::<f32>::try_from(x.flatten(0, -1).to_device(Device::Cpu))
+                                .expect("f32")
+                        };
+                        (v(m), v(s))
+                    })
+                    .collect()
+            };
+            let to_array = |t: &Tensor| {
+                let t = t
+                    .clamp(0.0, 1.0)
+                    .squeeze_dim(0)
+                    .to_device(Device::Cpu)
+                    .contiguous();
+                let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+                let data = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32");
+                ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), data)
+                    .expect("3 x h x w")
+            };
+            let style_taps: Vec<Vec<Tensor>> = samples
+                .style
+                .iter()
+                .map(|(_, s)| self.enc_taps(s))
+                .collect();
+            let (mut acc, mut pairs, mut ssim0) = ([0.0f64; 4], 0usize, 0.0);
+            for (_, c) in &samples.content {
+                let c_taps = self.enc_taps(c);
+                let (h, w) = (c.size()[2], c.size()[3]);
+                let c_img = to_array(c);
+                let rec = self.decode(&c_taps[3]).narrow(2, 0, h).narrow(3, 0, w);
+                ssim0 += crate::metrics::ssim_luma(to_array(&rec).view(), c_img.view());
+                for s_taps in &style_taps {
+                    let (sm, ss) = mean_std(&s_taps[3]);
+                    let one = Tensor::ones([1], (Kind::Float, self.device));
+                    let t = adain(&c_taps[3], &sm, &ss, &one);
+                    let g = self.decode(&t).narrow(2, 0, h).narrow(3, 0, w);
+                    let g_taps = self.enc_taps(&g);
+                    acc[0] += mse(&g_taps[3], &t).double_value(&[]);
+                    acc[1] += style_loss(&g_taps, s_taps, self.device).double_value(&[]);
+                    acc[2] += crate::metrics::style_error(&stats(&g_taps), &stats(s_taps));
+                    acc[3] += crate::metrics::ssim_luma(to_array(&g).view(), c_img.view());
+                    pairs += 1;
+                }
+            }
+            let n = pairs.max(1) as f64;
+            ValScores {
+                content: acc[0] / n,
+                style: acc[1] / n,
+                style_error: acc[2] / n,
+                ssim: acc[3] / n,
+                ssim_alpha0: ssim0 / samples.content.len().max(1) as f64,
+            }
         })
     }
 }
@@ -312,183 +380,126 @@ pub fn learning_rate(lr: f64, decay: f64, iteration: u64) -> f64 {
     lr / (1.0 + decay * iteration as f64)
 }
 
-fn to_device_batch(data: &[f32], b: usize, crop: u32, device: Device) -> Tensor {
-    Tensor::from_slice(data)
-        .reshape([b as i64, 3, crop as i64, crop as i64])
-        .to_device(device)
-}
-
-fn ckpt_dir(out: &Path) -> PathBuf {
-    out.join("checkpoints")
-}
-
-/// The latest complete checkpoint of a run folder, if any (`checkpoints/latest.json`, written last).
-pub fn latest_checkpoint(out: &Path) -> Result<Option<CheckpointMeta>> {
-    let p = ckpt_dir(out).join("latest.json");
-    if !p.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", p.display())))
-}
-
-fn save_checkpoint(
-    model: &Model,
-    out: &Path,
-    meta_in: (u64, f64, f64, u64),
-) -> Result<CheckpointMeta> {
-    let (iteration, epoch, elapsed_s, seed) = meta_in;
-    let dir = ckpt_dir(out);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let dec_name = format!("decoder_iter_{iteration:07}.safetensors");
-    let state_name = format!("adam_iter_{iteration:07}.safetensors");
-    model.decoder_weights().save(&dir.join(&dec_name))?;
-    let state = model.state_tensors();
-    let tmp = dir.join(format!(".{state_name}.tmp"));
-    Tensor::write_safetensors(
-        &state
-            .iter()
-            .map(|(k, t)| (k.as_str(), t))
-            .collect::<Vec<_>>(),
-        &tmp,
-    )
-    .map_err(|e| Error::Weights {
-        path: tmp.clone(),
-        reason: e.to_string(),
-    })?;
-    std::fs::rename(&tmp, dir.join(&state_name)).map_err(|e| Error::io(&tmp, e))?;
-    let meta = CheckpointMeta {
-        iteration,
-        epoch,
-        elapsed_s,
-        decoder: dec_name,
-        state: state_name,
-        seed,
+/// The learning rate of iteration `it` in a process that started at `start` with `warmup`.
+fn scheduled_lr(cfg: &TrainConfig, it: u64, start: u64) -> f64 {
+    let warm = if cfg.warmup > 0 {
+        (((it - start) + 1) as f64 / cfg.warmup as f64).min(1.0)
+    } else {
+        1.0
     };
-    // latest.json is replaced last: a checkpoint exists only once all of its files do.
-    let json = serde_json::to_string_pretty(&meta).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::fsutil::write_atomic(
-        &dir.join(format!("iter_{iteration:07}.json")),
-        json.as_bytes(),
-    )?;
-    crate::fsutil::write_atomic(&dir.join("latest.json"), json.as_bytes())?;
-    Ok(meta)
-}
-
-/// Reads `losses.csv`.
-pub fn read_losses(path: &Path) -> Result<Vec<LossRow>> {
-    let mut r = csv::Reader::from_path(path)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    r.deserialize()
-        .map(|x| x.map_err(|e| Error::Invalid(format!("{}: {e}", path.display()))))
-        .collect()
-}
-
-const LOSS_HEADER: [&str; 8] = [
-    "iteration",
-    "epoch",
-    "content",
-    "style",
-    "total",
-    "lr",
-    "images_per_s",
-    "elapsed_s",
-];
-
-fn write_losses(path: &Path, rows: &[LossRow]) -> Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.write_record(LOSS_HEADER)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::fsutil::write_atomic(path, &bytes)
-}
-
-/// Losses accumulated since the last `losses.csv` row.
-struct LogWindow {
-    content: f64,
-    style: f64,
-    steps: usize,
-    images: usize,
-    start: Instant,
-}
-
-impl LogWindow {
-    fn new() -> Self {
-        LogWindow {
-            content: 0.0,
-            style: 0.0,
-            steps: 0,
-            images: 0,
-            start: Instant::now(),
-        }
-    }
-
-    fn add(&mut self, content: f64, style: f64, images: usize) {
-        self.content += content;
-        self.style += style;
-        self.steps += 1;
-        self.images += images;
-    }
-
-    /// Writes the window's means as one row (and redraws the plot), starts a new window, and
-    /// returns the window's images/s.
-    #[allow(clippy::too_many_arguments)]
-    fn close(
-        &mut self,
-        cfg: &TrainConfig,
-        iteration: u64,
-        per_epoch: f64,
-        lr: f64,
-        elapsed_s: f64,
-        log: &mut std::fs::File,
-        path: &Path,
-        rows: &mut Vec<LossRow>,
-    ) -> Result<f64> {
-        let rate = self.images as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
-        let n = self.steps.max(1) as f64;
-        let (c, s) = (self.content / n, self.style / n);
-        let r = LossRow {
-            iteration,
-            epoch: iteration as f64 / per_epoch,
-            content: c,
-            style: s,
-            total: cfg.content_weight * c + cfg.style_weight * s,
-            lr,
-            images_per_s: rate,
-            elapsed_s,
-        };
-        append_loss(log, path, &r)?;
-        rows.push(r);
-        super::plot::loss_curves(rows, &cfg.out.join("losses.png"))?;
-        *self = LogWindow::new();
-        Ok(rate)
-    }
-}
-
-fn append_loss(log: &mut std::fs::File, path: &Path, r: &LossRow) -> Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
-    let line = w.into_inner().map_err(|e| Error::Invalid(e.to_string()))?;
-    log.write_all(&line)
-        .and_then(|_| log.flush())
-        .map_err(|e| Error::io(path, e))
+    learning_rate(cfg.lr, cfg.lr_decay, it) * warm
 }
 
 /// What a finished (or stopped) run reports.
 pub struct TrainOutcome {
     pub last_iteration: u64,
     pub rows: Vec<LossRow>,
+    /// The decoder to export: the best-validated checkpoint, else the last.
     pub decoder: PathBuf,
+    pub decoder_iteration: u64,
     pub images_per_s: f64,
+    /// Validation scores of that decoder, when measured.
+    pub val: Option<ValScores>,
+}
+
+/// Where this process starts: iteration, elapsed seconds before it, earlier log rows, and the
+/// published state it continues (if any).
+struct Start {
+    iteration: u64,
+    elapsed_s: f64,
+    rows: Vec<LossRow>,
+    published: Option<Published>,
+}
+
+fn restore(
+    cfg: &TrainConfig,
+    resume: bool,
+    model: &mut Model,
+    progress: &dyn TrainProgress,
+) -> Result<Start> {
+    let losses_path = cfg.out.join("losses.csv");
+    if resume && let Some(meta) = checkpoint::latest(&cfg.out)? {
+        checkpoint::load(model, &cfg.out, &meta)?;
+        let it = meta.progress.iteration;
+        // The log continues exactly where the checkpoint was: later rows are dropped.
+        let rows = if losses_path.is_file() {
+            read_losses(&losses_path)?
+                .into_iter()
+                .filter(|r| r.iteration <= it)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let published = match &cfg.continue_from {
+            Some(d) => Some(checkpoint::read_published(d)?),
+            None => None,
+        };
+        progress.println(&format!("resuming {} at iteration {it}", cfg.out.display()));
+        return Ok(Start {
+            iteration: it,
+            elapsed_s: meta.progress.elapsed_s,
+            rows,
+            published,
+        });
+    }
+    if resume {
+        progress.println(&format!(
+            "--resume: no checkpoint in {}, starting from {}",
+            cfg.out.display(),
+            if cfg.continue_from.is_some() {
+                "the published decoder"
+            } else {
+                "scratch"
+            }
+        ));
+    }
+    if let Some(dir) = &cfg.continue_from {
+        let st = checkpoint::load_published(model, dir)?;
+        if st.seed != cfg.seed {
+            return Err(Error::Invalid(format!(
+                "--continue-from {}: it was trained with --seed {} (the data order depends on it); got --seed {}",
+                dir.display(),
+                st.seed,
+                cfg.seed
+            )));
+        }
+        let log = dir.join("training/losses.csv");
+        let rows = if log.is_file() {
+            read_losses(&log)?
+                .into_iter()
+                .filter(|r| r.iteration <= st.iteration)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        progress.println(&format!(
+            "continuing the decoder published in {} at iteration {} ({} moments)",
+            dir.display(),
+            st.iteration,
+            if st.has_optimizer_state {
+                "with its Adam"
+            } else {
+                "fresh Adam"
+            }
+        ));
+        return Ok(Start {
+            iteration: st.iteration,
+            elapsed_s: st.elapsed_s,
+            rows,
+            published: Some(st),
+        });
+    }
+    if let Some(p) = &cfg.init_decoder {
+        let w = load_decoder_file(p)?;
+        super::model::load_decoder(&mut model.vs, &w)?;
+        progress.println(&format!("decoder initialised from {}", p.display()));
+    }
+    Ok(Start {
+        iteration: 0,
+        elapsed_s: 0.0,
+        rows: Vec::new(),
+        published: None,
+    })
 }
 
 /// Trains (or resumes, when `resume` and a checkpoint exists) until `cfg.iterations`.
@@ -498,55 +509,23 @@ pub fn train(
     progress: &dyn TrainProgress,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<TrainOutcome> {
-    let device = resolve_device(&cfg.device)?;
+    let device = resolve_device(cfg.device)?;
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(true);
     }
-    let bf16 = match cfg.precision.as_str() {
-        "fp32" => false,
-        "bf16" => true,
-        p => {
-            return Err(Error::Invalid(format!(
-                "--precision '{p}': expected fp32 or bf16"
-            )));
-        }
-    };
     std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
-    let config_path = cfg.out.join("config.json");
     let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
-    let mut model = Model::new(&enc_w, device, cfg.seed, cfg.channels_last, bf16);
-
-    let losses_path = cfg.out.join("losses.csv");
-    let mut rows: Vec<LossRow> = Vec::new();
-    let mut start = 0u64;
-    let mut elapsed0 = 0.0;
-    if resume && let Some(meta) = latest_checkpoint(&cfg.out)? {
-        let dir = ckpt_dir(&cfg.out);
-        let dec = Weights::load(&dir.join(&meta.decoder), model::DECODER)?;
-        super::model::load_decoder(&mut model.vs, &dec)?;
-        model.load_state(&dir.join(&meta.state))?;
-        start = meta.iteration;
-        elapsed0 = meta.elapsed_s;
-        // The log continues exactly where the checkpoint was: later rows are dropped.
-        if losses_path.is_file() {
-            rows = read_losses(&losses_path)?
-                .into_iter()
-                .filter(|r| r.iteration <= start)
-                .collect();
-        }
-        progress.println(&format!(
-            "resuming {} at iteration {start}",
-            cfg.out.display()
-        ));
-    } else if resume {
-        progress.println(&format!(
-            "--resume: no checkpoint in {}, starting from scratch",
-            cfg.out.display()
-        ));
-    }
+    let mut model = Model::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
+    let Start {
+        iteration: start,
+        elapsed_s: elapsed0,
+        mut rows,
+        published,
+    } = restore(cfg, resume, &mut model, progress)?;
     let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::fsutil::write_atomic(&config_path, json.as_bytes())?;
-    write_losses(&losses_path, &rows)?;
+    crate::fsutil::write_atomic(&cfg.out.join("config.json"), json.as_bytes())?;
+    let losses_path = cfg.out.join("losses.csv");
+    losslog::write(&losses_path, &rows)?;
 
     let data_cfg = DataConfig {
         content: cfg.content.clone(),
@@ -558,16 +537,28 @@ pub fn train(
         workers: cfg.workers,
         prefetch: 4,
     };
-    let mut loader = Loader::start(&data_cfg, start)?;
-    let per_epoch = (loader.content_files as f64 / cfg.batch_size as f64).max(1.0);
+    let mut batches = Batches::start(&data_cfg, start, cfg.loader, device)?;
+    let per_epoch = super::data::iterations_per_epoch(batches.content_files(), cfg.batch_size);
     let samples = load_samples(cfg, device)?;
 
     progress.start(start, cfg.iterations);
     let t0 = Instant::now();
+    let elapsed = |t0: &Instant| elapsed0 + t0.elapsed().as_secs_f64();
+    let at = |it: u64, t0: &Instant| Progress {
+        iteration: it,
+        epoch: it as f64 / per_epoch,
+        elapsed_s: elapsed(t0),
+        seed: cfg.seed,
+    };
     let mut window = LogWindow::new();
-    let mut wait_s = 0.0;
-    let mut last_rate = 0.0;
-    let mut last_it = start;
+    let (mut wait_s, mut last_rate, mut last_it) = (0.0, 0.0, start);
+    // The best-validated checkpoint so far (only a resumed run inherits one).
+    let mut best = match resume {
+        true => checkpoint::read_pointer(&cfg.out, "best.json")?
+            .filter(|m| m.progress.iteration <= start),
+        false => None,
+    };
+    let mut whole_windows_skipped = 0;
     let mut log = std::fs::OpenOptions::new()
         .append(true)
         .open(&losses_path)
@@ -584,40 +575,74 @@ pub fn train(
             break;
         }
         let tw = Instant::now();
-        let b = loader.next_batch()?;
+        let (c, s) = batches.next(device)?;
         wait_s += tw.elapsed().as_secs_f64();
-        for w in loader.take_warnings() {
+        for w in batches.take_warnings() {
             progress.println(&w);
         }
-        let c = to_device_batch(&b.content, cfg.batch_size, cfg.crop, device);
-        let s = to_device_batch(&b.style, cfg.batch_size, cfg.crop, device);
-        let lr = learning_rate(cfg.lr, cfg.lr_decay, it);
-        let l = model.losses(&c, &s);
-        let total = &l.content * cfg.content_weight + &l.style * cfg.style_weight;
-        model.adam_step(&total, lr, it + 1);
-        let (cv, sv) = (l.content.double_value(&[]), l.style.double_value(&[]));
-        if !cv.is_finite() || !sv.is_finite() {
-            return Err(Error::Invalid(format!(
-                "iteration {}: loss is not finite (content {cv}, style {sv}); lower --lr",
-                it + 1
-            )));
-        }
-        window.add(cv, sv, cfg.batch_size);
+        let lr = scheduled_lr(cfg, it, start);
+        let l = model.losses(&c, &s, cfg.identity_weight > 0.0);
+        let total = &l.content * cfg.content_weight
+            + &l.style * cfg.style_weight
+            + &l.identity * cfg.identity_weight;
+        let info = model
+            .adam
+            .step(&model.vs, &total, lr, it + 1, cfg.clip_grad_norm);
+        window.add(
+            [&l.content, &l.style, &l.identity, &info.grad_norm],
+            &info.applied,
+            cfg.batch_size,
+        );
         let done = it + 1;
         last_it = done;
-        let logged = done % cfg.log_every == 0 || done == cfg.iterations;
+        let validate = cfg.val_every > 0 && done % cfg.val_every == 0 && !samples.is_empty();
+        let logged = done % cfg.log_every == 0 || done == cfg.iterations || validate;
         if logged {
-            let elapsed = elapsed0 + t0.elapsed().as_secs_f64();
-            last_rate = window.close(
-                cfg,
+            let mut row = window.close(
                 done,
-                per_epoch,
+                done as f64 / per_epoch,
                 lr,
-                elapsed,
-                &mut log,
-                &losses_path,
-                &mut rows,
-            )?;
+                elapsed(&t0),
+                cfg.weighting(),
+            );
+            if row.skipped > 0 {
+                progress.println(&format!(
+                    "warning: {} of the steps up to iteration {done} skipped: loss or gradient not finite",
+                    row.skipped
+                ));
+            }
+            whole_windows_skipped = if row.content.is_nan() {
+                whole_windows_skipped + 1
+            } else {
+                0
+            };
+            if whole_windows_skipped >= 3 {
+                return Err(Error::Invalid(format!(
+                    "iteration {done}: every step of the last three log windows had a non-finite loss or gradient; lower --lr or set --clip-grad-norm"
+                )));
+            }
+            if validate {
+                let v = model.validate(&samples);
+                set_val(&mut row, &v);
+                let vt = cfg.content_weight * v.content + cfg.style_weight * v.style;
+                if best
+                    .as_ref()
+                    .is_none_or(|b| b.val_total.is_none_or(|bt| vt < bt))
+                {
+                    best = Some(checkpoint::save(
+                        &model,
+                        &cfg.out,
+                        at(done, &t0),
+                        Some(v),
+                        Some(vt),
+                        &["best.json"],
+                    )?);
+                }
+            }
+            last_rate = row.images_per_s;
+            losslog::append(&mut log, &losses_path, &row)?;
+            rows.push(row);
+            super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
         }
         progress.step(done, if logged { rows.last() } else { None });
         if cfg.sample_every > 0 && done % cfg.sample_every == 0 {
@@ -628,42 +653,38 @@ pub fn train(
             )?;
         }
         if cfg.save_every > 0 && done % cfg.save_every == 0 && done != cfg.iterations {
-            save_checkpoint(
+            checkpoint::save(
                 &model,
                 &cfg.out,
-                (
-                    done,
-                    done as f64 / per_epoch,
-                    elapsed0 + t0.elapsed().as_secs_f64(),
-                    cfg.seed,
-                ),
+                at(done, &t0),
+                None,
+                None,
+                &["latest.json"],
             )?;
         }
     }
     // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
     if window.steps > 0 {
-        let lr = learning_rate(cfg.lr, cfg.lr_decay, last_it.saturating_sub(1));
-        let elapsed = elapsed0 + t0.elapsed().as_secs_f64();
-        last_rate = window.close(
-            cfg,
-            last_it,
-            per_epoch,
-            lr,
-            elapsed,
-            &mut log,
-            &losses_path,
-            &mut rows,
-        )?;
-    }
-    let meta = save_checkpoint(
-        &model,
-        &cfg.out,
-        (
+        let lr = scheduled_lr(cfg, last_it.saturating_sub(1).max(start), start);
+        let row = window.close(
             last_it,
             last_it as f64 / per_epoch,
-            elapsed0 + t0.elapsed().as_secs_f64(),
-            cfg.seed,
-        ),
+            lr,
+            elapsed(&t0),
+            cfg.weighting(),
+        );
+        last_rate = row.images_per_s;
+        losslog::append(&mut log, &losses_path, &row)?;
+        rows.push(row);
+        super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
+    }
+    let last = checkpoint::save(
+        &model,
+        &cfg.out,
+        at(last_it, &t0),
+        None,
+        None,
+        &["latest.json"],
     )?;
     if !samples.is_empty() {
         super::plot::sample_grid(&model, &samples, &cfg.out.join("samples_final.png"))?;
@@ -674,18 +695,81 @@ pub fn train(
         progress.println(&format!(
             "data loader wait: {:.1}% of the training time ({wait_s:.1} s of {total_s:.1} s); unreadable files skipped: {}",
             100.0 * wait_s / total_s,
-            loader.bad_files()
+            batches.bad_files()
         ));
+    }
+    // The best-validated checkpoint is what gets exported: never the middle of a spike.
+    let chosen = match best {
+        Some(b) if b.progress.iteration != last_it => {
+            progress.println(&format!(
+                "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
+                b.progress.iteration
+            ));
+            checkpoint::load(&mut model, &cfg.out, &b)?;
+            b
+        }
+        Some(b) => CheckpointMeta {
+            val: b.val,
+            val_total: b.val_total,
+            ..last
+        },
+        None => last,
+    };
+    if let Some(dir) = &cfg.publish {
+        let it = chosen.progress.iteration;
+        let mut rounds = published.map(|p| p.rounds).unwrap_or_default();
+        rounds.push(Round {
+            from_iteration: start,
+            to_iteration: it,
+            seconds: chosen.progress.elapsed_s - elapsed0,
+            device: device_name(device),
+            batch_size: cfg.batch_size,
+            images_per_s: ((last_it - start) as usize * cfg.batch_size) as f64 / total_s.max(1e-9),
+            val: chosen.val,
+            note: String::new(),
+        });
+        let state = Published {
+            iteration: it,
+            seed: cfg.seed,
+            lr: cfg.lr,
+            lr_decay: cfg.lr_decay,
+            elapsed_s: chosen.progress.elapsed_s,
+            has_optimizer_state: true,
+            rounds,
+        };
+        checkpoint::publish(&model, dir, &state)?;
+        let kept: Vec<LossRow> = rows.iter().filter(|r| r.iteration <= it).cloned().collect();
+        losslog::write(&dir.join("training/losses.csv"), &kept)?;
+        super::plot::loss_curves(&kept, &dir.join("training/losses.png"))?;
+        progress.println(&format!("published iteration {it} to {}", dir.display()));
     }
     Ok(TrainOutcome {
         last_iteration: last_it,
         rows,
-        decoder: ckpt_dir(&cfg.out).join(meta.decoder),
+        decoder: checkpoint::dir(&cfg.out).join(&chosen.decoder),
+        decoder_iteration: chosen.progress.iteration,
         images_per_s: last_rate,
+        val: chosen.val,
     })
 }
 
-/// Fixed validation pairs for the sample grids: each listed content with each listed style.
+/// "cpu", or the CUDA device's name as libtorch reports the device index.
+fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".into(),
+    }
+}
+
+fn set_val(row: &mut LossRow, v: &ValScores) {
+    row.val_content = Some(v.content);
+    row.val_style = Some(v.style);
+    row.val_style_error = Some(v.style_error);
+    row.val_ssim = Some(v.ssim);
+    row.val_ssim_alpha0 = Some(v.ssim_alpha0);
+}
+
+/// Fixed validation pairs: each listed content with each listed style.
 pub struct Samples {
     pub content: Vec<(String, Tensor)>,
     pub style: Vec<(String, Tensor)>,
@@ -699,26 +783,22 @@ impl Samples {
 
 fn load_samples(cfg: &TrainConfig, device: Device) -> Result<Samples> {
     let sizing = crate::imaging::Sizing {
-        short_side: 256,
+        short_side: cfg.val_size,
         crop: true,
-        max_pixels: 100_000_000,
+        max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
     };
     let load = |paths: &[PathBuf]| -> Result<Vec<(String, Tensor)>> {
-        let mut v = Vec::new();
-        for p in paths {
-            let img = crate::imaging::load(p, &sizing)?;
-            let (h, w) = (img.height() as i64, img.width() as i64);
-            let t = Tensor::from_slice(img.data.as_slice().expect("standard layout"))
-                .reshape([1, 3, h, w])
-                .to_device(device);
-            v.push((
-                p.file_stem()
+        paths
+            .iter()
+            .map(|p| {
+                let img = crate::imaging::load(p, &sizing)?;
+                let name = p
+                    .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                t,
-            ));
-        }
-        Ok(v)
+                    .unwrap_or_default();
+                Ok((name, image_tensor(&img, device)))
+            })
+            .collect()
     };
     Ok(Samples {
         content: load(&cfg.sample_content)?,

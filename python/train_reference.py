@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The adain-train step written independently in plain PyTorch (torch.nn / torch.optim), the
+reference the tch trainer is tested against (tests/train.rs) and benchmarked against
+(bench/train_step.py).
+
+Network: VGG-19 to relu4_1 from the encoder safetensors; the decoder as nn.Conv2d layers with
+decoder.pth keys. Losses: relu4_1 content MSE against the (detached) AdaIN target, relu1_1..relu4_1
+mean/std MSE (unbiased variance + 1e-5), optional SANet identity term (50 x pixel MSE + feature
+MSE of D(E(c)) vs c). Optimizer: torch.optim.Adam, clip_grad_norm_ when asked.
+
+usage: train_reference.py --encoder E --decoder D0 --batches DIR --out DIR
+         [--content-weight 1] [--style-weight 10] [--identity-weight 0] [--clip 0]
+  The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]) and
+  lrs.npy (the learning rate of each step). Writes DIR/losses.json (per step: content, style, identity, grad_norm) and
+  DIR/decoder.safetensors (the weights after the last step).
+"""
+import argparse, json, os
+import numpy as np
+import torch, torch.nn as nn, torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+ENC = ["2", "5", "9", "12", "16", "19", "22", "25", "29"]
+TAPS = {"2", "9", "16", "29"}
+POOL_AFTER = {"5", "12", "25"}
+# decoder.pth: (key, cin, cout), "up" = nearest x2
+DEC = [("1", 512, 256), "up", ("5", 256, 256), ("8", 256, 256), ("11", 256, 256), ("14", 256, 128), "up",
+       ("18", 128, 128), ("21", 128, 64), "up", ("25", 64, 64), ("28", 64, 3)]
+
+
+class Encoder:
+    def __init__(self, path):
+        self.w = load_file(path)
+
+    def taps(self, x):
+        w, out = self.w, []
+        x = F.conv2d(x, w["0.weight"], w["0.bias"])
+        for k in ENC:
+            x = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w[k + ".weight"], w[k + ".bias"]))
+            if k in TAPS:
+                out.append(x)
+            if k in POOL_AFTER:
+                x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+        return out
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleDict({s[0]: nn.Conv2d(s[1], s[2], 3) for s in DEC if s != "up"})
+
+    def forward(self, x):
+        last = DEC[-1][0]
+        for s in DEC:
+            if s == "up":
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+            else:
+                x = self.convs[s[0]](F.pad(x, (1, 1, 1, 1), mode="reflect"))
+                if s[0] != last:
+                    x = F.relu(x)
+        return x
+
+    def load(self, path):
+        sd = load_file(path)
+        self.convs.load_state_dict({k: v for k, v in sd.items()})
+
+    def state(self):
+        return {k: v.detach().contiguous() for k, v in self.convs.state_dict().items()}
+
+
+def stats(x):
+    return x.mean((2, 3), keepdim=True), (x.var((2, 3), keepdim=True, unbiased=True) + 1e-5).sqrt()
+
+
+def losses(enc, dec, c, s, identity):
+    with torch.no_grad():
+        st = enc.taps(s)
+        ct = enc.taps(c)
+        sm, ss = stats(st[-1])
+        cm, cs = stats(ct[-1])
+        t = (ct[-1] - cm) / cs * ss + sm
+    g = dec(t)
+    gt = enc.taps(g)
+    lc = F.mse_loss(gt[-1], t)
+    ls = sum(F.mse_loss(stats(a)[0], stats(b)[0]) + F.mse_loss(stats(a)[1], stats(b)[1]) for a, b in zip(gt, st))
+    li = torch.zeros(())
+    if identity:
+        icc = dec(ct[-1])[:, :, : c.shape[2], : c.shape[3]]
+        li = 50 * F.mse_loss(icc, c) + sum(F.mse_loss(a, b) for a, b in zip(enc.taps(icc), ct))
+    return lc, ls, li
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--decoder", required=True)
+    ap.add_argument("--batches", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--content-weight", type=float, default=1.0)
+    ap.add_argument("--style-weight", type=float, default=10.0)
+    ap.add_argument("--identity-weight", type=float, default=0.0)
+    ap.add_argument("--clip", type=float, default=0.0)
+    a = ap.parse_args()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    enc = Encoder(a.encoder)
+    dec = Decoder()
+    dec.load(a.decoder)
+    b = {k: np.load(os.path.join(a.batches, k + ".npy")) for k in ("content", "style")}
+    lrs = np.load(os.path.join(a.batches, "lrs.npy"))
+    opt = torch.optim.Adam(dec.parameters(), lr=float(lrs[0]))
+    rows = []
+    for i in range(len(lrs)):
+        for grp in opt.param_groups:
+            grp["lr"] = float(lrs[i])
+        c, s = torch.from_numpy(b["content"][i]), torch.from_numpy(b["style"][i])
+        lc, ls, li = losses(enc, dec, c, s, a.identity_weight > 0)
+        total = a.content_weight * lc + a.style_weight * ls + a.identity_weight * li
+        opt.zero_grad()
+        total.backward()
+        norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in dec.parameters()))
+        if a.clip > 0:
+            torch.nn.utils.clip_grad_norm_(dec.parameters(), a.clip)
+        opt.step()
+        rows.append({"content": lc.item(), "style": ls.item(), "identity": li.item(), "grad_norm": norm.item()})
+    os.makedirs(a.out, exist_ok=True)
+    json.dump(rows, open(os.path.join(a.out, "losses.json"), "w"))
+    save_file(dec.state(), os.path.join(a.out, "decoder.safetensors"))
+    # The initial scale of a decoder initialised by nn.Conv2d's own defaults, on the first batch:
+    # what a fresh adain-train run should start near.
+    torch.manual_seed(0)
+    fresh = Decoder()
+    with torch.no_grad():
+        lc, ls, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
+    json.dump({"content": lc.item(), "style": ls.item()}, open(os.path.join(a.out, "pytorch_init.json"), "w"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+//! Where training state lives between processes:
+//! - **run checkpoints** (`RUN/checkpoints/`): decoder weights and float32 Adam moments per saved
+//!   iteration, `latest.json` written last; `--resume` continues a run exactly from them. The
+//!   checkpoint with the best validation score is kept as `best.json` beside them.
+//! - **the published decoder** (`onnx/` in the repo): `decoder.safetensors` (float32 weights, what
+//!   set-up exports the graphs from), `training/adam.safetensors` (the moments in bfloat16: half
+//!   the size, a rounding of the optimizer's running averages, not of the model) and
+//!   `training/state.json` (iteration, seed, schedule and one entry per training round). A new
+//!   run `--continue-from onnx` picks up there, so short GPU windows add up.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::Kind;
+
+use super::trainer::{Model, ValScores};
+use crate::error::{Error, Result};
+use crate::model::{self, Weights};
+
+/// Where a run stands: what a checkpoint records besides tensors.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Progress {
+    pub iteration: u64,
+    pub epoch: f64,
+    pub elapsed_s: f64,
+    /// The data order is a function of (seed, iteration), so the seed is the loader's RNG state.
+    pub seed: u64,
+}
+
+/// A saved checkpoint: its progress and file names (relative to the checkpoint folder).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    #[serde(flatten)]
+    pub progress: Progress,
+    pub decoder: String,
+    pub state: String,
+    /// Validation scores and total (content + style_weight * style) when the checkpoint was
+    /// saved after a validation pass.
+    #[serde(default)]
+    pub val: Option<ValScores>,
+    #[serde(default)]
+    pub val_total: Option<f64>,
+}
+
+pub fn dir(run: &Path) -> PathBuf {
+    run.join("checkpoints")
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", p.display())))
+}
+
+fn write_json<T: Serialize>(p: &Path, v: &T) -> Result<()> {
+    let json = serde_json::to_string_pretty(v).map_err(|e| Error::Invalid(e.to_string()))?;
+    crate::fsutil::write_atomic(p, json.as_bytes())
+}
+
+/// The checkpoint a pointer file (`latest.json`, `best.json`) names, if it exists.
+pub fn read_pointer(run: &Path, name: &str) -> Result<Option<CheckpointMeta>> {
+    let p = dir(run).join(name);
+    if !p.is_file() {
+        return Ok(None);
+    }
+    read_json(&p).map(Some)
+}
+
+/// The latest complete checkpoint of a run folder, if any.
+pub fn latest(run: &Path) -> Result<Option<CheckpointMeta>> {
+    read_pointer(run, "latest.json")
+}
+
+/// Saves decoder and moments for `progress`, then points `pointers` (e.g. `latest.json`) at them;
+/// the pointers are written last, so a checkpoint exists only once all of its files do.
+pub fn save(
+    model: &Model,
+    run: &Path,
+    progress: Progress,
+    val: Option<ValScores>,
+    val_total: Option<f64>,
+    pointers: &[&str],
+) -> Result<CheckpointMeta> {
+    let d = dir(run);
+    std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    let it = progress.iteration;
+    let meta = CheckpointMeta {
+        progress,
+        decoder: format!("decoder_iter_{it:07}.safetensors"),
+        state: format!("adam_iter_{it:07}.safetensors"),
+        val,
+        val_total,
+    };
+    model.decoder_weights().save(&d.join(&meta.decoder))?;
+    model.adam.save(&d.join(&meta.state), Kind::Float)?;
+    write_json(&d.join(format!("iter_{it:07}.json")), &meta)?;
+    for p in pointers {
+        write_json(&d.join(p), &meta)?;
+    }
+    Ok(meta)
+}
+
+/// Loads a run checkpoint's decoder and moments into `model`.
+pub fn load(model: &mut Model, run: &Path, meta: &CheckpointMeta) -> Result<()> {
+    let d = dir(run);
+    let dec = Weights::load(&d.join(&meta.decoder), model::DECODER)?;
+    super::model::load_decoder(&mut model.vs, &dec)?;
+    let device = model.device;
+    model.adam.load(&d.join(&meta.state), device)
+}
+
+/// One training round of the published decoder (one GPU window, typically).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Round {
+    pub from_iteration: u64,
+    pub to_iteration: u64,
+    /// Training seconds in this round.
+    pub seconds: f64,
+    pub device: String,
+    pub batch_size: usize,
+    pub images_per_s: f64,
+    /// Validation scores of the published checkpoint, when the round measured them.
+    #[serde(default)]
+    pub val: Option<ValScores>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `training/state.json` of a published decoder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    /// Iterations (optimizer steps) the published decoder has had, all rounds together.
+    pub iteration: u64,
+    pub seed: u64,
+    pub lr: f64,
+    pub lr_decay: f64,
+    /// Training seconds, all rounds together.
+    pub elapsed_s: f64,
+    /// Whether `training/adam.safetensors` holds the moments for this iteration; without them a
+    /// continuation starts Adam afresh behind a learning-rate warm-up.
+    pub has_optimizer_state: bool,
+    pub rounds: Vec<Round>,
+}
+
+pub const PUBLISHED_DECODER: &str = "decoder.safetensors";
+
+pub fn published_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join(PUBLISHED_DECODER),
+        dir.join("training/adam.safetensors"),
+        dir.join("training/state.json"),
+    )
+}
+
+/// Reads a published decoder's state (`DIR/training/state.json`).
+pub fn read_published(dir: &Path) -> Result<Published> {
+    let (dec, _, state) = published_paths(dir);
+    if !dec.is_file() {
+        return Err(Error::Invalid(format!(
+            "--continue-from {}: no {} there (expected a folder written by --publish, e.g. onnx/)",
+            dir.display(),
+            dec.display()
+        )));
+    }
+    read_json(&state)
+}
+
+/// Loads the published decoder (and its moments, when kept) into `model`; returns its state.
+pub fn load_published(model: &mut Model, dir: &Path) -> Result<Published> {
+    let st = read_published(dir)?;
+    let (dec, adam, _) = published_paths(dir);
+    let w = Weights::load(&dec, model::DECODER)?;
+    super::model::load_decoder(&mut model.vs, &w)?;
+    if st.has_optimizer_state {
+        let device = model.device;
+        model.adam.load(&adam, device)?;
+    }
+    Ok(st)
+}
+
+/// Writes `model`'s decoder and moments as the published state in `dir`, with `state`.
+pub fn publish(model: &Model, dir: &Path, state: &Published) -> Result<()> {
+    let (dec, adam, st) = published_paths(dir);
+    std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
+    model.decoder_weights().save(&dec)?;
+    if state.has_optimizer_state {
+        model.adam.save(&adam, Kind::BFloat16)?;
+    }
+    write_json(&st, state)
+}
