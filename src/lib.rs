@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod onnx;
 pub mod paths;
+pub mod quality;
 pub mod runtime;
 pub mod weights_import;
 

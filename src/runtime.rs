@@ -318,3 +318,54 @@ impl Fused {
         out4(&out, "image")
     }
 }
+
+/// What the quality judge sees in one image: (mean, std) per tapped layer, relu1_1..relu4_1,
+/// and relu4_1 itself.
+pub struct Judged {
+    pub stats: Vec<(Vec<f32>, Vec<f32>)>,
+    pub features: Vec<f32>,
+    /// `[C, h, w]` of `features`.
+    pub shape: [usize; 3],
+}
+
+/// The `adain quality` judge network (see [`crate::onnx::graphs::judge`]) in one session.
+pub struct Judge {
+    session: Session,
+    pub provider: &'static str,
+}
+
+impl Judge {
+    /// Opens a judge graph written by [`crate::onnx::export_judge`].
+    pub fn open(path: &Path, cfg: &RuntimeConfig) -> Result<Self> {
+        let (session, provider) = open_session(path, cfg)?;
+        Ok(Judge { session, provider })
+    }
+
+    /// Judges one `[3, H, W]` image in [0,1].
+    pub fn judge(&mut self, image: ndarray::ArrayView3<'_, f32>) -> Result<Judged> {
+        let (_, h, w) = image.dim();
+        check_size(Path::new("<image>"), w as u32, h as u32)?;
+        let x = image.insert_axis(ndarray::Axis(0));
+        let x = x.as_standard_layout();
+        let out = self
+            .session
+            .run(ort::inputs!["image" => TensorRef::from_array_view(x.view())?])?;
+        let mut stats = Vec::new();
+        for tap in crate::model::ENCODER.iter().filter_map(|op| match op {
+            crate::model::Op::Conv { tap: Some(t), .. } => Some(*t),
+            _ => None,
+        }) {
+            let v = |name: String| -> Result<Vec<f32>> {
+                Ok(out4(&out, &name)?.iter().copied().collect())
+            };
+            stats.push((v(format!("{tap}_mean"))?, v(format!("{tap}_std"))?));
+        }
+        let f = out4(&out, "features")?;
+        let (_, c, fh, fw) = f.dim();
+        Ok(Judged {
+            stats,
+            features: f.iter().copied().collect(),
+            shape: [c, fh, fw],
+        })
+    }
+}

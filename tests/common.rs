@@ -22,12 +22,11 @@ pub fn encoder_weights() -> Weights {
     Weights::load(&p, model::ENCODER).expect("encoder weights load")
 }
 
-/// The decoder shipped in onnx/decoder.onnx (the trained one; its initializers are the weights),
-/// so the comparisons run on images with a real range of values.
+/// The published (trained) decoder, onnx/decoder.safetensors, so the comparisons run on images
+/// with a real range of values.
 pub fn decoder_weights() -> Weights {
-    let p = root().join("onnx/decoder.onnx");
-    adain::onnx::read_weights(&p, "decoder", model::DECODER)
-        .expect("decoder weights from onnx/decoder.onnx")
+    let p = root().join("onnx/decoder.safetensors");
+    Weights::load(&p, model::DECODER).expect("decoder weights from onnx/decoder.safetensors")
 }
 
 /// Exports the four graphs into a new temporary folder.

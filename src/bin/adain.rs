@@ -28,6 +28,9 @@ enum Cmd {
     /// (needs the "train" feature: the losses use the tch encoder).
     #[cfg(feature = "train")]
     Eval(EvalArgs),
+    /// Score stylized outputs against their content and style images with an independent judge
+    /// (the raw ImageNet VGG-19): style error, content error, luma SSIM; per-output CSV, summary.
+    Quality(QualityArgs),
     /// Merge adain-batch shard reports into one CSV (one row per output).
     MergeReports {
         /// Shard report files.
@@ -105,6 +108,60 @@ struct EvalArgs {
 }
 
 #[derive(clap::Args)]
+struct QualityArgs {
+    /// Content images (files or folders).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    content: Vec<PathBuf>,
+    /// Style images (files or folders).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    style: Vec<PathBuf>,
+    /// Folder holding the outputs to score.
+    #[arg(long, value_name = "DIR")]
+    outputs: PathBuf,
+    /// Output file names: {content} and {style} are adain-batch's names of the inputs (path below
+    /// the folder, no extension), {alpha} each of --alphas as adain-batch writes it.
+    #[arg(
+        long,
+        default_value = "{content}_stylized_{style}_alpha{alpha}.jpg",
+        value_name = "PATTERN"
+    )]
+    pattern: String,
+    /// Alphas (or another tool's strengths) substituted into {alpha}.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        value_name = "A,B,..."
+    )]
+    alphas: Vec<f32>,
+    /// Name of the method in the tables.
+    #[arg(long, default_value = "adain")]
+    label: String,
+    /// Judge weights: the unnormalised ImageNet VGG-19 (made by scripts/setup.sh).
+    #[arg(
+        long,
+        default_value = "models/vgg_imagenet.safetensors",
+        value_name = "FILE"
+    )]
+    judge: PathBuf,
+    /// Shorter side style images are judged at.
+    #[arg(long, default_value_t = 512, value_name = "PX")]
+    style_size: u32,
+    /// Use at most this many content and style images (sorted order).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Per-output CSV; the summary goes beside it as <name>.summary.csv.
+    #[arg(
+        long,
+        default_value = "outputs/quality/quality.csv",
+        value_name = "CSV"
+    )]
+    report: PathBuf,
+    #[arg(long, default_value = "cpu", value_name = "auto|cpu|cuda")]
+    provider: adain::runtime::Provider,
+}
+
+#[derive(clap::Args)]
 struct ExportArgs {
     /// Encoder weights (keys 0..29 of vgg_normalised.pth).
     #[arg(
@@ -126,6 +183,10 @@ struct ExportArgs {
     /// outputs stay float32). Outputs stay within 2/255 of fp32 (tests/interop.rs).
     #[arg(long)]
     half: bool,
+    /// Do nothing when the folder already holds every graph exported from these weights by
+    /// this version (set-up runs this on every call).
+    #[arg(long)]
+    if_stale: bool,
 }
 
 fn export(enc: &Weights, dec: &Weights, out: &std::path::Path, half: bool) -> anyhow::Result<()> {
@@ -169,10 +230,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "give --decoder FILE, or --random-decoder SEED for an untrained stand-in"
                 ),
             };
-            export(&enc, &dec, &a.out, a.half)?;
+            let precision = if a.half {
+                adain::onnx::Precision::Fp16
+            } else {
+                adain::onnx::Precision::Fp32
+            };
+            if a.if_stale && adain::onnx::is_current(&a.out, &enc, &dec, precision) {
+                eprintln!("{}: graphs up to date", a.out.display());
+            } else {
+                export(&enc, &dec, &a.out, a.half)?;
+            }
         }
         #[cfg(feature = "train")]
         Cmd::Eval(a) => eval(a)?,
+        Cmd::Quality(a) => quality(a)?,
         Cmd::MergeReports { reports, out } => {
             let rows = adain::batch::report::merge(&reports)?;
             adain::batch::report::write_all(&out, &rows)?;
@@ -189,12 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Cmd::Info { dir } => {
-            for name in [
-                adain::onnx::ENCODER_FILE,
-                adain::onnx::ADAIN_FILE,
-                adain::onnx::DECODER_FILE,
-                adain::onnx::STYLIZE_FILE,
-            ] {
+            for name in adain::onnx::GRAPH_FILES {
                 let path = dir.join(name);
                 println!("{}", path.display());
                 for (k, v) in adain::onnx::read_metadata(&path)? {
@@ -208,6 +274,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn quality(a: QualityArgs) -> anyhow::Result<()> {
+    let w = Weights::load(&a.judge, model::ENCODER)?;
+    let tmp = tempfile::tempdir()?;
+    let judge = adain::onnx::export_judge(&w, tmp.path())?;
+    let cfg = adain::quality::QualityConfig {
+        content: a.content,
+        style: a.style,
+        outputs: a.outputs,
+        pattern: a.pattern,
+        alphas: a.alphas,
+        label: a.label,
+        judge,
+        style_size: a.style_size,
+        limit: a.limit,
+        runtime: adain::runtime::RuntimeConfig {
+            provider: a.provider,
+            threads: 0,
+        },
+    };
+    let rows = adain::quality::run(&cfg, &|r| match r.status {
+        "missing" => eprintln!("missing: {}", r.output),
+        "error" => eprintln!("error: {}: {}", r.output, r.note),
+        _ if !r.note.is_empty() => eprintln!("note: {}: {}", r.output, r.note),
+        _ => {}
+    })?;
+    let summary = adain::quality::summarise(&rows);
+    let spath = adain::quality::write_reports(&a.report, &rows, &summary)?;
+    print!("{}", adain::quality::table(&summary));
+    eprintln!("wrote {} and {}", a.report.display(), spath.display());
     Ok(())
 }
 

@@ -8,8 +8,9 @@ use super::builder::{Attr, Dim, GraphBuilder};
 use crate::model::{self, EPS, Op, Weights};
 
 /// Emits the nodes of a layer table on `x`; `prefix` names the initializers ("encoder.2.weight").
-/// Returns the last value. Initializers are added once per prefix, so two encoder instances in
-/// the fused graph share one copy of the weights.
+/// Returns the last value and the values of the tapped activations (relu1_1..relu4_1 in an
+/// encoder table). Initializers are added once per prefix, so two encoder instances in the
+/// fused graph share one copy of the weights.
 fn layers(
     g: &mut GraphBuilder,
     ops: &[Op],
@@ -17,13 +18,16 @@ fn layers(
     prefix: &str,
     x: &str,
     add_init: bool,
-) -> String {
+) -> (String, Vec<String>) {
     let mut x = x.to_string();
+    let mut taps = Vec::new();
     // Shared constants, added on first use so no graph carries an unused initializer.
     let (mut reflect_pads, mut scales) = (None::<String>, None::<String>);
     for op in ops {
         match *op {
-            Op::Conv { key, k, relu, .. } => {
+            Op::Conv {
+                key, k, relu, tap, ..
+            } => {
                 let wk = format!("{prefix}.{key}.weight");
                 let bk = format!("{prefix}.{key}.bias");
                 if add_init {
@@ -47,6 +51,9 @@ fn layers(
                 );
                 if relu {
                     x = g.node("Relu", &[&x], vec![]);
+                }
+                if tap.is_some() {
+                    taps.push(x.clone());
                 }
             }
             Op::MaxPool => {
@@ -75,7 +82,7 @@ fn layers(
             }
         }
     }
-    x
+    (x, taps)
 }
 
 /// A network (encoder or decoder table) on f32 value `x`, returning an f32 value. In a half
@@ -90,10 +97,10 @@ fn net(
     add_init: bool,
 ) -> String {
     if !g.half {
-        return layers(g, ops, w, prefix, x, add_init);
+        return layers(g, ops, w, prefix, x, add_init).0;
     }
     let xh = g.node("Cast", &[x], vec![("to", Attr::Int(10))]); // FLOAT16
-    let y = layers(g, ops, w, prefix, &xh, add_init);
+    let y = layers(g, ops, w, prefix, &xh, add_init).0;
     g.node("Cast", &[&y], vec![("to", Attr::Int(1))]) // FLOAT
 }
 
@@ -233,6 +240,37 @@ pub fn encoder(w: &Weights, meta: &Provenance) -> ModelProto {
     );
     g.finish(
         "AdaIN encoder: VGG-19 (normalised) to relu4_1",
+        &meta.entries,
+    )
+}
+
+/// The quality judge (`adain quality`): an encoder table (the raw ImageNet VGG-19, not the
+/// normalised training encoder) with the mean and std of every tapped layer and the last
+/// layer's features as outputs. Always float32.
+pub fn judge(w: &Weights, meta: &Provenance) -> ModelProto {
+    let mut g = builder("adain_judge", meta);
+    g.half = false;
+    g.input("image", &nchw("N", 3, "H", "W"), IMAGE_DOC);
+    let (f, taps) = layers(&mut g, model::ENCODER, w, "judge", "image", true);
+    let channels = model::ENCODER.iter().filter_map(|op| match *op {
+        Op::Conv {
+            cout, tap: Some(t), ..
+        } => Some((t, cout as i64)),
+        _ => None,
+    });
+    for ((name, c), value) in channels.zip(&taps) {
+        let (m, s) = stats(&mut g, value);
+        let dims = [Dim::Named("N"), Dim::Fixed(c), Dim::Fixed(1), Dim::Fixed(1)];
+        let (mn, sn) = (format!("{name}_mean"), format!("{name}_std"));
+        g.identity(&m, &mn);
+        g.identity(&s, &sn);
+        g.output(&mn, &dims, "per-channel mean");
+        g.output(&sn, &dims, "per-channel sqrt(unbiased var + 1e-5)");
+    }
+    g.identity(&f, "features");
+    g.output("features", &nchw("N", 512, "h", "w"), "relu4_1");
+    g.finish(
+        "adain quality judge: VGG-19 to relu4_1 with per-layer statistics",
         &meta.entries,
     )
 }

@@ -23,6 +23,37 @@ pub const ADAIN_FILE: &str = "adain.onnx";
 pub const DECODER_FILE: &str = "decoder.onnx";
 pub const STYLIZE_FILE: &str = "stylize.onnx";
 pub const ADAIN_DECODER_FILE: &str = "adain_decoder.onnx";
+/// Every graph [`export`] writes, in the order it writes them.
+pub const GRAPH_FILES: [&str; 5] = [
+    ENCODER_FILE,
+    ADAIN_FILE,
+    DECODER_FILE,
+    ADAIN_DECODER_FILE,
+    STYLIZE_FILE,
+];
+
+/// Whether `dir` already holds every graph as [`export_with`] would write it from `enc` and `dec`
+/// at `precision`: each file present, made by this exporter version at this precision, from
+/// weights with these sha256s. Lets set-up skip an export that would rewrite the same bytes.
+pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision) -> bool {
+    let want = provenance_with(Some(enc), Some(dec), precision).entries;
+    let expected = |k: &str| {
+        want.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    GRAPH_FILES.iter().all(|name| {
+        let Ok(meta) = read_metadata(&dir.join(name)) else {
+            return false;
+        };
+        let half_marked = meta.iter().any(|(k, _)| k == "adain.precision");
+        half_marked == (precision == Precision::Fp16)
+            && meta.iter().all(|(k, v)| {
+                let checked = k == "adain.exporter" || k.ends_with(".sha256");
+                !checked || expected(k) == Some(v.as_str())
+            })
+    })
+}
 
 /// Sidecar JSON describing where a weights file came from (`x.safetensors` -> `x.provenance.json`).
 pub fn provenance_path(weights: &Path) -> PathBuf {
@@ -117,25 +148,16 @@ pub fn export_with(
     precision: Precision,
 ) -> Result<Exported> {
     let provenance = |e, d| provenance_with(e, d, precision);
-    let graphs = [
-        (
-            ENCODER_FILE,
-            graphs::encoder(enc, &provenance(Some(enc), None)),
-        ),
-        (ADAIN_FILE, graphs::adain_graph(&provenance(None, None))),
-        (
-            DECODER_FILE,
-            graphs::decoder(dec, &provenance(None, Some(dec))),
-        ),
-        (
-            ADAIN_DECODER_FILE,
-            graphs::adain_decoder(dec, &provenance(None, Some(dec))),
-        ),
-        (
-            STYLIZE_FILE,
-            graphs::stylize(enc, dec, &provenance(Some(enc), Some(dec))),
-        ),
-    ];
+    let graphs = GRAPH_FILES.map(|name| {
+        let model = match name {
+            ENCODER_FILE => graphs::encoder(enc, &provenance(Some(enc), None)),
+            ADAIN_FILE => graphs::adain_graph(&provenance(None, None)),
+            DECODER_FILE => graphs::decoder(dec, &provenance(None, Some(dec))),
+            ADAIN_DECODER_FILE => graphs::adain_decoder(dec, &provenance(None, Some(dec))),
+            _ => graphs::stylize(enc, dec, &provenance(Some(enc), Some(dec))),
+        };
+        (name, model)
+    });
     let mut files = Vec::new();
     for (name, m) in graphs {
         let path = dir.join(name);
@@ -146,6 +168,23 @@ pub fn export_with(
         files.push((path, bytes.len() as u64));
     }
     Ok(Exported { files })
+}
+
+/// File name of the quality judge graph ([`export_judge`]).
+pub const JUDGE_FILE: &str = "judge.onnx";
+
+/// Writes the quality judge (`graphs::judge`: the raw ImageNet VGG-19 `w` to relu4_1 with
+/// per-layer statistics) as `dir/judge.onnx`.
+pub fn export_judge(w: &Weights, dir: &Path) -> Result<PathBuf> {
+    let mut meta = provenance(None, None);
+    meta.entries.extend(weights_entries("judge", w));
+    let m = graphs::judge(w, &meta);
+    let path = dir.join(JUDGE_FILE);
+    let bytes = m
+        .write_to_bytes()
+        .map_err(|e| Error::Invalid(format!("{}: cannot encode ONNX: {e}", path.display())))?;
+    crate::fsutil::write_atomic(&path, &bytes)?;
+    Ok(path)
 }
 
 /// Reads one graph's `metadata_props` (used by the runtime to report which decoder it runs).

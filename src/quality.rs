@@ -1,0 +1,310 @@
+//! `adain quality`: scores a folder of stylized outputs against their content and style images,
+//! so decoders, alphas, precisions and other tools can be compared on the same pairs.
+//!
+//! The judge is the raw ImageNet VGG-19 (not the Gatys-normalised encoder the decoder was trained
+//! against), run through ONNX Runtime; the measures are defined in [`crate::metrics`]. Each output
+//! is judged at its own size, with the content resized to it; style images are judged at a fixed
+//! shorter side. A missing output is counted, an unreadable file is an error row naming it, and
+//! neither stops the run.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::batch::plan::{self, Input};
+use crate::error::{Error, Result};
+use crate::imaging::{self, Image, Sizing};
+use crate::metrics;
+use crate::runtime::{Judge, Judged, RuntimeConfig};
+
+/// What to score.
+#[derive(Debug, Clone)]
+pub struct QualityConfig {
+    pub content: Vec<PathBuf>,
+    pub style: Vec<PathBuf>,
+    pub outputs: PathBuf,
+    /// Output file name with `{content}`, `{style}` and `{alpha}` placeholders; content and style
+    /// names are adain-batch's (path below the folder, no extension, `/` as `__`).
+    pub pattern: String,
+    /// Alphas substituted into `{alpha}` (written as adain-batch writes them).
+    pub alphas: Vec<f32>,
+    /// Name of the method in the tables (e.g. the decoder or tool).
+    pub label: String,
+    /// The judge graph (see [`crate::onnx::export_judge`]).
+    pub judge: PathBuf,
+    /// Shorter side style images are judged at (adain-batch's default --style-size).
+    pub style_size: u32,
+    /// Use at most this many content and style images (sorted order).
+    pub limit: Option<usize>,
+    pub runtime: RuntimeConfig,
+}
+
+/// One output's scores.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityRow {
+    pub method: String,
+    pub content: String,
+    pub style: String,
+    pub alpha: String,
+    pub output: String,
+    /// ok, missing or error.
+    pub status: &'static str,
+    pub note: String,
+    pub style_error: Option<f64>,
+    pub content_error: Option<f64>,
+    pub ssim: Option<f64>,
+}
+
+/// Means over the scored outputs of one method at one alpha.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualitySummary {
+    pub method: String,
+    pub alpha: String,
+    pub pairs: usize,
+    pub scored: usize,
+    pub missing: usize,
+    pub errors: usize,
+    pub style_error: f64,
+    pub content_error: f64,
+    pub ssim: f64,
+}
+
+fn inputs(what: &str, roots: &[PathBuf], limit: Option<usize>) -> Result<Vec<Input>> {
+    let mut found = plan::discover(what, roots, false)?.inputs;
+    if found.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no {what} images found in {roots:?}"
+        )));
+    }
+    if let Some(n) = limit {
+        found.truncate(n);
+    }
+    Ok(found)
+}
+
+/// The output file of one (content, style, alpha).
+pub fn output_name(pattern: &str, content: &str, style: &str, alpha: f32) -> String {
+    pattern
+        .replace("{content}", content)
+        .replace("{style}", style)
+        .replace("{alpha}", &plan::alpha_label(alpha))
+}
+
+/// Scores every content x style x alpha output; `progress` is told each finished output.
+pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<QualityRow>> {
+    if !cfg.outputs.is_dir() {
+        return Err(Error::Invalid(format!(
+            "--outputs '{}': not a folder",
+            cfg.outputs.display()
+        )));
+    }
+    if !cfg.pattern.contains("{content}") || !cfg.pattern.contains("{style}") {
+        return Err(Error::Invalid(format!(
+            "--pattern '{}': needs {{content}} and {{style}}",
+            cfg.pattern
+        )));
+    }
+    let alphas: Vec<f32> = if cfg.pattern.contains("{alpha}") {
+        if cfg.alphas.is_empty() {
+            return Err(Error::Invalid(
+                "--pattern has {alpha}: give --alphas".into(),
+            ));
+        }
+        cfg.alphas.clone()
+    } else {
+        vec![f32::NAN]
+    };
+    let contents = inputs("content", &cfg.content, cfg.limit)?;
+    let styles = inputs("style", &cfg.style, cfg.limit)?;
+    let mut judge = Judge::open(&cfg.judge, &cfg.runtime)?;
+
+    let style_sizing = Sizing {
+        short_side: cfg.style_size,
+        crop: false,
+        max_pixels: imaging::DEFAULT_MAX_PIXELS,
+    };
+    let mut style_stats: HashMap<String, std::result::Result<Judged, String>> = HashMap::new();
+    for s in &styles {
+        let r = imaging::load(&s.path, &style_sizing)
+            .and_then(|img| judge.judge(img.data.view()))
+            .map_err(|e| e.to_string());
+        style_stats.insert(s.name.clone(), r);
+    }
+    let full = Sizing {
+        short_side: 0,
+        crop: false,
+        max_pixels: imaging::DEFAULT_MAX_PIXELS,
+    };
+    let mut rows = Vec::new();
+    for c in &contents {
+        let content_img = imaging::load(&c.path, &full).map_err(|e| e.to_string());
+        // Content judged once per output size (outputs of one content usually share it).
+        let mut content_at: HashMap<(u32, u32), (Image, Judged)> = HashMap::new();
+        for s in &styles {
+            for &alpha in &alphas {
+                let name = output_name(&cfg.pattern, &c.name, &s.name, alpha);
+                let path = cfg.outputs.join(&name);
+                let mut row = QualityRow {
+                    method: cfg.label.clone(),
+                    content: c.path.display().to_string(),
+                    style: s.path.display().to_string(),
+                    alpha: if alpha.is_nan() {
+                        String::new()
+                    } else {
+                        plan::alpha_label(alpha)
+                    },
+                    output: path.display().to_string(),
+                    status: "ok",
+                    note: String::new(),
+                    style_error: None,
+                    content_error: None,
+                    ssim: None,
+                };
+                match score(
+                    &mut judge,
+                    &path,
+                    &content_img,
+                    &style_stats[&s.name],
+                    &mut content_at,
+                    &full,
+                ) {
+                    Ok(None) => row.status = "missing",
+                    Ok(Some((se, ce, ssim, note))) => {
+                        row.style_error = Some(se);
+                        row.content_error = Some(ce);
+                        row.ssim = Some(ssim);
+                        row.note = note;
+                    }
+                    Err(e) => {
+                        row.status = "error";
+                        row.note = e;
+                    }
+                }
+                progress(&row);
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+type Scores = (f64, f64, f64, String);
+
+fn score(
+    judge: &mut Judge,
+    output: &Path,
+    content: &std::result::Result<Image, String>,
+    style: &std::result::Result<Judged, String>,
+    content_at: &mut HashMap<(u32, u32), (Image, Judged)>,
+    full: &Sizing,
+) -> std::result::Result<Option<Scores>, String> {
+    // An unreadable input is the row's story even when (as usual) its output is missing too.
+    let content = content.as_ref().map_err(|e| format!("content: {e}"))?;
+    let style = style.as_ref().map_err(|e| format!("style: {e}"))?;
+    if !output.exists() {
+        return Ok(None);
+    }
+    let out = imaging::load(output, full).map_err(|e| e.to_string())?;
+    let (w, h) = (out.width(), out.height());
+    let mut note = String::new();
+    let (cw, ch) = (content.width(), content.height());
+    let (ra, rc) = (w as f64 / h as f64, cw as f64 / ch as f64);
+    if (ra / rc - 1.0).abs() > 0.01 {
+        note = format!(
+            "aspect ratio {w}x{h} differs from the content's {cw}x{ch}; content resized to it"
+        );
+    }
+    let (c_img, c_judged) = match content_at.entry((w, h)) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let resized = imaging::resize_exact(content, w, h);
+            let judged = judge
+                .judge(resized.data.view())
+                .map_err(|e| e.to_string())?;
+            e.insert((resized, judged))
+        }
+    };
+    let o = judge.judge(out.data.view()).map_err(|e| e.to_string())?;
+    Ok(Some((
+        metrics::style_error(&o.stats, &style.stats),
+        metrics::content_error(&o.features, &c_judged.features),
+        metrics::ssim_luma(out.data.view(), c_img.data.view()),
+        note,
+    )))
+}
+
+/// Means per (method, alpha), in first-seen order.
+pub fn summarise(rows: &[QualityRow]) -> Vec<QualitySummary> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let k = (r.method.clone(), r.alpha.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(method, alpha)| {
+            let group: Vec<&QualityRow> = rows
+                .iter()
+                .filter(|r| r.method == method && r.alpha == alpha)
+                .collect();
+            let ok: Vec<&&QualityRow> = group.iter().filter(|r| r.status == "ok").collect();
+            let mean = |f: fn(&QualityRow) -> Option<f64>| {
+                ok.iter().filter_map(|r| f(r)).sum::<f64>() / ok.len().max(1) as f64
+            };
+            QualitySummary {
+                pairs: group.len(),
+                scored: ok.len(),
+                missing: group.iter().filter(|r| r.status == "missing").count(),
+                errors: group.iter().filter(|r| r.status == "error").count(),
+                style_error: mean(|r| r.style_error),
+                content_error: mean(|r| r.content_error),
+                ssim: mean(|r| r.ssim),
+                method,
+                alpha,
+            }
+        })
+        .collect()
+}
+
+/// Writes `rows` to `path` and the summary beside it (`<stem>.summary.csv`), atomically.
+pub fn write_reports(
+    path: &Path,
+    rows: &[QualityRow],
+    summary: &[QualitySummary],
+) -> Result<PathBuf> {
+    fn csv_bytes<T: Serialize>(items: &[T]) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for r in items {
+            w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
+        }
+        w.into_inner().map_err(|e| Error::Invalid(e.to_string()))
+    }
+    crate::fsutil::write_atomic(path, &csv_bytes(rows)?)?;
+    let spath = path.with_extension("summary.csv");
+    crate::fsutil::write_atomic(&spath, &csv_bytes(summary)?)?;
+    Ok(spath)
+}
+
+/// The summary as an aligned text table.
+pub fn table(summary: &[QualitySummary]) -> String {
+    let mut s = format!(
+        "{:<28} {:>6} {:>6} {:>7} {:>6} {:>12} {:>14} {:>8}\n",
+        "method", "alpha", "pairs", "missing", "errors", "style error", "content error", "SSIM"
+    );
+    for r in summary {
+        s.push_str(&format!(
+            "{:<28} {:>6} {:>6} {:>7} {:>6} {:>12.4} {:>14.4} {:>8.4}\n",
+            r.method,
+            r.alpha,
+            r.scored,
+            r.missing,
+            r.errors,
+            r.style_error,
+            r.content_error,
+            r.ssim
+        ));
+    }
+    s
+}

@@ -1,0 +1,103 @@
+//! `adain quality` end to end (the real binary), against an independent computation of each
+//! measure (python/quality_reference.py: PyTorch convolutions, numpy statistics and SSIM), and
+//! its handling of missing outputs and unreadable inputs.
+
+mod common;
+
+use common::*;
+
+fn demo_png(src: &str, dst: &std::path::Path, side: u32) {
+    image::open(root().join("datasets/demo").join(src))
+        .unwrap()
+        .resize_exact(side, side, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+        .save(dst)
+        .unwrap();
+}
+
+#[test]
+fn quality_matches_an_independent_computation_and_reports_gaps() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, s, o) = (d.path().join("c"), d.path().join("s"), d.path().join("o"));
+    for p in [&c, &s, &o] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    demo_png("content/chelsea.jpg", &c.join("cat.png"), 40);
+    demo_png("style/great_wave.jpg", &s.join("wave.png"), 40);
+    demo_png("style/starry_night.jpg", &s.join("starry.png"), 40);
+    std::fs::write(s.join("broken.png"), b"not a png").unwrap();
+    // The "output": another picture of the same size, under the pattern's name.
+    demo_png("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40);
+    let report = d.path().join("q/quality.csv");
+    let out = std::process::Command::new(bin("adain"))
+        .args(["quality", "--content"])
+        .arg(&c)
+        .arg("--style")
+        .arg(&s)
+        .arg("--outputs")
+        .arg(&o)
+        .args([
+            "--pattern",
+            "{content}__{style}__{alpha}.png",
+            "--alphas",
+            "0.5",
+        ])
+        .args(["--label", "test", "--style-size", "40", "--report"])
+        .arg(&report)
+        .arg("--judge")
+        .arg(root().join("models/vgg_imagenet.safetensors"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let mut rows: Vec<csv::StringRecord> = csv::Reader::from_path(&report)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    rows.sort_by_key(|r| r[2].to_string());
+    assert_eq!(rows.len(), 3, "one row per style: {rows:?}");
+    // broken.png: an error row naming it; starry: missing; wave: scored.
+    assert_eq!(&rows[0][5], "error");
+    assert!(rows[0][6].contains("broken.png"), "{:?}", rows[0]);
+    assert_eq!(&rows[1][5], "missing");
+    assert!(
+        err.contains("missing: ") && err.contains("cat__starry__0.5.png"),
+        "{err}"
+    );
+    assert_eq!(&rows[2][5], "ok");
+    let ours: Vec<f64> = (7..10).map(|i| rows[2][i].parse().unwrap()).collect();
+
+    let r = std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("python/quality_reference.py"))
+        .arg("--judge")
+        .arg(root().join("models/vgg_imagenet.safetensors"))
+        .arg("--content")
+        .arg(c.join("cat.png"))
+        .arg("--style")
+        .arg(s.join("wave.png"))
+        .arg("--output")
+        .arg(o.join("cat__wave__0.5.png"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    for (i, k) in ["style_error", "content_error", "ssim"].iter().enumerate() {
+        let want = v[k].as_f64().unwrap();
+        eprintln!("{k}: adain quality {} reference {want}", ours[i]);
+        assert!(
+            (ours[i] - want).abs() <= 1e-4 * want.abs().max(1e-3),
+            "{k}: {} vs {want}",
+            ours[i]
+        );
+    }
+    let summary = std::fs::read_to_string(d.path().join("q/quality.summary.csv")).unwrap();
+    assert!(
+        summary
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("test,0.5,3,1,1,1,"),
+        "{summary}"
+    );
+}
