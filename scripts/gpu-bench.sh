@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# GPU checks, run on the GPU machine from the repo root with .gpu/ (scripts/gpu-pack.sh) carried
+# GPU work, run on the GPU machine from the repo root with .gpu/ (scripts/gpu-pack.sh) carried
 # and results written under $OUT (default outputs/gpu). Phases (arguments, in order given):
-#   train-bench  adain-train images/s at 256 px, batch 8: fp32, then bf16 + channels-last
-#                (150 iterations each; the loader's wait share is the GPU idle estimate)
-#   train SECS   one training run on CUDA for SECS seconds over .gpu/data, exported (env LR, and
-#                INIT_DECODER to continue from a decoder with fresh Adam state); brings back
-#                decoder.safetensors, losses.csv/png, samples, config.json, eval.csv
+#   throughput   adain-train images/s at 256 px (batch $BATCH, default 8): fp32 with the thread
+#                loader (session 1's path), then bf16 + channels-last + the GPU-resident loader;
+#                then the same step in plain PyTorch (bench/train_step.py), fp32 and bf16 autocast
+#   ab SECS      identity-term A/B: two runs continuing the published decoder (onnx/) for SECS
+#                seconds each, same seed, --identity-weight 0 vs $IDENTITY (default 1), with
+#                validation every 250 iterations; prints each run's best validation scores
+#   train SECS   continues the published decoder (onnx/: decoder, moments, iteration, schedule)
+#                for SECS seconds (bf16, channels-last, resident data, validation every 500 it,
+#                the best-validated checkpoint kept) and publishes the result into
+#                $OUT/publish (decoder.safetensors, training/{adam.safetensors,state.json,
+#                losses.csv,losses.png}): copy that over onnx/ and commit it
 #   ort-piece    appends .gpu/ort/pieces/* that are present to /tmp/ort (one piece per call)
 #   batch        adain-batch 20 x 20 x 3 alphas at 512 px on CUDA (needs all ort pieces) and CPU
+# Env: BATCH, LR (default 1e-4), IDENTITY (train: default 0), CLIP (default 0), DEVICE=cpu for a
+# dry run without a GPU (tiny settings: add ITERS=4).
 # Needs: python3 with torch 2.11 (its torch/lib is libtorch for tch), an NVIDIA GPU.
 set -uo pipefail
 OUT=${OUT:-outputs/gpu}
@@ -16,34 +24,53 @@ TORCH_LIB=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(tor
 export LD_LIBRARY_PATH="$TORCH_LIB:${LD_LIBRARY_PATH:-}"
 B=.gpu/bin
 DEVICE=${DEVICE:-cuda}   # DEVICE=cpu dry-runs the script on a machine without a GPU
+BATCH=${BATCH:-8}
+ITERS=${ITERS:-1000000}  # the time limits end the runs; ITERS bounds a dry run
+CROP=${CROP:-256}
 log() { echo "== $*" | tee -a "$OUT/gpu.log"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT/gpu.log"
 demo_c=(datasets/demo/content/astronaut.jpg datasets/demo/content/chelsea.jpg datasets/demo/content/city.jpg)
 demo_s=(datasets/demo/style/great_wave.jpg datasets/demo/style/composition_viii.jpg datasets/demo/style/starry_night.jpg datasets/demo/style/moulin_de_la_galette.jpg)
+quiet() { grep -vE '^\s+"|^configuration|^\{|^\}|^\s+\]|^\s+\['; }
+# One adain-train over .gpu/data: train OUTDIR SECS [flags...]
+train() {
+  local dir=$1 secs=$2; shift 2
+  rm -rf "$dir"
+  $B/adain-train --content .gpu/data/content --style .gpu/data/style --out "$dir" --encoder .gpu/models/vgg_normalised.safetensors \
+    --iterations "$ITERS" --time-limit "$secs" --batch-size "$BATCH" --crop "$CROP" --device "$DEVICE" --lr "${LR:-1e-4}" \
+    --clip-grad-norm "${CLIP:-0}" --workers 12 -q --sample-content "${demo_c[@]}" --sample-style "${demo_s[@]}" "$@" 2>&1 \
+    | quiet | tee -a "$OUT/gpu.log"
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
-  train-bench)
-    for mode in "fp32" "bf16 --channels-last"; do
-      p=($mode)
-      log "train-bench precision ${p[0]} ${p[1]:-}"
-      rm -rf /tmp/tb
-      $B/adain-train --content .gpu/data/content --style .gpu/data/style --out /tmp/tb --encoder .gpu/models/vgg_normalised.safetensors \
-        --iterations "${BENCH_ITERS:-150}" --batch-size 8 --crop 256 --device "$DEVICE" --precision ${p[0]} ${p[1]:-} --log-every 50 \
-        --save-every 0 --sample-every 0 --workers 12 -q --sample-content "${demo_c[0]}" --sample-style "${demo_s[0]}" 2>&1 \
-        | grep -E "images/s|loader wait|error" | tee -a "$OUT/gpu.log"
-      tail -n 2 /tmp/tb/losses.csv | tee -a "$OUT/gpu.log"
+  throughput)
+    for mode in "fp32 --loader threads" "bf16 --channels-last --loader resident"; do
+      log "throughput: adain-train --precision $mode, batch $BATCH, ${BENCH_ITERS:-150} iterations"
+      ITERS=${BENCH_ITERS:-150} train /tmp/tb 0 --precision $mode --log-every 50 --save-every 0 \
+        --sample-every 0 --val-every 0 >/dev/null
+      tail -n 1 /tmp/tb/losses.csv | cut -d, -f1,3,4,10 | sed 's/^/iteration,content,style,images_per_s: /' | tee -a "$OUT/gpu.log"
+    done
+    for flags in "" "--bf16 --channels-last"; do
+      log "throughput: plain PyTorch step $flags"
+      python3 bench/train_step.py 30 "$BATCH" "$CROP" --device "$DEVICE" --encoder .gpu/models/vgg_normalised.safetensors $flags 2>&1 | tee -a "$OUT/gpu.log"
     done
     shift ;;
+  ab)
+    secs=$2; shift 2
+    for w in 0 "${IDENTITY:-1}"; do
+      log "A/B: --identity-weight $w for $secs s from the published decoder"
+      train "/tmp/ab-$w" "$secs" --continue-from onnx --identity-weight "$w" --precision bf16 --channels-last \
+        --loader resident --log-every 100 --val-every 250 --save-every 0 --sample-every 0
+      cp /tmp/ab-$w/losses.csv "$OUT/ab-identity-$w.losses.csv"; cp /tmp/ab-$w/losses.png "$OUT/ab-identity-$w.losses.png"
+      grep -h '"val"' -A6 /tmp/ab-$w/checkpoints/best.json | tee -a "$OUT/gpu.log"
+    done ;;
   train)
     secs=$2; shift 2
-    log "train on CUDA for $secs s"
-    $B/adain-train --content .gpu/data/content --style .gpu/data/style --out /tmp/run --encoder .gpu/models/vgg_normalised.safetensors \
-      --iterations 1000000 --time-limit "$secs" --batch-size 8 --crop 256 --device "$DEVICE" --channels-last --log-every 100 \
-      --lr "${LR:-1e-4}" ${INIT_DECODER:+--init-decoder "$INIT_DECODER"} \
-      --save-every 2000 --sample-every 0 --workers 12 -q --sample-content "${demo_c[@]}" --sample-style "${demo_s[@]}" 2>&1 \
-      | grep -vE '^\s+"|^configuration|^\{|^\}|^\s+\]|^\s+\[' | tee -a "$OUT/gpu.log"
-    cp /tmp/run/decoder.safetensors /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;
+    log "train: continue the published decoder for $secs s"
+    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --identity-weight "${IDENTITY:-0}" \
+      --precision bf16 --channels-last --loader resident --log-every 100 --val-every 500 --save-every 2000 --sample-every 0
+    cp /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;
   ort-piece)
     mkdir -p /tmp/ort; for f in .gpu/ort/pieces/*; do [ -f "$f" ] && cp "$f" /tmp/ort/ && log "stored $(basename "$f")"; done; ls -la /tmp/ort; shift ;;
   batch)

@@ -289,13 +289,19 @@ pub fn write_reports(
 
 /// The summary as an aligned text table.
 pub fn table(summary: &[QualitySummary]) -> String {
+    let w = summary
+        .iter()
+        .map(|r| r.method.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let mut s = format!(
-        "{:<28} {:>6} {:>6} {:>7} {:>6} {:>12} {:>14} {:>8}\n",
-        "method", "alpha", "pairs", "missing", "errors", "style error", "content error", "SSIM"
+        "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12} {:>14} {:>8}\n",
+        "method", "alpha", "scored", "missing", "errors", "style error", "content error", "SSIM"
     );
     for r in summary {
         s.push_str(&format!(
-            "{:<28} {:>6} {:>6} {:>7} {:>6} {:>12.4} {:>14.4} {:>8.4}\n",
+            "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12.4} {:>14.4} {:>8.4}\n",
             r.method,
             r.alpha,
             r.scored,

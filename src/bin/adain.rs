@@ -31,6 +31,9 @@ enum Cmd {
     /// Score stylized outputs against their content and style images with an independent judge
     /// (the raw ImageNet VGG-19): style error, content error, luma SSIM; per-output CSV, summary.
     Quality(QualityArgs),
+    /// Side-by-side contact sheet: one row per (content, style), one labelled column per file
+    /// pattern (e.g. two tools' outputs of the same pairs).
+    Sheet(SheetArgs),
     /// Merge adain-batch shard reports into one CSV (one row per output).
     MergeReports {
         /// Shard report files.
@@ -162,6 +165,24 @@ struct QualityArgs {
 }
 
 #[derive(clap::Args)]
+struct SheetArgs {
+    /// Content names substituted into {content}, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    rows: Vec<String>,
+    /// Style names substituted into {style}, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    styles: Vec<String>,
+    /// A column: LABEL=PATH_PATTERN with {content} and {style}; repeat for each column.
+    #[arg(long = "column", required = true, value_name = "LABEL=PATTERN")]
+    columns: Vec<String>,
+    /// Cell height in pixels.
+    #[arg(long, default_value_t = 192)]
+    cell: u32,
+    #[arg(long, value_name = "PNG")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
 struct ExportArgs {
     /// Encoder weights (keys 0..29 of vgg_normalised.pth).
     #[arg(
@@ -244,6 +265,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Cmd::Eval(a) => eval(a)?,
         Cmd::Quality(a) => quality(a)?,
+        Cmd::Sheet(a) => sheet(a)?,
         Cmd::MergeReports { reports, out } => {
             let rows = adain::batch::report::merge(&reports)?;
             adain::batch::report::write_all(&out, &rows)?;
@@ -274,6 +296,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn sheet(a: SheetArgs) -> anyhow::Result<()> {
+    let cols: Vec<(String, String)> = a
+        .columns
+        .iter()
+        .map(|c| {
+            c.split_once('=')
+                .map(|(l, p)| (l.to_string(), p.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--column '{c}': expected LABEL=PATTERN"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let sizing = adain::imaging::Sizing::default();
+    let (mut cells, mut labels) = (Vec::new(), Vec::new());
+    for c in &a.rows {
+        for s in &a.styles {
+            let row = cols
+                .iter()
+                .map(|(_, pat)| {
+                    let p = PathBuf::from(pat.replace("{content}", c).replace("{style}", s));
+                    match adain::imaging::load(&p, &sizing) {
+                        Ok(img) => adain::imaging::to_rgb8(img.data.view()),
+                        Err(e) => {
+                            eprintln!("warning: {e}; drawing a grey cell");
+                            image::RgbImage::from_pixel(a.cell, a.cell, image::Rgb([128; 3]))
+                        }
+                    }
+                })
+                .collect();
+            cells.push(row);
+            // Row labels are cut at 24 characters: keep the distinctive ends of both names.
+            let tail = |n: &str| {
+                n.chars()
+                    .rev()
+                    .take(11)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            };
+            labels.push(format!("{}/{}", tail(c), tail(s)));
+        }
+    }
+    let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
+    let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
+    adain::imaging::save(&a.out, &sheet, adain::imaging::Format::Png, 100)?;
+    eprintln!("wrote {}", a.out.display());
     Ok(())
 }
 
