@@ -65,6 +65,7 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         init_decoder: None,
         continue_from: None,
         publish: None,
+        note: String::new(),
         sample_content: vec![],
         sample_style: vec![],
     }
@@ -707,4 +708,64 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     );
     let wp = Weights::load(&published.join("decoder.safetensors"), model::DECODER).unwrap();
     assert_weights_close(&wb, &wp, 0.0);
+}
+
+/// Validation: scores land in the log (every --val-every and at the end), and the exported
+/// decoder is the checkpoint with the best validation loss, whichever iteration that was.
+#[test]
+fn the_best_validated_checkpoint_is_the_one_exported() {
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = config(&d.path().join("run"), 5);
+    cfg.lr = 3e-3; // large enough that validation scores move between checks
+    cfg.val_every = 2;
+    cfg.sample_content = vec![demo("content").join("chelsea.jpg")];
+    cfg.sample_style = vec![demo("style").join("great_wave.jpg")];
+    let out = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let rows = trainer::read_losses(&d.path().join("run/losses.csv")).unwrap();
+    let validated: Vec<(u64, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.iteration, r.val_content? + 10.0 * r.val_style?)))
+        .collect();
+    assert_eq!(
+        validated.iter().map(|v| v.0).collect::<Vec<_>>(),
+        vec![2, 4, 5],
+        "validated at every 2nd iteration and at the end"
+    );
+    let best = validated.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    assert_eq!(out.decoder_iteration, best.0, "{validated:?}");
+    let v = out.val.unwrap();
+    assert!((v.content + 10.0 * v.style - best.1).abs() <= 1e-9 * best.1);
+    assert!(v.ssim.is_finite() && v.ssim_alpha0.is_finite() && v.style_error > 0.0);
+}
+
+/// Continuing a published decoder whose moments were not kept restarts Adam properly: a
+/// linear warm-up from the published iteration, on the schedule's position there.
+#[test]
+fn continuing_without_moments_warms_up_from_the_published_iteration() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    let published = d.path().join("published");
+    let mut first = config(&d.path().join("a"), 2);
+    first.publish = Some(published.clone());
+    trainer::train(&first, false, &Capture::default(), &stop).unwrap();
+    let state = published.join("training/state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    std::fs::write(
+        &state,
+        text.replace(
+            "\"has_optimizer_state\": true",
+            "\"has_optimizer_state\": false",
+        ),
+    )
+    .unwrap();
+    let mut second = config(&d.path().join("b"), 4);
+    second.continue_from = Some(published);
+    second.warmup = 4;
+    let p = Capture::default();
+    trainer::train(&second, false, &p, &stop).unwrap();
+    assert!(p.0.lock().unwrap().iter().any(|l| l.contains("fresh Adam")));
+    let rows = trainer::read_losses(&d.path().join("b/losses.csv")).unwrap();
+    let lr: Vec<(u64, f64)> = rows.iter().map(|r| (r.iteration, r.lr)).collect();
+    assert_eq!(lr[2], (3, learning_rate(1e-4, 5e-5, 2) * 0.25));
+    assert_eq!(lr[3], (4, learning_rate(1e-4, 5e-5, 3) * 0.5));
 }

@@ -127,9 +127,12 @@ struct Args {
     continue_from: Option<PathBuf>,
     /// At the end, publish the exported decoder into DIR: decoder.safetensors, compact Adam
     /// moments, training/state.json with this round appended, the cumulative losses.csv/png
-    /// (and the graphs, as --export-to DIR does).
+    /// (weights only: set-up exports the graphs from them).
     #[arg(long, value_name = "DIR")]
     publish: Option<PathBuf>,
+    /// Free text stored with this run's round in the published state (e.g. the machine, data).
+    #[arg(long, default_value = "")]
+    note: String,
     /// Continue from the run folder's latest checkpoint.
     #[arg(long)]
     resume: bool,
@@ -222,6 +225,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         init_decoder: a.init_decoder,
         continue_from: a.continue_from,
         publish: a.publish.clone(),
+        note: a.note,
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
     };
@@ -269,10 +273,8 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let dec_path = a.out.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
-    for dir in std::iter::once(a.out.join("onnx"))
-        .chain(a.export_to)
-        .chain(a.publish)
-    {
+    // The published folder gets weights only: its graphs are set-up's job (scripts/setup.sh).
+    for dir in std::iter::once(a.out.join("onnx")).chain(a.export_to) {
         adain::onnx::export(&enc, &dec, &dir)?;
         eprintln!("exported graphs to {}", dir.display());
     }

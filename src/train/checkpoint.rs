@@ -25,6 +25,10 @@ pub struct Progress {
     pub elapsed_s: f64,
     /// The data order is a function of (seed, iteration), so the seed is the loader's RNG state.
     pub seed: u64,
+    /// Iteration at which the Adam moments began (their bias correction and the warm-up count
+    /// from there).
+    #[serde(default)]
+    pub adam_start: u64,
 }
 
 /// A saved checkpoint: its progress and file names (relative to the checkpoint folder).
@@ -130,6 +134,9 @@ pub struct Round {
 pub struct Published {
     /// Iterations (optimizer steps) the published decoder has had, all rounds together.
     pub iteration: u64,
+    /// Iteration at which the kept Adam moments began.
+    #[serde(default)]
+    pub adam_start: u64,
     pub seed: u64,
     pub lr: f64,
     pub lr_decay: f64,

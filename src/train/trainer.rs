@@ -92,6 +92,9 @@ pub struct TrainConfig {
     /// At the end, write the exported decoder, its moments and the round into this folder.
     #[serde(default)]
     pub publish: Option<PathBuf>,
+    /// Free text recorded with this run's round in the published state.
+    #[serde(default)]
+    pub note: String,
     /// Stop (checkpoint, export) after this many seconds of training in this process; 0 = no limit.
     #[serde(default)]
     pub time_limit_s: f64,
@@ -380,10 +383,11 @@ pub fn learning_rate(lr: f64, decay: f64, iteration: u64) -> f64 {
     lr / (1.0 + decay * iteration as f64)
 }
 
-/// The learning rate of iteration `it` in a process that started at `start` with `warmup`.
-fn scheduled_lr(cfg: &TrainConfig, it: u64, start: u64) -> f64 {
+/// The learning rate of iteration `it` when the Adam moments started at `adam_start`: the
+/// schedule, times a linear warm-up over `cfg.warmup` iterations from `adam_start`.
+fn scheduled_lr(cfg: &TrainConfig, it: u64, adam_start: u64) -> f64 {
     let warm = if cfg.warmup > 0 {
-        (((it - start) + 1) as f64 / cfg.warmup as f64).min(1.0)
+        ((it.saturating_sub(adam_start) + 1) as f64 / cfg.warmup as f64).min(1.0)
     } else {
         1.0
     };
@@ -406,6 +410,9 @@ pub struct TrainOutcome {
 /// published state it continues (if any).
 struct Start {
     iteration: u64,
+    /// Iteration at which the current Adam moments began (bias correction and warm-up count
+    /// from there).
+    adam_start: u64,
     elapsed_s: f64,
     rows: Vec<LossRow>,
     published: Option<Published>,
@@ -437,6 +444,7 @@ fn restore(
         progress.println(&format!("resuming {} at iteration {it}", cfg.out.display()));
         return Ok(Start {
             iteration: it,
+            adam_start: meta.progress.adam_start,
             elapsed_s: meta.progress.elapsed_s,
             rows,
             published,
@@ -484,6 +492,11 @@ fn restore(
         ));
         return Ok(Start {
             iteration: st.iteration,
+            adam_start: if st.has_optimizer_state {
+                st.adam_start
+            } else {
+                st.iteration
+            },
             elapsed_s: st.elapsed_s,
             rows,
             published: Some(st),
@@ -496,6 +509,7 @@ fn restore(
     }
     Ok(Start {
         iteration: 0,
+        adam_start: 0,
         elapsed_s: 0.0,
         rows: Vec::new(),
         published: None,
@@ -509,61 +523,9 @@ pub fn train(
     progress: &dyn TrainProgress,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<TrainOutcome> {
-    let device = resolve_device(cfg.device)?;
-    if device.is_cuda() {
-        tch::Cuda::cudnn_set_benchmark(true);
-    }
-    std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
-    let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
-    let mut model = Model::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
-    let Start {
-        iteration: start,
-        elapsed_s: elapsed0,
-        mut rows,
-        published,
-    } = restore(cfg, resume, &mut model, progress)?;
-    let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::fsutil::write_atomic(&cfg.out.join("config.json"), json.as_bytes())?;
-    let losses_path = cfg.out.join("losses.csv");
-    losslog::write(&losses_path, &rows)?;
-
-    let data_cfg = DataConfig {
-        content: cfg.content.clone(),
-        style: cfg.style.clone(),
-        batch_size: cfg.batch_size,
-        crop: cfg.crop,
-        resize: cfg.resize,
-        seed: cfg.seed,
-        workers: cfg.workers,
-        prefetch: 4,
-    };
-    let mut batches = Batches::start(&data_cfg, start, cfg.loader, device)?;
-    let per_epoch = super::data::iterations_per_epoch(batches.content_files(), cfg.batch_size);
-    let samples = load_samples(cfg, device)?;
-
-    progress.start(start, cfg.iterations);
+    let mut run = Run::start(cfg, resume, progress)?;
     let t0 = Instant::now();
-    let elapsed = |t0: &Instant| elapsed0 + t0.elapsed().as_secs_f64();
-    let at = |it: u64, t0: &Instant| Progress {
-        iteration: it,
-        epoch: it as f64 / per_epoch,
-        elapsed_s: elapsed(t0),
-        seed: cfg.seed,
-    };
-    let mut window = LogWindow::new();
-    let (mut wait_s, mut last_rate, mut last_it) = (0.0, 0.0, start);
-    // The best-validated checkpoint so far (only a resumed run inherits one).
-    let mut best = match resume {
-        true => checkpoint::read_pointer(&cfg.out, "best.json")?
-            .filter(|m| m.progress.iteration <= start),
-        false => None,
-    };
-    let mut whole_windows_skipped = 0;
-    let mut log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&losses_path)
-        .map_err(|e| Error::io(&losses_path, e))?;
-    for it in start..cfg.iterations {
+    for it in run.start.iteration..cfg.iterations {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
@@ -574,162 +536,310 @@ pub fn train(
             ));
             break;
         }
-        let tw = Instant::now();
-        let (c, s) = batches.next(device)?;
-        wait_s += tw.elapsed().as_secs_f64();
-        for w in batches.take_warnings() {
-            progress.println(&w);
+        run.step(it)?;
+        run.after_step(it + 1)?;
+    }
+    run.train_s = t0.elapsed().as_secs_f64();
+    run.finish()
+}
+
+/// One training process: the model, its data, the log and the best checkpoint so far.
+struct Run<'a> {
+    cfg: &'a TrainConfig,
+    progress: &'a dyn TrainProgress,
+    model: Model,
+    batches: Batches,
+    samples: Samples,
+    start: Start,
+    per_epoch: f64,
+    rows: Vec<LossRow>,
+    log: std::fs::File,
+    window: LogWindow,
+    /// The best-validated checkpoint so far (only a resumed run inherits one).
+    best: Option<CheckpointMeta>,
+    last_it: u64,
+    last_val_it: Option<u64>,
+    whole_windows_skipped: usize,
+    wait_s: f64,
+    /// Wall time of this process's training loop, and when it began.
+    train_s: f64,
+    t0: Instant,
+}
+
+impl<'a> Run<'a> {
+    fn start(cfg: &'a TrainConfig, resume: bool, progress: &'a dyn TrainProgress) -> Result<Self> {
+        let device = resolve_device(cfg.device)?;
+        if device.is_cuda() {
+            tch::Cuda::cudnn_set_benchmark(true);
         }
-        let lr = scheduled_lr(cfg, it, start);
-        let l = model.losses(&c, &s, cfg.identity_weight > 0.0);
+        std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
+        let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
+        let mut model = Model::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
+        let mut start = restore(cfg, resume, &mut model, progress)?;
+        let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
+        crate::fsutil::write_atomic(&cfg.out.join("config.json"), json.as_bytes())?;
+        let losses_path = cfg.out.join("losses.csv");
+        let rows = std::mem::take(&mut start.rows);
+        losslog::write(&losses_path, &rows)?;
+        let data_cfg = DataConfig {
+            content: cfg.content.clone(),
+            style: cfg.style.clone(),
+            batch_size: cfg.batch_size,
+            crop: cfg.crop,
+            resize: cfg.resize,
+            seed: cfg.seed,
+            workers: cfg.workers,
+            prefetch: 4,
+        };
+        let batches = Batches::start(&data_cfg, start.iteration, cfg.loader, device)?;
+        let per_epoch = super::data::iterations_per_epoch(batches.content_files(), cfg.batch_size);
+        let samples = load_samples(cfg, device)?;
+        let best = match resume {
+            true => checkpoint::read_pointer(&cfg.out, "best.json")?
+                .filter(|m| m.progress.iteration <= start.iteration),
+            false => None,
+        };
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&losses_path)
+            .map_err(|e| Error::io(&losses_path, e))?;
+        progress.start(start.iteration, cfg.iterations);
+        Ok(Run {
+            cfg,
+            progress,
+            model,
+            batches,
+            samples,
+            last_it: start.iteration,
+            start,
+            per_epoch,
+            rows,
+            log,
+            window: LogWindow::new(),
+            best,
+            last_val_it: None,
+            whole_windows_skipped: 0,
+            wait_s: 0.0,
+            train_s: 0.0,
+            t0: Instant::now(),
+        })
+    }
+
+    fn progress_at(&self, it: u64) -> Progress {
+        Progress {
+            iteration: it,
+            epoch: it as f64 / self.per_epoch,
+            elapsed_s: self.elapsed(),
+            seed: self.cfg.seed,
+            adam_start: self.start.adam_start,
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.start.elapsed_s + self.t0.elapsed().as_secs_f64()
+    }
+
+    /// One optimizer step on batch `it`.
+    fn step(&mut self, it: u64) -> Result<()> {
+        let cfg = self.cfg;
+        let tw = Instant::now();
+        let (c, s) = self.batches.next(self.model.device)?;
+        self.wait_s += tw.elapsed().as_secs_f64();
+        for w in self.batches.take_warnings() {
+            self.progress.println(&w);
+        }
+        let lr = scheduled_lr(cfg, it, self.start.adam_start);
+        let l = self.model.losses(&c, &s, cfg.identity_weight > 0.0);
         let total = &l.content * cfg.content_weight
             + &l.style * cfg.style_weight
             + &l.identity * cfg.identity_weight;
-        let info = model
+        // Adam's step count starts with its moments (bias correction as a fresh torch.optim.Adam).
+        let adam_step = it - self.start.adam_start + 1;
+        let m = &mut self.model;
+        let info = m
             .adam
-            .step(&model.vs, &total, lr, it + 1, cfg.clip_grad_norm);
-        window.add(
+            .step(&m.vs, &total, lr, adam_step, cfg.clip_grad_norm);
+        self.window.add(
             [&l.content, &l.style, &l.identity, &info.grad_norm],
             &info.applied,
             cfg.batch_size,
         );
-        let done = it + 1;
-        last_it = done;
-        let validate = cfg.val_every > 0 && done % cfg.val_every == 0 && !samples.is_empty();
-        let logged = done % cfg.log_every == 0 || done == cfg.iterations || validate;
-        if logged {
-            let mut row = window.close(
-                done,
-                done as f64 / per_epoch,
-                lr,
-                elapsed(&t0),
-                cfg.weighting(),
-            );
-            if row.skipped > 0 {
-                progress.println(&format!(
-                    "warning: {} of the steps up to iteration {done} skipped: loss or gradient not finite",
-                    row.skipped
-                ));
-            }
-            whole_windows_skipped = if row.content.is_nan() {
-                whole_windows_skipped + 1
-            } else {
-                0
-            };
-            if whole_windows_skipped >= 3 {
-                return Err(Error::Invalid(format!(
-                    "iteration {done}: every step of the last three log windows had a non-finite loss or gradient; lower --lr or set --clip-grad-norm"
-                )));
-            }
-            if validate {
-                let v = model.validate(&samples);
-                set_val(&mut row, &v);
-                let vt = cfg.content_weight * v.content + cfg.style_weight * v.style;
-                if best
-                    .as_ref()
-                    .is_none_or(|b| b.val_total.is_none_or(|bt| vt < bt))
-                {
-                    best = Some(checkpoint::save(
-                        &model,
-                        &cfg.out,
-                        at(done, &t0),
-                        Some(v),
-                        Some(vt),
-                        &["best.json"],
-                    )?);
-                }
-            }
-            last_rate = row.images_per_s;
-            losslog::append(&mut log, &losses_path, &row)?;
-            rows.push(row);
-            super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
-        }
-        progress.step(done, if logged { rows.last() } else { None });
-        if cfg.sample_every > 0 && done % cfg.sample_every == 0 {
-            super::plot::sample_grid(
-                &model,
-                &samples,
-                &cfg.out.join(format!("samples_iter_{done:07}.png")),
-            )?;
-        }
-        if cfg.save_every > 0 && done % cfg.save_every == 0 && done != cfg.iterations {
-            checkpoint::save(
-                &model,
-                &cfg.out,
-                at(done, &t0),
-                None,
-                None,
-                &["latest.json"],
-            )?;
-        }
+        self.last_it = it + 1;
+        Ok(())
     }
-    // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
-    if window.steps > 0 {
-        let lr = scheduled_lr(cfg, last_it.saturating_sub(1).max(start), start);
-        let row = window.close(
-            last_it,
-            last_it as f64 / per_epoch,
+
+    /// Logging, validation, samples and checkpoints after iteration `done`.
+    fn after_step(&mut self, done: u64) -> Result<()> {
+        let cfg = self.cfg;
+        let validate = cfg.val_every > 0 && done.is_multiple_of(cfg.val_every);
+        let logged = done.is_multiple_of(cfg.log_every) || done == cfg.iterations || validate;
+        if logged {
+            self.close_row(done, validate)?;
+        }
+        self.progress
+            .step(done, if logged { self.rows.last() } else { None });
+        if cfg.sample_every > 0 && done.is_multiple_of(cfg.sample_every) {
+            let path = cfg.out.join(format!("samples_iter_{done:07}.png"));
+            super::plot::sample_grid(&self.model, &self.samples, &path)?;
+        }
+        if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) && done != cfg.iterations {
+            let at = self.progress_at(done);
+            checkpoint::save(&self.model, &cfg.out, at, None, None, &["latest.json"])?;
+        }
+        Ok(())
+    }
+
+    /// Closes the log window into a row (with validation scores when asked), appends it and
+    /// redraws the plot.
+    fn close_row(&mut self, done: u64, validate: bool) -> Result<()> {
+        let cfg = self.cfg;
+        let lr = scheduled_lr(cfg, done - 1, self.start.adam_start);
+        let mut row = self.window.close(
+            done,
+            done as f64 / self.per_epoch,
             lr,
-            elapsed(&t0),
+            self.elapsed(),
             cfg.weighting(),
         );
-        last_rate = row.images_per_s;
-        losslog::append(&mut log, &losses_path, &row)?;
-        rows.push(row);
-        super::plot::loss_curves(&rows, &cfg.out.join("losses.png"))?;
-    }
-    let last = checkpoint::save(
-        &model,
-        &cfg.out,
-        at(last_it, &t0),
-        None,
-        None,
-        &["latest.json"],
-    )?;
-    if !samples.is_empty() {
-        super::plot::sample_grid(&model, &samples, &cfg.out.join("samples_final.png"))?;
-    }
-    progress.finish();
-    let total_s = t0.elapsed().as_secs_f64();
-    if total_s > 0.0 && last_it > start {
-        progress.println(&format!(
-            "data loader wait: {:.1}% of the training time ({wait_s:.1} s of {total_s:.1} s); unreadable files skipped: {}",
-            100.0 * wait_s / total_s,
-            batches.bad_files()
-        ));
-    }
-    // The best-validated checkpoint is what gets exported: never the middle of a spike.
-    let chosen = match best {
-        Some(b) if b.progress.iteration != last_it => {
-            progress.println(&format!(
-                "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
-                b.progress.iteration
+        if row.skipped > 0 {
+            self.progress.println(&format!(
+                "warning: {} of the steps up to iteration {done} skipped: loss or gradient not finite",
+                row.skipped
             ));
-            checkpoint::load(&mut model, &cfg.out, &b)?;
-            b
         }
-        Some(b) => CheckpointMeta {
-            val: b.val,
-            val_total: b.val_total,
-            ..last
-        },
-        None => last,
-    };
-    if let Some(dir) = &cfg.publish {
-        let it = chosen.progress.iteration;
-        let mut rounds = published.map(|p| p.rounds).unwrap_or_default();
-        rounds.push(Round {
-            from_iteration: start,
-            to_iteration: it,
-            seconds: chosen.progress.elapsed_s - elapsed0,
-            device: device_name(device),
-            batch_size: cfg.batch_size,
-            images_per_s: ((last_it - start) as usize * cfg.batch_size) as f64 / total_s.max(1e-9),
+        self.whole_windows_skipped = match row.content.is_nan() {
+            true => self.whole_windows_skipped + 1,
+            false => 0,
+        };
+        if self.whole_windows_skipped >= 3 {
+            return Err(Error::Invalid(format!(
+                "iteration {done}: every step of the last three log windows had a non-finite loss or gradient; lower --lr or set --clip-grad-norm"
+            )));
+        }
+        if validate {
+            self.validate(done, &mut row)?;
+        }
+        losslog::append(&mut self.log, &cfg.out.join("losses.csv"), &row)?;
+        self.rows.push(row);
+        super::plot::loss_curves(&self.rows, &cfg.out.join("losses.png"))
+    }
+
+    /// Scores the validation pairs into `row`; a new best is saved as a checkpoint.
+    fn validate(&mut self, done: u64, row: &mut LossRow) -> Result<()> {
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        let cfg = self.cfg;
+        let v = self.model.validate(&self.samples);
+        set_val(row, &v);
+        self.last_val_it = Some(done);
+        let vt = cfg.content_weight * v.content + cfg.style_weight * v.style;
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| b.val_total.is_none_or(|bt| vt < bt))
+        {
+            let at = self.progress_at(done);
+            self.best = Some(checkpoint::save(
+                &self.model,
+                &cfg.out,
+                at,
+                Some(v),
+                Some(vt),
+                &["best.json"],
+            )?);
+        }
+        Ok(())
+    }
+
+    /// Logs the last iterations, validates the end state when validation is on, checkpoints,
+    /// and picks (and publishes) the best-validated checkpoint.
+    fn finish(mut self) -> Result<TrainOutcome> {
+        let cfg = self.cfg;
+        let last_it = self.last_it;
+        let validate_end = cfg.val_every > 0
+            && last_it > self.start.iteration
+            && self.last_val_it != Some(last_it);
+        // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
+        if self.window.steps > 0 {
+            self.close_row(last_it, validate_end)?;
+        } else if validate_end && let Some(mut row) = self.rows.pop() {
+            self.validate(last_it, &mut row)?;
+            self.rows.push(row);
+            losslog::write(&cfg.out.join("losses.csv"), &self.rows)?;
+            super::plot::loss_curves(&self.rows, &cfg.out.join("losses.png"))?;
+        }
+        let at = self.progress_at(last_it);
+        let last = checkpoint::save(&self.model, &cfg.out, at, None, None, &["latest.json"])?;
+        if !self.samples.is_empty() {
+            let path = cfg.out.join("samples_final.png");
+            super::plot::sample_grid(&self.model, &self.samples, &path)?;
+        }
+        self.progress.finish();
+        if self.train_s > 0.0 && last_it > self.start.iteration {
+            self.progress.println(&format!(
+                "data loader wait: {:.1}% of the training time ({:.1} s of {:.1} s); unreadable files skipped: {}",
+                100.0 * self.wait_s / self.train_s,
+                self.wait_s,
+                self.train_s,
+                self.batches.bad_files()
+            ));
+        }
+        // The best-validated checkpoint is what gets exported: never the middle of a spike.
+        let chosen = match self.best.take() {
+            Some(b) if b.progress.iteration != last_it => {
+                self.progress.println(&format!(
+                    "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
+                    b.progress.iteration
+                ));
+                checkpoint::load(&mut self.model, &cfg.out, &b)?;
+                b
+            }
+            Some(b) => CheckpointMeta {
+                val: b.val,
+                val_total: b.val_total,
+                ..last
+            },
+            None => last,
+        };
+        if let Some(dir) = &cfg.publish {
+            self.publish(dir, &chosen)?;
+        }
+        Ok(TrainOutcome {
+            last_iteration: last_it,
+            images_per_s: self.rows.last().map(|r| r.images_per_s).unwrap_or(0.0),
+            rows: self.rows,
+            decoder: checkpoint::dir(&cfg.out).join(&chosen.decoder),
+            decoder_iteration: chosen.progress.iteration,
             val: chosen.val,
-            note: String::new(),
+        })
+    }
+
+    /// Writes `chosen` (loaded in the model) as the published decoder in `dir`, this process's
+    /// round appended to the rounds it continued.
+    fn publish(&self, dir: &Path, chosen: &CheckpointMeta) -> Result<()> {
+        let cfg = self.cfg;
+        let it = chosen.progress.iteration;
+        let mut rounds = self
+            .start
+            .published
+            .as_ref()
+            .map(|p| p.rounds.clone())
+            .unwrap_or_default();
+        let steps = self.last_it - self.start.iteration;
+        rounds.push(Round {
+            from_iteration: self.start.iteration,
+            to_iteration: it,
+            seconds: chosen.progress.elapsed_s - self.start.elapsed_s,
+            device: device_name(self.model.device),
+            batch_size: cfg.batch_size,
+            images_per_s: (steps as usize * cfg.batch_size) as f64 / self.train_s.max(1e-9),
+            val: chosen.val,
+            note: cfg.note.clone(),
         });
         let state = Published {
             iteration: it,
+            adam_start: chosen.progress.adam_start,
             seed: cfg.seed,
             lr: cfg.lr,
             lr_decay: cfg.lr_decay,
@@ -737,20 +847,19 @@ pub fn train(
             has_optimizer_state: true,
             rounds,
         };
-        checkpoint::publish(&model, dir, &state)?;
-        let kept: Vec<LossRow> = rows.iter().filter(|r| r.iteration <= it).cloned().collect();
+        checkpoint::publish(&self.model, dir, &state)?;
+        let kept: Vec<LossRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.iteration <= it)
+            .cloned()
+            .collect();
         losslog::write(&dir.join("training/losses.csv"), &kept)?;
         super::plot::loss_curves(&kept, &dir.join("training/losses.png"))?;
-        progress.println(&format!("published iteration {it} to {}", dir.display()));
+        self.progress
+            .println(&format!("published iteration {it} to {}", dir.display()));
+        Ok(())
     }
-    Ok(TrainOutcome {
-        last_iteration: last_it,
-        rows,
-        decoder: checkpoint::dir(&cfg.out).join(&chosen.decoder),
-        decoder_iteration: chosen.progress.iteration,
-        images_per_s: last_rate,
-        val: chosen.val,
-    })
 }
 
 /// "cpu", or the CUDA device's name as libtorch reports the device index.
