@@ -127,7 +127,7 @@ struct Args {
     continue_from: Option<PathBuf>,
     /// At the end, publish the exported decoder into DIR: decoder.safetensors, compact Adam
     /// moments, training/state.json with this round appended, the cumulative losses.csv/png
-    /// (weights only: set-up exports the graphs from them).
+    /// (and, when DIR already holds graphs, re-exported graphs).
     #[arg(long, value_name = "DIR")]
     publish: Option<PathBuf>,
     /// Free text stored with this run's round in the published state (e.g. the machine, data).
@@ -273,8 +273,16 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let dec_path = a.out.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
-    // The published folder gets weights only: its graphs are set-up's job (scripts/setup.sh).
-    for dir in std::iter::once(a.out.join("onnx")).chain(a.export_to) {
+    // A published folder that already holds graphs (a live models folder such as onnx/) gets
+    // them re-exported so they match its new weights; a fresh one (e.g. results to carry off a
+    // GPU machine) gets weights only.
+    let live = a
+        .publish
+        .filter(|d| d.join(adain::onnx::DECODER_FILE).is_file());
+    for dir in std::iter::once(a.out.join("onnx"))
+        .chain(a.export_to)
+        .chain(live)
+    {
         adain::onnx::export(&enc, &dec, &dir)?;
         eprintln!("exported graphs to {}", dir.display());
     }
