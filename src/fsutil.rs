@@ -22,7 +22,7 @@ pub fn write_atomic_with(
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".adain-tmp-")
+        .prefix(&tmp_prefix())
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
@@ -39,6 +39,43 @@ pub fn write_atomic_with(
     Ok(())
 }
 
+/// Temporary files start with this and the writing process's id, so a later run can tell a
+/// dead process's leftovers from a live concurrent run's files.
+const TMP_PREFIX: &str = ".adain-tmp-";
+
+fn tmp_prefix() -> String {
+    format!("{TMP_PREFIX}{}-", std::process::id())
+}
+
+/// Removes temporary files in `dir` left by processes that no longer run (a SIGKILL during a
+/// save); returns how many. Files of live processes (another shard writing here) are kept.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TMP_PREFIX) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = match pid {
+            // Liveness is read from /proc; elsewhere every process counts as alive.
+            Some(p) => {
+                p == me || !cfg!(target_os = "linux") || Path::new(&format!("/proc/{p}")).exists()
+            }
+            // Names without a process id come from older versions: stale by now.
+            None => false,
+        };
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// A temporary sibling of `path` (same folder, so the final rename is atomic) for writers that
 /// insist on a path of their own (libtorch's safetensors writer, plotters' bitmap backend).
 /// The process id keeps concurrent processes apart.
@@ -47,5 +84,5 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".adain-tmp-{}-{name}", std::process::id()))
+    path.with_file_name(format!("{}{name}", tmp_prefix()))
 }

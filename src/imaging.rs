@@ -59,10 +59,67 @@ fn decode_err(path: &Path, reason: impl ToString) -> Error {
     }
 }
 
+/// Bytes per pixel allowed in an image file on top of a fixed 64 MiB: far above any real
+/// encoding (16-bit RGBA is 8 bytes per pixel uncompressed), so only junk is refused.
+const FILE_BYTES_PER_PIXEL: u64 = 16;
+
+/// Reads an image file: only regular files (after following symlinks: never a FIFO, device or
+/// socket, which could block or never end), and at most what `max_pixels` could need.
+pub fn read_file(path: &Path, max_pixels: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(decode_err(
+            path,
+            "not a regular file (a FIFO, device, socket or folder); only image files are read",
+        ));
+    }
+    let cap = (64 << 20) + max_pixels.saturating_mul(FILE_BYTES_PER_PIXEL);
+    if meta.len() > cap {
+        return Err(decode_err(
+            path,
+            format!(
+                "file is {} bytes, over the {cap} bytes an image within the pixel limit can need",
+                meta.len()
+            ),
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // take(): the file may have grown since metadata() (it is someone else's file).
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(decode_err(
+            path,
+            format!("file grew past {cap} bytes while being read"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Reads, orients, converts and sizes one image.
 pub fn load(path: &Path, sizing: &Sizing) -> Result<Image> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let limit = if sizing.short_side == 0 {
+        sizing.max_pixels
+    } else {
+        sizing.max_pixels.saturating_mul(4)
+    };
+    let bytes = read_file(path, limit)?;
     decode(path, &bytes, sizing)
+}
+
+/// Whether JPEG `bytes` end their image data with the EOI marker. The decoder fills a scan cut
+/// short with grey instead of failing; after the first start-of-scan marker, entropy-coded data
+/// never holds 0xFF 0xD9 (0xFF is stuffed with 0x00 or followed by a restart marker), so a file
+/// without it after the scan was cut.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let sos = bytes.windows(2).position(|w| w == [0xFF, 0xDA]);
+    match sos {
+        Some(i) => bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
 }
 
 /// [`load`] on bytes already read; `path` names them in errors.
@@ -73,8 +130,15 @@ pub fn decode(path: &Path, bytes: &[u8], sizing: &Sizing) -> Result<Image> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(path, e))?;
-    if reader.format().is_none() {
-        return Err(decode_err(path, "not a recognised image format"));
+    match reader.format() {
+        None => return Err(decode_err(path, "not a recognised image format")),
+        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(decode_err(
+                path,
+                "truncated JPEG: the image data ends before its end marker",
+            ));
+        }
+        Some(_) => {}
     }
     let mut decoder = reader.into_decoder().map_err(|e| decode_err(path, e))?;
     let (w, h) = decoder.dimensions();

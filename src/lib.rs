@@ -19,6 +19,7 @@ pub mod onnx;
 pub mod paths;
 pub mod quality;
 pub mod runtime;
+pub mod signals;
 pub mod weights_import;
 
 pub use error::{Error, Result};

@@ -456,3 +456,244 @@ fn style_mix_and_preserve_color_write_their_outputs() {
         "weight count must match the styles"
     );
 }
+
+/// Runs adain-batch and fails the test (killing the process) if it has not finished in `secs`.
+fn batch_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(bin("adain-batch"))
+        .args([
+            "--models",
+            root().join("onnx").to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed().as_secs() > secs {
+            let _ = child.kill();
+            panic!("adain-batch {args:?} did not finish in {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// FIFOs, devices behind symlinks and a JPEG cut in its image data each fail alone, with one
+/// error line per file (not per output), and the batch goes on.
+#[test]
+fn special_and_truncated_files_fail_alone_with_one_line_each() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    assert!(
+        Command::new("mkfifo")
+            .arg(c.join("fifo.jpg"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", c.join("zero.png")).unwrap();
+    // A real JPEG cut after its scan started: the decoder alone would fill the rest with grey.
+    let full = std::fs::read(root().join("datasets/demo/content/coffee.jpg")).unwrap();
+    let sos = full.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    std::fs::write(c.join("cut.jpg"), &full[..sos + (full.len() - sos) / 2]).unwrap();
+    let o = d.path().join("out");
+    let out = batch_within(
+        60,
+        &[
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--alphas",
+            "0.5,1",
+            "--out",
+            s(&o),
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for (f, why) in [
+        ("fifo.jpg", "not a regular file"),
+        ("zero.png", "not a regular file"),
+        ("cut.jpg", "truncated JPEG"),
+    ] {
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains(f)).collect();
+        assert_eq!(lines.len(), 1, "one line for {f}: {lines:?}");
+        assert!(lines[0].contains(why), "{}", lines[0]);
+    }
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    // 5 contents x 2 styles x 2 alphas: the 2 good contents' 8 outputs written, 12 error rows.
+    assert_eq!(rows.len(), 20);
+    assert_eq!(
+        rows.iter().filter(|r| r.status == Some(Status::Ok)).count(),
+        8
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.status == Some(Status::Error))
+            .count(),
+        12
+    );
+}
+
+/// An output folder inside the content folder: a rerun must not stylize the outputs again.
+#[test]
+fn outputs_are_never_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = c.join("out");
+    let args = [
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&o),
+        "--recursive",
+        "-q",
+    ];
+    assert_eq!(batch(&args).status.code(), Some(0));
+    let first = files(&o, ".jpg");
+    assert_eq!(first.len(), 4);
+    let again = batch(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(files(&o, ".jpg"), first, "no output of an output");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("skipped 1 content path"));
+    // Files named like outputs elsewhere are skipped too.
+    std::fs::copy(o.join(&first[0]), d.path().join("content").join(&first[0])).unwrap();
+    let o2 = d.path().join("out2");
+    let third = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o2), "-q"]);
+    assert_eq!(third.status.code(), Some(0));
+    assert_eq!(files(&o2, ".jpg").len(), 4);
+}
+
+/// Two processes on one output folder: the second stops at once (exit 1) instead of redoing
+/// the work and interleaving the report; another shard may share the folder.
+#[test]
+fn a_second_run_on_the_same_output_folder_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    std::fs::create_dir_all(&o).unwrap();
+    let held = std::fs::File::create(o.join(".adain-lock")).unwrap();
+    held.try_lock().unwrap();
+    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another adain-batch run"));
+    assert!(
+        !o.join("report.csv").exists(),
+        "nothing written by the refused run"
+    );
+    let shard = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&o),
+        "--shard",
+        "0/2",
+        "-q",
+    ]);
+    assert_eq!(shard.status.code(), Some(0));
+    drop(held);
+}
+
+/// Temporary files of a killed run are removed by the next one; a live process's are kept.
+#[test]
+fn stale_temporary_files_are_removed_at_start() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    std::fs::create_dir_all(&o).unwrap();
+    // Above Linux's largest possible pid (2^22): no such process.
+    let dead = o.join(".adain-tmp-4194400-abc.jpg");
+    let legacy = o.join(".adain-tmp-XyZ12");
+    let live = o.join(format!(".adain-tmp-{}-def.jpg", std::process::id()));
+    for f in [&dead, &legacy, &live] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dead.exists() && !legacy.exists(), "stale files removed");
+    assert!(live.exists(), "a live process's temporary file is kept");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("removed 2 temporary file(s)"));
+}
+
+/// SIGTERM (Slurm, Kubernetes) stops like Ctrl-C: finished outputs kept and reported, no
+/// temporary files, exit 143.
+#[test]
+fn sigterm_stops_cleanly_with_exit_143() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 5);
+    let o = d.path().join("out");
+    let mut child = Command::new(bin("adain-batch"))
+        .args([
+            "--models",
+            root().join("onnx").to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
+        .args(["--batch-size", "1", "--content", s(&c), "--style", s(&st)])
+        .args(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !o.is_dir() || files(&o, ".jpg").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let done = files(&o, ".jpg").len();
+    assert!(done < 12);
+    assert!(
+        std::fs::read_dir(&o)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp")),
+        "temporary files left"
+    );
+    assert_eq!(report::read(&o.join("report.csv")).unwrap().len(), done);
+}
+
+#[test]
+fn bad_arguments_exit_1_and_write_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--threads", "100000"], "cores"),
+        (&["--mix", "0,0"], "positive sum"),
+        (&["--mix", "nan,1"], "finite"),
+        (&["--mix", "-1,2"], "non-negative"),
+        (&["--alphas", "-0.1"], "outside [0, 1]"),
+        (&["--models", "/nonexistent/models"], "not found"),
+    ];
+    for (extra, want) in cases {
+        let models = root().join("onnx");
+        let mut args = vec!["--content", s(&c), "--style", s(&st), "--out", s(&o)];
+        if extra[0] != "--models" {
+            args.extend(["--models", s(&models)]);
+        }
+        args.extend_from_slice(extra);
+        let out = Command::new(bin("adain-batch"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: expected '{want}' in {err}");
+        assert!(!o.exists(), "{extra:?}: the output folder was created");
+    }
+}

@@ -112,14 +112,22 @@ fn ms(s: f64) -> f64 {
 /// are rows with status `error`.
 pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Result<Outcome> {
     let t0 = Instant::now();
-    let contents = plan::discover("content", &cfg.content, cfg.recursive)?;
-    let styles = plan::discover("style", &cfg.style, cfg.recursive)?;
+    let out = Some(cfg.out.as_path());
+    let contents = plan::discover_inputs("content", &cfg.content, cfg.recursive, out)?;
+    let styles = plan::discover_inputs("style", &cfg.style, cfg.recursive, out)?;
     for (what, f) in [("content", &contents), ("style", &styles)] {
         if !f.ignored.is_empty() {
             progress.println(&format!(
                 "note: ignored {} {what} file(s) without an image extension, e.g. {}",
                 f.ignored.len(),
                 f.ignored[0].display()
+            ));
+        }
+        if !f.outputs_skipped.is_empty() {
+            progress.println(&format!(
+                "note: skipped {} {what} path(s): the output folder, or images named like outputs, e.g. {}",
+                f.outputs_skipped.len(),
+                f.outputs_skipped[0].display()
             ));
         }
         if f.inputs.is_empty() {
@@ -151,7 +159,17 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         Some(s) => plan::shard(all, s),
         None => all,
     };
+    // Everything that can fail before work starts is checked before anything is written.
+    let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     check_writable(&cfg.out)?;
+    let _lock = lock_out(cfg)?;
+    let stale = crate::fsutil::remove_stale_temps(&cfg.out);
+    if stale > 0 {
+        progress.println(&format!(
+            "note: removed {stale} temporary file(s) left in {} by an interrupted run",
+            cfg.out.display()
+        ));
+    }
     let report_path = cfg.report.clone().unwrap_or_else(|| match cfg.shard {
         Some(s) => cfg
             .out
@@ -159,7 +177,6 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         None => cfg.out.join("report.csv"),
     });
     let mut report = ReportWriter::create(&report_path)?;
-    let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     let provider = models.provider.to_string();
     let batch_size = match cfg.batch_size {
         0 if provider == "cuda" => 16,
@@ -181,6 +198,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         totals: StageTotals::default(),
         counts: [0; 3],
         thumbs: HashMap::new(),
+        printed: Default::default(),
     };
     progress.start(planned.len() as u64);
 
@@ -282,6 +300,32 @@ fn cfg_paths(cfg: &BatchConfig, what: &str) -> Vec<PathBuf> {
 }
 
 /// Fails early, naming the folder, when outputs cannot be written there.
+/// Takes the output folder's run lock (one per shard), held until the returned file is dropped:
+/// two processes writing the same outputs and report would both do all the work and interleave
+/// the report. The lock is advisory (flock) and released by the kernel if the process dies.
+fn lock_out(cfg: &BatchConfig) -> Result<std::fs::File> {
+    let name = match cfg.shard {
+        Some(s) => format!(".adain-lock-shard-{}-of-{}", s.index, s.count),
+        None => ".adain-lock".into(),
+    };
+    let path = cfg.out.join(name);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Invalid(format!(
+            "output folder '{}' is in use by another adain-batch run (lock {}); wait for it, or use another --out or --shard",
+            cfg.out.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
 fn check_writable(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Error::Invalid(format!(
@@ -326,6 +370,9 @@ struct Ctx<'a> {
     totals: StageTotals,
     counts: [usize; 3], // ok, skipped, error
     thumbs: HashMap<PathBuf, RgbImage>,
+    /// Error messages already printed: a bad file's error is printed once, not once per output
+    /// (every output still gets its row).
+    printed: std::collections::HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -368,7 +415,9 @@ impl Ctx<'_> {
             Some(Status::Skipped) => self.counts[1] += 1,
             _ => {
                 self.counts[2] += 1;
-                self.progress.println(&format!("error: {}", row.error));
+                if self.printed.insert(row.error.clone()) {
+                    self.progress.println(&format!("error: {}", row.error));
+                }
             }
         }
         self.totals.add(&row);

@@ -27,6 +27,18 @@ pub struct Found {
     pub inputs: Vec<Input>,
     /// Files skipped because their extension is not an image's.
     pub ignored: Vec<PathBuf>,
+    /// Paths skipped because they are (or look like) adain-batch outputs: images named like
+    /// outputs, and the output folder itself when it lies inside an input folder.
+    pub outputs_skipped: Vec<PathBuf>,
+}
+
+/// Whether a file name follows adain-batch's output naming scheme.
+pub fn looks_like_output(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    n.contains("_stylized_") && n.contains("_alpha")
 }
 
 fn has_image_ext(p: &Path) -> bool {
@@ -38,6 +50,26 @@ fn has_image_ext(p: &Path) -> bool {
 /// Collects images from folders and files (sorted, so every process sees the same order) and
 /// gives each a collision-free output name.
 pub fn discover(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Found> {
+    discover_inputs(what, roots, recursive, None)
+}
+
+/// [`discover`] for a batch writing into `out`: files inside `out` and files named like
+/// outputs are never inputs (else every rerun would stylize the last run's outputs again).
+pub fn discover_inputs(
+    what: &str,
+    roots: &[PathBuf],
+    recursive: bool,
+    out: Option<&Path>,
+) -> Result<Found> {
+    let batch = out.is_some();
+    // A folder that does not exist yet holds no inputs.
+    let out = out.and_then(|o| o.canonicalize().ok());
+    let is_output = |p: &Path| {
+        looks_like_output(p)
+            || out
+                .as_ref()
+                .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)))
+    };
     let mut found = Found::default();
     let mut rels: Vec<(PathBuf, PathBuf)> = Vec::new(); // (path, relative name source)
     for root in roots {
@@ -59,9 +91,16 @@ pub fn discover(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Found>
                     continue; // hidden files, and our own temporary files
                 }
                 if p.is_dir() {
-                    if recursive {
+                    let inside_out = out
+                        .as_ref()
+                        .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)));
+                    if inside_out {
+                        found.outputs_skipped.push(p);
+                    } else if recursive {
                         stack.push(p);
                     }
+                } else if has_image_ext(&p) && batch && is_output(&p) {
+                    found.outputs_skipped.push(p);
                 } else if has_image_ext(&p) {
                     let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
                     rels.push((p, rel));

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::batch::{self, BatchConfig, Grid, Progress, plan};
 use adain::imaging::{Format, Sizing};
@@ -29,7 +27,7 @@ struct Args {
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     style: Vec<PathBuf>,
     /// Content-style trade-offs, comma-separated, each in [0, 1] (1 = full style).
-    #[arg(long, default_value = "1.0", value_name = "LIST", value_parser = plan::parse_alphas)]
+    #[arg(long, default_value = "1.0", value_name = "LIST", value_parser = plan::parse_alphas, allow_hyphen_values = true)]
     alphas: std::vec::Vec<f32>,
     /// Output folder (created if missing).
     #[arg(long, default_value = "outputs/batch", value_name = "DIR")]
@@ -66,7 +64,7 @@ struct Args {
     preserve_color: bool,
     /// Style interpolation: one weight per style image (in sorted path order); each content gets
     /// one output per alpha that blends all styles with these weights (normalised to sum 1).
-    #[arg(long, value_name = "W1,W2,...", value_delimiter = ',')]
+    #[arg(long, value_name = "W1,W2,...", value_delimiter = ',', value_parser = parse_weight, allow_hyphen_values = true)]
     mix: Option<Vec<f32>>,
     /// Execution provider: auto (CUDA if usable, else CPU, and says so), cpu, or cuda (an error
     /// if CUDA cannot run).
@@ -137,13 +135,29 @@ impl Progress for Bar {
     }
 }
 
-fn config(a: Args) -> BatchConfig {
+/// ONNX Runtime threads beyond this many per core only add contention (and memory).
+const MAX_THREADS_PER_CORE: usize = 4;
+
+fn config(a: Args) -> Result<BatchConfig, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.threads > cores * MAX_THREADS_PER_CORE {
+        return Err(format!(
+            "--threads {}: this machine has {cores} cores; at most {} threads are allowed (0 = one per core)",
+            a.threads,
+            cores * MAX_THREADS_PER_CORE
+        ));
+    }
+    if let Some(w) = &a.mix
+        && w.iter().sum::<f32>() <= 0.0
+    {
+        return Err(format!("--mix {w:?}: the weights must have a positive sum"));
+    }
     let sizing = |short_side| Sizing {
         short_side,
         crop: a.crop,
         max_pixels: a.max_pixels,
     };
-    BatchConfig {
+    Ok(BatchConfig {
         content_sizing: sizing(a.content_size),
         style_sizing: sizing(a.style_size),
         content: a.content,
@@ -178,6 +192,15 @@ fn config(a: Args) -> BatchConfig {
             Some(GridArg::Content) => Grid::PerContent,
         },
         naive: a.naive,
+    })
+}
+
+/// A `--mix` weight: finite and not negative.
+fn parse_weight(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        Ok(w) => Err(format!("{w} is not a finite, non-negative weight")),
+        Err(e) => Err(format!("'{s}': {e}")),
     }
 }
 
@@ -206,17 +229,18 @@ fn main() -> ExitCode {
         )
         .expect("valid template"),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    // First Ctrl-C: finish the images in flight, flush the report, exit 130. Second: now.
-    let _ = ctrlc::set_handler(move || {
-        if s.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+    // First SIGINT/SIGTERM: finish the images in flight, flush the report, exit 130/143.
+    let stop = adain::signals::Stop::install(
+        "interrupted: finishing the images in flight (Ctrl-C again to abort)",
+    );
+    let cfg = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
         }
-        eprintln!("\ninterrupted: finishing the images in flight (Ctrl-C again to abort)");
-    });
-    let cfg = config(args);
-    match batch::run(&cfg, &Bar(bar), &stop) {
+    };
+    match batch::run(&cfg, &Bar(bar), stop.flag()) {
         Ok(out) => {
             eprintln!("{}", out.summary.render());
             eprintln!("report: {}", out.report.display());
@@ -225,7 +249,7 @@ fn main() -> ExitCode {
             }
             if out.summary.interrupted {
                 eprintln!("interrupted: rerun the same command to finish the remaining outputs");
-                ExitCode::from(130)
+                ExitCode::from(stop.exit_code())
             } else if out.summary.outputs_failed > 0 {
                 ExitCode::from(2)
             } else {

@@ -1,9 +1,9 @@
 //! `adain-train`: learn the AdaIN decoder (arguments -> TrainConfig -> adain::train::trainer).
-//! Exit status: 0 done, 1 error, 130 interrupted after saving a checkpoint (rerun with --resume).
+//! Exit status: 0 done, 1 error, 130 (SIGINT) or 143 (SIGTERM) interrupted after saving a
+//! checkpoint (rerun with --resume).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::model::{self, Weights};
@@ -290,20 +290,14 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if s.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: saving a checkpoint (Ctrl-C again to abort)");
-    });
-    match run(Args::parse(), &stop) {
+    let stop =
+        adain::signals::Stop::install("interrupted: saving a checkpoint (Ctrl-C again to abort)");
+    match run(Args::parse(), stop.flag()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if stop.load(Ordering::SeqCst) {
-                ExitCode::from(130)
+            if stop.requested() {
+                ExitCode::from(stop.exit_code())
             } else {
                 ExitCode::FAILURE
             }
