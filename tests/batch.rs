@@ -697,3 +697,38 @@ fn bad_arguments_exit_1_and_write_nothing() {
         assert!(!o.exists(), "{extra:?}: the output folder was created");
     }
 }
+
+/// A full disk mid-run (simulated with a 3 KiB file-size limit, RLIMIT_FSIZE, SIGXFSZ ignored):
+/// outputs fail one by one, the report keeps only whole rows and says why it stopped, the
+/// summary is still printed, and the exit status is 2 (work had started), not 1.
+#[test]
+fn a_full_disk_mid_run_leaves_a_whole_report_and_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    let cmd = format!(
+        "ulimit -f 3; trap '' XFSZ; exec '{}' --models '{}' --threads 1 --content '{}' --style '{}' \
+         --alphas 0.2,0.5,1 --format png --out '{}' -q",
+        bin("adain-batch").display(),
+        root().join("onnx").display(),
+        c.display(),
+        st.display(),
+        o.display()
+    );
+    let out = Command::new("bash").args(["-c", &cmd]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot write the report") && err.contains("File too large"),
+        "{err}"
+    );
+    assert!(
+        err.contains("report incomplete"),
+        "the summary is printed: {err}"
+    );
+    let text = std::fs::read_to_string(o.join("report.csv")).unwrap();
+    assert!(text.ends_with('\n'), "the report ends with a whole row");
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    assert!(!rows.is_empty() && rows.len() < 12, "{} rows", rows.len());
+}

@@ -199,6 +199,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         counts: [0; 3],
         thumbs: HashMap::new(),
         printed: Default::default(),
+        report_error: None,
     };
     progress.start(planned.len() as u64);
 
@@ -227,7 +228,10 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     };
     progress.finish();
 
-    let sheets = ctx.draw_sheets(&planned)?;
+    let sheets = ctx.draw_sheets(&planned).unwrap_or_else(|e| {
+        progress.println(&format!("error: cannot draw the contact sheets: {e}"));
+        Vec::new()
+    });
     let wall = t0.elapsed().as_secs_f64();
     let ok = ctx.counts[0];
     let summary = Summary {
@@ -261,8 +265,12 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
                     .map(|(_, v)| v)
             })
             .unwrap_or_default(),
+        report_error: ctx.report_error.clone(),
     };
-    summary.save(&report_path)?;
+    // The summary is saved when it can be; the caller prints it either way.
+    if let Err(e) = summary.save(&report_path) {
+        progress.println(&format!("error: cannot save the summary: {e}"));
+    }
     Ok(Outcome {
         summary,
         report: report_path,
@@ -373,6 +381,7 @@ struct Ctx<'a> {
     /// Error messages already printed: a bad file's error is printed once, not once per output
     /// (every output still gets its row).
     printed: std::collections::HashSet<String>,
+    report_error: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -421,7 +430,16 @@ impl Ctx<'_> {
             }
         }
         self.totals.add(&row);
-        self.report.write(&row)?;
+        // A report that cannot be written (disk full) stops being written; the work goes on,
+        // since every finished output is on disk and a rerun skips it.
+        if self.report_error.is_none()
+            && let Err(e) = self.report.write(&row)
+        {
+            self.progress.println(&format!(
+                "error: cannot write the report ({e}); later rows are not recorded"
+            ));
+            self.report_error = Some(e.to_string());
+        }
         self.progress.inc(1);
         Ok(())
     }

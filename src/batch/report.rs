@@ -49,8 +49,10 @@ pub struct Row {
 
 /// Appends rows to the report, flushing each.
 pub struct ReportWriter {
-    writer: csv::Writer<File>,
+    file: File,
     path: PathBuf,
+    /// Bytes of whole lines written so far: a failed write is cut back to this.
+    len: u64,
 }
 
 impl ReportWriter {
@@ -59,26 +61,51 @@ impl ReportWriter {
             std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
         }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(file);
-        // The header goes out now, so even a run that fails at once leaves a well-formed file.
-        writer
-            .write_record(HEADER)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        writer.flush().map_err(|e| Error::io(path, e))?;
-        Ok(ReportWriter {
-            writer,
+        let mut w = ReportWriter {
+            file,
             path: path.into(),
-        })
+            len: 0,
+        };
+        // The header goes out now, so even a run that fails at once leaves a well-formed file.
+        let header = csv_line(|c| c.write_record(HEADER), path)?;
+        w.append(&header)?;
+        Ok(w)
     }
 
+    /// Appends one row as one whole line: a failed write (disk full) is cut back, so the file
+    /// only ever holds whole rows.
     pub fn write(&mut self, row: &Row) -> Result<()> {
-        self.writer
-            .serialize(row)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", self.path.display())))?;
-        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+        let line = csv_line(|c| c.serialize(row), &self.path)?;
+        self.append(&line)
     }
+
+    fn append(&mut self, line: &[u8]) -> Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        match self.file.write_all(line).and_then(|_| self.file.flush()) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                let _ = self.file.seek(SeekFrom::Start(self.len));
+                Err(Error::io(&self.path, e))
+            }
+        }
+    }
+}
+
+/// One CSV record as bytes.
+fn csv_line(
+    f: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let mut c = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    f(&mut c).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    c.into_inner()
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
 }
 
 pub const HEADER: &[&str] = &[
@@ -148,6 +175,10 @@ pub struct Summary {
     pub onnxruntime: String,
     pub models: String,
     pub decoder: String,
+    /// Why the report stopped taking rows (e.g. disk full), if it did: the run went on and its
+    /// outputs are on disk, but the report is incomplete (exit status 2).
+    #[serde(default)]
+    pub report_error: Option<String>,
 }
 
 /// Seconds spent per stage, summed over rows.
@@ -176,7 +207,7 @@ impl Summary {
     /// Human-readable lines for stderr.
     pub fn render(&self) -> String {
         let s = &self.stage_s;
-        format!(
+        let mut text = format!(
             "{ok} written, {sk} skipped (already there), {fail} failed{int} of {planned} planned\n\
              wall {wall:.2} s, {rate:.2} outputs/s, {ms:.1} ms per output ({mode}, provider {prov}, batch {bs})\n\
              stages (s): load {:.2}, encode content {:.2}, encode style {:.2}, adain {:.2}, decode {:.2}, save {:.2}",
@@ -201,7 +232,11 @@ impl Summary {
             mode = self.mode,
             prov = self.provider,
             bs = self.batch_size,
-        )
+        );
+        if let Some(e) = &self.report_error {
+            text.push_str(&format!("\nreport incomplete: {e}"));
+        }
+        text
     }
 
     pub fn save(&self, report: &Path) -> Result<PathBuf> {

@@ -250,7 +250,7 @@ fn main() -> ExitCode {
             if out.summary.interrupted {
                 eprintln!("interrupted: rerun the same command to finish the remaining outputs");
                 ExitCode::from(stop.exit_code())
-            } else if out.summary.outputs_failed > 0 {
+            } else if out.summary.outputs_failed > 0 || out.summary.report_error.is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::SUCCESS
