@@ -12,6 +12,10 @@ use ndarray::{Array3, ArrayView3};
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
 
+/// Default limit for images kept at full size: a 48 MP phone photo fits, and stylizing it with
+/// the default tiling stays under 4 GiB of memory (`bench/memory.sh`: 3.8 GiB at 48 MP).
+pub const FULL_SIZE_MAX_PIXELS: u64 = 50_000_000;
+
 /// Pixel limit for images that are always downscaled before use (training, evaluation): the
 /// decoded original must still fit in memory.
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
@@ -32,7 +36,7 @@ impl Default for Sizing {
         Sizing {
             short_side: 512,
             crop: false,
-            max_pixels: 40_000_000,
+            max_pixels: FULL_SIZE_MAX_PIXELS,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod paths;
 pub mod quality;
 pub mod runtime;
 pub mod signals;
+pub mod tiling;
 pub mod weights_import;
 
 pub use error::{Error, Result};

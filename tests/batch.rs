@@ -732,3 +732,55 @@ fn a_full_disk_mid_run_leaves_a_whole_report_and_exit_2() {
     let rows = report::read(&o.join("report.csv")).unwrap();
     assert!(!rows.is_empty() && rows.len() < 12, "{} rows", rows.len());
 }
+
+/// Tiled processing (bounded memory) gives the untiled result: same size, every pixel within
+/// 1/255, on a size that is not a multiple of 8 and tiles much smaller than the image.
+#[test]
+fn tiled_output_equals_untiled_within_one_level() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    image::open(root().join("datasets/demo/content/astronaut.jpg"))
+        .unwrap()
+        .resize_exact(401, 297, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+        .save(c.join("photo.png"))
+        .unwrap();
+    let style = root().join("datasets/demo/style/great_wave.jpg");
+    let run = |tile: &str| {
+        let o = d.path().join(format!("out{tile}"));
+        let out = batch(&[
+            "--content",
+            s(&c),
+            "--style",
+            s(&style),
+            "--alphas",
+            "0.7",
+            "--content-size",
+            "0",
+            "--format",
+            "png",
+            "--tile",
+            tile,
+            "--out",
+            s(&o),
+            "-q",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        image::open(o.join("photo_stylized_great_wave_alpha0.7.png"))
+            .unwrap()
+            .to_rgb8()
+    };
+    let (whole, tiled) = (run("0"), run("64"));
+    assert_eq!(whole.dimensions(), (401, 297));
+    assert_eq!(tiled.dimensions(), whole.dimensions());
+    let diff = whole
+        .as_raw()
+        .iter()
+        .zip(tiled.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    eprintln!("max difference tiled vs whole: {diff}/255");
+    assert!(diff <= 1, "tiled differs by {diff}/255");
+}

@@ -63,6 +63,9 @@ pub struct BatchConfig {
     /// Benchmark baseline: decode and encode content and style again for every output, batch 1,
     /// as the PyTorch scripts do.
     pub naive: bool,
+    /// Tile side in pixels for contents over four tiles' worth of pixels (see [`crate::tiling`]);
+    /// 0 never tiles.
+    pub tile: usize,
 }
 
 /// Progress callbacks (the binary draws an indicatif bar; tests pass [`NoProgress`]).
@@ -619,9 +622,17 @@ impl Ctx<'_> {
             };
             let (h, w) = (img.height() as usize, img.width() as usize);
             let t = Instant::now();
-            let batch = img.data.clone().insert_axis(Axis(0));
-            let feats = match models.encode(batch.view()) {
-                Ok(f) => f.features,
+            // Large contents go through tiles: memory set by the tile, not by the image.
+            let tiled = crate::tiling::should_tile(h, w, self.cfg.tile);
+            let encoded = if tiled {
+                crate::tiling::encode(models, img.data.view(), self.cfg.tile)
+            } else {
+                models
+                    .encode(img.data.view().insert_axis(Axis(0)))
+                    .map(|e| e.features)
+            };
+            let feats = match encoded {
+                Ok(f) => f,
                 Err(e) => {
                     let msg = format!("content image '{}': {e}", self.contents[ci].path.display());
                     self.error_rows(jobs, &msg, |r| r.load_ms = ms(load_s / n))?;
@@ -629,6 +640,9 @@ impl Ctx<'_> {
                 }
             };
             let enc_s = t.elapsed().as_secs_f64();
+            // The pixels are needed after encoding only to recolour styles (preserve-color);
+            // dropping them here keeps a large content's memory to its features.
+            let img = global_styles.is_none().then_some(img);
             let local;
             let stats = match &global_styles {
                 Some(s) => s,
@@ -637,7 +651,7 @@ impl Ctx<'_> {
                     if !jobs.iter().any(|j| j.style == StyleRef::Mix) {
                         need.retain(|i| jobs.iter().any(|j| j.style == StyleRef::One(*i)));
                     }
-                    local = self.encode_styles(models, &need, Some(&img));
+                    local = self.encode_styles(models, &need, img.as_ref());
                     &local
                 }
             };
@@ -649,7 +663,9 @@ impl Ctx<'_> {
                     Err(e) => self.error_rows(&[j], &e, |r| r.load_ms = ms(load_s / n))?,
                 }
             }
-            for chunk in ready.chunks(self.cfg.batch_size) {
+            // A tiled content's outputs are whole images: one at a time bounds the memory.
+            let per_call = if tiled { 1 } else { self.cfg.batch_size };
+            for chunk in ready.chunks(per_call) {
                 if stop.load(Ordering::SeqCst) {
                     interrupted = true;
                     break;
@@ -664,8 +680,22 @@ impl Ctx<'_> {
                         .assign(&ndarray::ArrayView1::from(&st.std));
                 }
                 let alpha = Array1::from_iter(chunk.iter().map(|(j, _)| j.alpha));
-                let result = adain_decode(models, &feats, &mean, &std, &alpha)
-                    .map(|(a, d, y)| (a, d, runtime::crop(y, h, w)));
+                let result = if tiled {
+                    let t = Instant::now();
+                    crate::tiling::stylize(
+                        models,
+                        feats.view(),
+                        mean.view(),
+                        std.view(),
+                        alpha.as_slice().expect("contiguous"),
+                        (h, w),
+                        self.cfg.tile,
+                    )
+                    .map(|y| (0.0, t.elapsed().as_secs_f64(), y))
+                } else {
+                    adain_decode(models, &feats, &mean, &std, &alpha)
+                        .map(|(a, d, y)| (a, d, runtime::crop(y, h, w)))
+                };
                 let (adain_s, decode_s, images) = match result {
                     Ok(r) => r,
                     Err(e) => {

@@ -47,7 +47,7 @@ struct Args {
     crop: bool,
     /// Refuse images with more pixels than this when their size is kept (0 size); with a size
     /// set, images up to 4x this are decoded and downscaled.
-    #[arg(long, default_value_t = 40_000_000, value_name = "PIXELS")]
+    #[arg(long, default_value_t = adain::imaging::FULL_SIZE_MAX_PIXELS, value_name = "PIXELS")]
     max_pixels: u64,
     /// Output image format (webp is lossless).
     #[arg(long, value_enum, default_value_t = FormatArg::Jpg)]
@@ -70,6 +70,11 @@ struct Args {
     /// if CUDA cannot run).
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
+    /// Contents with more than four tiles' worth of pixels run through the networks in
+    /// overlapping tiles of this side, so memory is bounded whatever the image size (AdaIN still
+    /// uses the whole image's statistics); a multiple of 8, at least 64; 0 = never tile.
+    #[arg(long, default_value_t = adain::tiling::DEFAULT_TILE, value_name = "PX", value_parser = parse_tile)]
+    tile: usize,
     /// ONNX Runtime intra-op threads (0 = one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     threads: usize,
@@ -192,7 +197,17 @@ fn config(a: Args) -> Result<BatchConfig, String> {
             Some(GridArg::Content) => Grid::PerContent,
         },
         naive: a.naive,
+        tile: a.tile,
     })
+}
+
+fn parse_tile(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Ok(0),
+        Ok(t) if t >= 64 && t.is_multiple_of(8) => Ok(t),
+        Ok(t) => Err(format!("{t}: expected 0 or a multiple of 8, at least 64")),
+        Err(e) => Err(format!("'{s}': {e}")),
+    }
 }
 
 /// A `--mix` weight: finite and not negative.
