@@ -51,6 +51,35 @@ fn batch(args: &[&str]) -> Output {
     out
 }
 
+/// Starts adain-batch (batch size 1, so outputs trickle out), sends `signal` (e.g. "-INT") once
+/// the first output is in `out`, and returns the exit code and how many outputs were finished.
+fn signal_after_first_output(signal: &str, args: &[String], out: &Path) -> (Option<i32>, usize) {
+    let mut child = Command::new(bin("adain-batch"))
+        .args(["--models", root().join("onnx").to_str().unwrap()])
+        .args(["--threads", "1", "--batch-size", "1"])
+        .args(args)
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !out.is_dir() || files(out, ".jpg").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    (code, files(out, ".jpg").len())
+}
+
+fn no_temp_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp"))
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -177,39 +206,11 @@ fn rerun_after_interruption_writes_exactly_the_missing_outputs_byte_identical() 
     };
     assert_eq!(run(&full).status.code(), Some(0));
     // Interrupt a real run with SIGINT once it has written something.
-    let mut child = Command::new(bin("adain-batch"))
-        .args([
-            "--models",
-            root().join("onnx").to_str().unwrap(),
-            "--threads",
-            "1",
-            "--batch-size",
-            "1",
-        ])
-        .args(args(&resumed))
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    while !resumed.is_dir() || files(&resumed, ".jpg").is_empty() {
-        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let code = child.wait().unwrap().code();
-    let done_before = files(&resumed, ".jpg").len();
+    let (code, done_before) = signal_after_first_output("-INT", &args(&resumed), &resumed);
     eprintln!("interrupted after {done_before} of 12 outputs");
     assert_eq!(code, Some(130), "exit status after SIGINT");
     assert!(done_before < 12, "the run was interrupted before the end");
-    assert!(
-        std::fs::read_dir(&resumed)
-            .unwrap()
-            .flatten()
-            .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp")),
-        "temporary files left"
-    );
+    assert!(no_temp_files(&resumed), "temporary files left");
     let partial = report::read(&resumed.join("report.csv")).unwrap();
     assert_eq!(
         partial.len(),
@@ -634,36 +635,15 @@ fn sigterm_stops_cleanly_with_exit_143() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs_scaled(d.path(), 5);
     let o = d.path().join("out");
-    let mut child = Command::new(bin("adain-batch"))
-        .args([
-            "--models",
-            root().join("onnx").to_str().unwrap(),
-            "--threads",
-            "1",
-        ])
-        .args(["--batch-size", "1", "--content", s(&c), "--style", s(&st)])
-        .args(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    while !o.is_dir() || files(&o, ".jpg").is_empty() {
-        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(143));
-    let done = files(&o, ".jpg").len();
+    let args: Vec<String> = ["--content", s(&c), "--style", s(&st)]
+        .into_iter()
+        .chain(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
+        .map(String::from)
+        .collect();
+    let (code, done) = signal_after_first_output("-TERM", &args, &o);
+    assert_eq!(code, Some(143));
     assert!(done < 12);
-    assert!(
-        std::fs::read_dir(&o)
-            .unwrap()
-            .flatten()
-            .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp")),
-        "temporary files left"
-    );
+    assert!(no_temp_files(&o), "temporary files left");
     assert_eq!(report::read(&o.join("report.csv")).unwrap().len(), done);
 }
 

@@ -292,14 +292,8 @@ fn py() -> PathBuf {
 /// each step) as .npy files for the PyTorch reference.
 fn write_batches(cfg: &TrainConfig, steps: u64, dir: &Path) -> Vec<(Tensor, Tensor)> {
     let dc = DataConfig {
-        content: cfg.content.clone(),
-        style: cfg.style.clone(),
-        batch_size: cfg.batch_size,
-        crop: cfg.crop,
-        resize: cfg.resize,
-        seed: cfg.seed,
         workers: 1,
-        prefetch: 2,
+        ..cfg.data()
     };
     let mut b = Batches::start(&dc, 0, LoaderKind::Threads, Device::Cpu).unwrap();
     let out: Vec<(Tensor, Tensor)> = (0..steps).map(|_| b.next(Device::Cpu).unwrap()).collect();
@@ -566,16 +560,10 @@ fn flat_images_train_without_nan_and_bad_steps_are_skipped() {
 /// on CUDA the same code runs with the tensors in GPU memory).
 #[test]
 fn resident_loader_matches_the_thread_loader() {
-    let cfg = config(Path::new("unused"), 1);
     let dc = DataConfig {
-        content: cfg.content.clone(),
-        style: cfg.style.clone(),
         batch_size: 3,
-        crop: 64,
-        resize: 96,
         seed: 5,
-        workers: 2,
-        prefetch: 2,
+        ..config(Path::new("unused"), 1).data()
     };
     let mut a = Batches::start(&dc, 7, LoaderKind::Threads, Device::Cpu).unwrap();
     let mut b = Batches::start(&dc, 7, LoaderKind::Resident, Device::Cpu).unwrap();

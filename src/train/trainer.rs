@@ -108,6 +108,20 @@ fn default_val_size() -> u32 {
 }
 
 impl TrainConfig {
+    /// The loader's settings for this run.
+    pub fn data(&self) -> DataConfig {
+        DataConfig {
+            content: self.content.clone(),
+            style: self.style.clone(),
+            batch_size: self.batch_size,
+            crop: self.crop,
+            resize: self.resize,
+            seed: self.seed,
+            workers: self.workers,
+            prefetch: 4,
+        }
+    }
+
     fn weighting(&self) -> Weighting {
         Weighting {
             content: self.content_weight,
@@ -581,17 +595,7 @@ impl<'a> Run<'a> {
         let losses_path = cfg.out.join("losses.csv");
         let rows = std::mem::take(&mut start.rows);
         losslog::write(&losses_path, &rows)?;
-        let data_cfg = DataConfig {
-            content: cfg.content.clone(),
-            style: cfg.style.clone(),
-            batch_size: cfg.batch_size,
-            crop: cfg.crop,
-            resize: cfg.resize,
-            seed: cfg.seed,
-            workers: cfg.workers,
-            prefetch: 4,
-        };
-        let batches = Batches::start(&data_cfg, start.iteration, cfg.loader, device)?;
+        let batches = Batches::start(&cfg.data(), start.iteration, cfg.loader, device)?;
         let per_epoch = super::data::iterations_per_epoch(batches.content_files(), cfg.batch_size);
         let samples = load_samples(cfg, device)?;
         let best = match resume {
