@@ -61,9 +61,3 @@ impl Error {
         }
     }
 }
-
-impl From<ort::Error> for Error {
-    fn from(e: ort::Error) -> Self {
-        Error::Runtime(e.to_string())
-    }
-}

@@ -41,6 +41,43 @@ impl FromStr for Provider {
     }
 }
 
+/// The execution provider a session actually runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    Cpu,
+    Cuda,
+}
+
+impl Resolved {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolved::Cpu => "cpu",
+            Resolved::Cuda => "cuda",
+        }
+    }
+
+    /// The setting that reopens more sessions on this same provider.
+    fn as_choice(self) -> Provider {
+        match self {
+            Resolved::Cpu => Provider::Cpu,
+            Resolved::Cuda => Provider::Cuda,
+        }
+    }
+}
+
+impl std::fmt::Display for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ONNX Runtime's errors become the crate's here, the one module that knows ort.
+impl From<ort::Error> for Error {
+    fn from(e: ort::Error) -> Self {
+        Error::Runtime(e.to_string())
+    }
+}
+
 static ENV: OnceLock<std::result::Result<(ort::environment::Environment, PathBuf), String>> =
     OnceLock::new();
 
@@ -80,7 +117,7 @@ impl Default for RuntimeConfig {
 }
 
 /// Opens one graph on the requested provider; returns the session and the provider that runs it.
-pub fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, &'static str)> {
+fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, Resolved)> {
     if !path.is_file() {
         return Err(Error::Runtime(format!(
             "{}: model file not found (run `adain export`?)",
@@ -112,7 +149,7 @@ pub fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, &'stat
             let s = b
                 .commit_from_file(path)
                 .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
-            return Ok((s, "cuda"));
+            return Ok((s, Resolved::Cuda));
         }
         if cfg.provider == Provider::Cuda {
             return Err(Error::Runtime(format!(
@@ -127,7 +164,7 @@ pub fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, &'stat
     let s = b
         .commit_from_file(path)
         .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
-    Ok((s, "cpu"))
+    Ok((s, Resolved::Cpu))
 }
 
 /// Refuses images the network cannot take: reflection pads need every map >= 2 wide.
@@ -150,14 +187,22 @@ pub struct Encoded {
     pub std: Array4<f32>,      // [N, 512, 1, 1]
 }
 
+/// What [`Models::stylize_features_timed`] did: AdaIN seconds (0 with the fused graph, whose
+/// time then includes AdaIN), decoder seconds, and the uncropped images.
+pub struct Stylized {
+    pub adain_s: f64,
+    pub decode_s: f64,
+    pub images: Array4<f32>,
+}
+
 /// The three graphs of the split pipeline, each in its own session.
 pub struct Models {
-    pub encoder: Session,
-    pub adain: Session,
-    pub decoder: Session,
+    encoder: Session,
+    adain: Session,
+    decoder: Session,
     /// AdaIN + decoder in one graph, when the folder has it (exports before it lack the file).
-    pub adain_decoder: Option<Session>,
-    pub provider: &'static str,
+    adain_decoder: Option<Session>,
+    pub provider: Resolved,
     pub dir: PathBuf,
 }
 
@@ -173,11 +218,7 @@ impl Models {
         let (encoder, provider) = open_session(&dir.join(ENCODER_FILE), cfg)?;
         // Once the first session settled the provider, the others must use the same one.
         let cfg2 = RuntimeConfig {
-            provider: if provider == "cuda" {
-                Provider::Cuda
-            } else {
-                Provider::Cpu
-            },
+            provider: provider.as_choice(),
             ..cfg.clone()
         };
         let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
@@ -237,11 +278,55 @@ impl Models {
         style_std: ArrayView4<'_, f32>,
         alpha: ArrayView1<'_, f32>,
     ) -> Result<Array4<f32>> {
+        Ok(self
+            .stylize_features_timed(content, style_mean, style_std, alpha)?
+            .images)
+    }
+
+    /// [`Models::stylize_features`], timed per stage.
+    pub fn stylize_features_timed(
+        &mut self,
+        content: ArrayView4<'_, f32>,
+        style_mean: ArrayView4<'_, f32>,
+        style_std: ArrayView4<'_, f32>,
+        alpha: ArrayView1<'_, f32>,
+    ) -> Result<Stylized> {
+        let t = std::time::Instant::now();
         let Some(fused) = self.adain_decoder.as_mut() else {
-            let t = self.adain(content, style_mean, style_std, alpha)?;
-            return self.decode(t.view());
+            let tt = self.adain(content, style_mean, style_std, alpha)?;
+            let adain_s = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let images = self.decode(tt.view())?;
+            return Ok(Stylized {
+                adain_s,
+                decode_s: t.elapsed().as_secs_f64(),
+                images,
+            });
         };
-        run_adain_inputs(fused, content, style_mean, style_std, alpha, "image")
+        let images = run_adain_inputs(fused, content, style_mean, style_std, alpha, "image")?;
+        Ok(Stylized {
+            adain_s: 0.0,
+            decode_s: t.elapsed().as_secs_f64(),
+            images,
+        })
+    }
+
+    /// Whether AdaIN and the decoder run as one graph (`adain_decoder.onnx`), keeping the AdaIN
+    /// target on the execution provider.
+    pub fn has_fused(&self) -> bool {
+        self.adain_decoder.is_some()
+    }
+
+    /// The decoder weights' file name recorded in `decoder.onnx` (empty when not recorded).
+    pub fn decoder_label(&self) -> String {
+        crate::onnx::read_metadata(&self.dir.join(DECODER_FILE))
+            .ok()
+            .and_then(|m| {
+                m.into_iter()
+                    .find(|(k, _)| k == "adain.decoder.file")
+                    .map(|(_, v)| v)
+            })
+            .unwrap_or_default()
     }
 
     /// Decoder; the output is `8*ceil(h)` sized: crop with [`crop`].
@@ -289,8 +374,8 @@ pub fn crop(images: Array4<f32>, h: usize, w: usize) -> Array4<f32> {
 
 /// The fused graph, for tools and tests that want one call.
 pub struct Fused {
-    pub session: Session,
-    pub provider: &'static str,
+    session: Session,
+    pub provider: Resolved,
 }
 
 impl Fused {
@@ -331,7 +416,7 @@ pub struct Judged {
 /// The `adain quality` judge network (see [`crate::onnx::graphs::judge`]) in one session.
 pub struct Judge {
     session: Session,
-    pub provider: &'static str,
+    pub provider: Resolved,
 }
 
 impl Judge {

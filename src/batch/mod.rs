@@ -182,7 +182,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let mut report = ReportWriter::create(&report_path)?;
     let provider = models.provider.to_string();
     let batch_size = match cfg.batch_size {
-        0 if provider == "cuda" => 16,
+        0 if models.provider == runtime::Resolved::Cuda => 16,
         0 => 2,
         n => n,
     };
@@ -260,14 +260,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
             .map(|(_, l)| l.display().to_string())
             .unwrap_or_default(),
         models: cfg.models.display().to_string(),
-        decoder: crate::onnx::read_metadata(&cfg.models.join(crate::onnx::DECODER_FILE))
-            .ok()
-            .and_then(|m| {
-                m.into_iter()
-                    .find(|(k, _)| k == "adain.decoder.file")
-                    .map(|(_, v)| v)
-            })
-            .unwrap_or_default(),
+        decoder: models.decoder_label(),
         report_error: ctx.report_error.clone(),
     };
     // The summary is saved when it can be; the caller prints it either way.
@@ -281,8 +274,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     })
 }
 
-/// AdaIN then the decoder, timed: through the fused `adain_decoder.onnx` when the models folder
-/// has it (AdaIN's time is then inside the decode time and reported as 0), else the two graphs.
+/// AdaIN then the decoder, timed (see [`runtime::Stylized`]).
 fn adain_decode(
     models: &mut Models,
     feats: &Array4<f32>,
@@ -290,16 +282,8 @@ fn adain_decode(
     std: &Array4<f32>,
     alpha: &Array1<f32>,
 ) -> Result<(f64, f64, Array4<f32>)> {
-    let t = Instant::now();
-    if models.adain_decoder.is_some() {
-        let y = models.stylize_features(feats.view(), mean.view(), std.view(), alpha.view())?;
-        return Ok((0.0, t.elapsed().as_secs_f64(), y));
-    }
-    let tt = models.adain(feats.view(), mean.view(), std.view(), alpha.view())?;
-    let adain_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let y = models.decode(tt.view())?;
-    Ok((adain_s, t.elapsed().as_secs_f64(), y))
+    let r = models.stylize_features_timed(feats.view(), mean.view(), std.view(), alpha.view())?;
+    Ok((r.adain_s, r.decode_s, r.images))
 }
 
 fn cfg_paths(cfg: &BatchConfig, what: &str) -> Vec<PathBuf> {
