@@ -71,12 +71,7 @@ pub struct QualitySummary {
 }
 
 fn inputs(what: &str, roots: &[PathBuf], limit: Option<usize>) -> Result<Vec<Input>> {
-    let mut found = plan::discover(what, roots, false)?.inputs;
-    if found.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no {what} images found in {roots:?}"
-        )));
-    }
+    let mut found = plan::discover_some(what, roots, false)?;
     if let Some(n) = limit {
         found.truncate(n);
     }

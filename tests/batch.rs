@@ -720,12 +720,7 @@ fn tiled_output_equals_untiled_within_one_level() {
     let d = tempfile::tempdir().unwrap();
     let c = d.path().join("c");
     std::fs::create_dir_all(&c).unwrap();
-    image::open(root().join("datasets/demo/content/astronaut.jpg"))
-        .unwrap()
-        .resize_exact(401, 297, image::imageops::FilterType::Triangle)
-        .to_rgb8()
-        .save(c.join("photo.png"))
-        .unwrap();
+    save_demo("content/astronaut.jpg", &c.join("photo.png"), 401, 297);
     let style = root().join("datasets/demo/style/great_wave.jpg");
     let run = |tile: &str| {
         let o = d.path().join(format!("out{tile}"));
@@ -812,12 +807,7 @@ fn preserve_color_keeps_the_photo_colours() {
     let d = tempfile::tempdir().unwrap();
     let c = d.path().join("c");
     std::fs::create_dir_all(&c).unwrap();
-    image::open(root().join("datasets/demo/content/chelsea.jpg"))
-        .unwrap()
-        .resize_exact(96, 64, image::imageops::FilterType::Triangle)
-        .to_rgb8()
-        .save(c.join("cat.png"))
-        .unwrap();
+    save_demo("content/chelsea.jpg", &c.join("cat.png"), 96, 64);
     let style = root().join("datasets/demo/style/starry_night.jpg");
     let mean = |img: &image::RgbImage| -> [f64; 3] {
         let mut m = [0.0; 3];

@@ -61,6 +61,17 @@ pub fn demo_batch(kind: &str, n: usize, h: u32, w: u32) -> Array4<f32> {
     out
 }
 
+/// Writes the demo image `src` (path below datasets/demo) resized exactly to `w` x `h` as `dst`
+/// (the format from `dst`'s extension).
+pub fn save_demo(src: &str, dst: &Path, w: u32, h: u32) {
+    image::open(root().join("datasets/demo").join(src))
+        .unwrap()
+        .resize_exact(w, h, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+        .save(dst)
+        .unwrap();
+}
+
 /// max |a - b| and max |b|.
 pub fn max_diff(a: &[f32], b: &[f32]) -> (f32, f32) {
     assert_eq!(a.len(), b.len(), "length mismatch");

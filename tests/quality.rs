@@ -6,15 +6,6 @@ mod common;
 
 use common::*;
 
-fn demo_png(src: &str, dst: &std::path::Path, side: u32) {
-    image::open(root().join("datasets/demo").join(src))
-        .unwrap()
-        .resize_exact(side, side, image::imageops::FilterType::Triangle)
-        .to_rgb8()
-        .save(dst)
-        .unwrap();
-}
-
 #[test]
 fn quality_matches_an_independent_computation_and_reports_gaps() {
     let d = tempfile::tempdir().unwrap();
@@ -22,12 +13,12 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     for p in [&c, &s, &o] {
         std::fs::create_dir_all(p).unwrap();
     }
-    demo_png("content/chelsea.jpg", &c.join("cat.png"), 40);
-    demo_png("style/great_wave.jpg", &s.join("wave.png"), 40);
-    demo_png("style/starry_night.jpg", &s.join("starry.png"), 40);
+    save_demo("content/chelsea.jpg", &c.join("cat.png"), 40, 40);
+    save_demo("style/great_wave.jpg", &s.join("wave.png"), 40, 40);
+    save_demo("style/starry_night.jpg", &s.join("starry.png"), 40, 40);
     std::fs::write(s.join("broken.png"), b"not a png").unwrap();
     // The "output": another picture of the same size, under the pattern's name.
-    demo_png("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40);
+    save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
     let report = d.path().join("q/quality.csv");
     let out = std::process::Command::new(bin("adain"))
         .args(["quality", "--content"])

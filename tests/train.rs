@@ -207,16 +207,8 @@ fn eval_matches_a_hand_computation() {
     let dec_w = decoder_weights();
     let d = tempfile::tempdir().unwrap();
     let (cp, sp) = (d.path().join("c.png"), d.path().join("s.png"));
-    let img = |p: &Path, src: &str| {
-        image::open(src)
-            .unwrap()
-            .resize_exact(32, 32, image::imageops::FilterType::Triangle)
-            .to_rgb8()
-            .save(p)
-            .unwrap()
-    };
-    img(&cp, demo("content").join("chelsea.jpg").to_str().unwrap());
-    img(&sp, demo("style").join("great_wave.jpg").to_str().unwrap());
+    save_demo("content/chelsea.jpg", &cp, 32, 32);
+    save_demo("style/great_wave.jpg", &sp, 32, 32);
     let rows = eval::evaluate(
         &enc_w,
         &dec_w,
@@ -282,6 +274,18 @@ fn assert_weights_close(a: &Weights, b: &Weights, tol: f32) {
             "tensor {k} differs by {diff} (tolerance {tol})"
         );
     }
+}
+
+/// |a - b| / |b - init| (L2): how far `a` is from `b` relative to the update `b` made from `init`.
+fn update_difference(a: &[f32], b: &[f32], init: &[f32]) -> f64 {
+    let l2 = |x: &[f32], y: &[f32]| {
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| ((p - q) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    l2(a, b) / l2(b, init).max(1e-12)
 }
 
 fn py() -> PathBuf {
@@ -400,16 +404,8 @@ fn training_steps_match_plain_pytorch() {
     // single weights can differ by a fraction of the total move; what must agree is the update
     // as a whole: per tensor, |w_tch - w_pytorch| <= 3% of |w_pytorch - w_init| (L2; measured
     // 0.3-1.2%). A wrong term or sign shows first in the per-step losses above (1e-4).
-    let l2 = |a: &[f32], b: &[f32]| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| ((x - y) as f64).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
     for (k, t) in &ours.tensors {
-        let (th, w0) = (&theirs.get(k).data, &init.get(k).data);
-        let rel = l2(&t.data, th) / l2(th, w0).max(1e-12);
+        let rel = update_difference(&t.data, &theirs.get(k).data, &init.get(k).data);
         eprintln!("{k}: |tch - pytorch| / |update| = {rel:.2e}");
         assert!(
             rel <= 3e-2,
@@ -670,15 +666,8 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     let wa = Weights::load(&full.decoder, model::DECODER).unwrap();
     let wb = Weights::load(&cont.decoder, model::DECODER).unwrap();
     let init = Weights::random(model::DECODER, 3);
-    let l2 = |a: &[f32], b: &[f32]| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| ((x - y) as f64).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
     for (k, t) in &wa.tensors {
-        let rel = l2(&wb.get(k).data, &t.data) / l2(&t.data, &init.get(k).data);
+        let rel = update_difference(&wb.get(k).data, &t.data, &init.get(k).data);
         eprintln!("{k}: |split - full| / |update| = {rel:.2e}");
         assert!(
             rel <= 2e-2,

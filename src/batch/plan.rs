@@ -145,6 +145,17 @@ pub fn discover_inputs(
     Ok(found)
 }
 
+/// [`discover`], where finding no image at all is an error (training, scoring).
+pub fn discover_some(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Vec<Input>> {
+    let found = discover(what, roots, recursive)?.inputs;
+    if found.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no {what} images found in {roots:?}"
+        )));
+    }
+    Ok(found)
+}
+
 /// What a job blends: one style, or a weighted mix of all styles.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StyleRef {

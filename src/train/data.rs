@@ -49,13 +49,10 @@ pub struct Batch {
 
 /// Lists image files under folders (recursive), sorted.
 pub fn list_images(what: &str, roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let found = plan::discover(what, roots, true)?;
-    if found.inputs.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no {what} images found in {roots:?}"
-        )));
-    }
-    Ok(found.inputs.into_iter().map(|i| i.path).collect())
+    Ok(plan::discover_some(what, roots, true)?
+        .into_iter()
+        .map(|i| i.path)
+        .collect())
 }
 
 struct Shared {
