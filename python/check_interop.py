@@ -2,6 +2,7 @@
 """Interop check run by tests/interop.rs: the exported graphs in other ONNX consumers.
 
 usage: check_interop.py GRAPH_DIR DATA_DIR
+       check_interop.py --precisions GRAPH_DIR DATA_DIR
 DATA_DIR holds .npy files written by the Rust test: inputs (content, style, alpha) and the Rust
 ONNX Runtime outputs (rust_features, rust_mean, rust_std, rust_t, rust_decoded,
 rust_adain_decoded, rust_image).
@@ -12,6 +13,10 @@ Checks, failing with exit 1 on the first miss:
   3. onnx.reference.ReferenceEvaluator (pure numpy, not ONNX Runtime) runs the fused graph and
      agrees with the Rust output;
   4. metadata_props name the variance convention and the weights' sha256.
+With --precisions, the fp16 (*.fp16.onnx) and int8 (decoder.int8.onnx) graphs instead: checker,
+their precision in metadata, int8 weights and QDQ nodes in the int8 decoder, and onnxruntime
+(Python) reproducing the Rust outputs rust_fp16_features, rust_fp16_decoded, rust_int8_decoded
+from content / rust_t.
 """
 import os, sys
 import numpy as np
@@ -19,7 +24,8 @@ import onnx
 import onnxruntime as ort
 from onnx.reference import ReferenceEvaluator
 
-gdir, ddir = sys.argv[1], sys.argv[2]
+precisions = sys.argv[1] == "--precisions"
+gdir, ddir = sys.argv[1 + precisions], sys.argv[2 + precisions]
 load = lambda n: np.load(os.path.join(ddir, n + ".npy"))
 failures = []
 
@@ -32,6 +38,39 @@ def compare(name, got, want, rel_tol):
     if status != "ok":
         failures.append(name)
 
+
+def check_precisions():
+    sess = lambda n: ort.InferenceSession(os.path.join(gdir, n), providers=["CPUExecutionProvider"])
+    for n in ["encoder.fp16", "decoder.fp16", "adain_decoder.fp16", "stylize.fp16", "decoder.int8"]:
+        m = onnx.load(os.path.join(gdir, n + ".onnx"))
+        onnx.checker.check_model(m, full_check=True)
+        meta = {p.key: p.value for p in m.metadata_props}
+        want = n.split(".")[1]
+        assert meta.get("adain.precision", "").startswith(want), f"{n}: adain.precision {meta.get('adain.precision')!r}"
+        assert "unbiased" in meta.get("adain.variance", ""), f"{n}: metadata lacks adain.variance"
+        print(f"ok   {n}.onnx: onnx.checker full_check, adain.precision {want}")
+    m = onnx.load(os.path.join(gdir, "decoder.int8.onnx"))
+    ops = {nd.op_type for nd in m.graph.node}
+    int8_weights = [t.name for t in m.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, f"decoder.int8.onnx: no QDQ nodes ({ops})"
+    assert len(int8_weights) >= 8, f"decoder.int8.onnx: {len(int8_weights)} int8 initializers"
+    print(f"ok   decoder.int8.onnx: QDQ nodes, {len(int8_weights)} int8 weight tensors")
+    content, t = load("content"), load("rust_t")
+    (feat,) = sess("encoder.fp16.onnx").run(["features"], {"image": content})
+    compare("ort-python encoder.fp16 features", feat, load("rust_fp16_features"), 1e-5)
+    (dec,) = sess("decoder.fp16.onnx").run(None, {"t": t})
+    compare("ort-python decoder.fp16", dec, load("rust_fp16_decoded"), 1e-5)
+    (dec,) = sess("decoder.int8.onnx").run(None, {"t": t})
+    compare("ort-python decoder.int8", dec, load("rust_int8_decoded"), 1e-5)
+
+
+if precisions:
+    check_precisions()
+    if failures:
+        print(f"{len(failures)} check(s) failed: {failures}")
+        sys.exit(1)
+    print("all interop checks passed")
+    sys.exit(0)
 
 for n in ["encoder", "adain", "decoder", "stylize", "adain_decoder"]:
     path = os.path.join(gdir, n + ".onnx")

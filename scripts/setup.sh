@@ -73,5 +73,6 @@ else
 fi
 
 # 4. The graphs: products of the committed decoder weights and the encoder, never committed.
-target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale
+# fp32, fp16 beside it, and the int8 decoder (calibrated on the demo images, ~40 s the first time).
+target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale --half --int8
 log "ready in $(( $(date +%s) - T0 )) s"

@@ -45,6 +45,12 @@ pub enum Error {
     MissingWeight { path: PathBuf, key: String },
     #[error("{path}: invalid weights file: {reason}")]
     Weights { path: PathBuf, reason: String },
+    #[error("{path}: {precision} graph not found; make it with `{export}`")]
+    MissingGraph {
+        path: PathBuf,
+        precision: crate::onnx::Precision,
+        export: String,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("onnx runtime: {0}")]

@@ -18,6 +18,7 @@ pub mod model;
 pub mod onnx;
 pub mod paths;
 pub mod quality;
+pub mod quantize;
 pub mod runtime;
 pub mod signals;
 pub mod tiling;

@@ -240,22 +240,28 @@ impl Weights {
 
     /// The safetensors serialisation.
     pub fn to_bytes(&self) -> std::result::Result<Vec<u8>, String> {
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = self
-            .tensors
-            .iter()
-            .map(|(k, t)| {
-                let bytes: &[u8] = bytemuck_f32(&t.data);
-                let view = safetensors::tensor::TensorView::new(
-                    safetensors::Dtype::F32,
-                    t.shape.clone(),
-                    bytes,
-                )
-                .expect("shape and data length agree by construction");
-                (k.clone(), view)
-            })
-            .collect();
-        safetensors::serialize(views, None).map_err(|e| e.to_string())
+        safetensors_bytes(&self.tensors)
     }
+}
+
+/// Named f32 tensors as safetensors bytes (weights, and the int8 calibration samples).
+pub fn safetensors_bytes(
+    tensors: &BTreeMap<String, Tensor>,
+) -> std::result::Result<Vec<u8>, String> {
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(k, t)| {
+            let bytes: &[u8] = bytemuck_f32(&t.data);
+            let view = safetensors::tensor::TensorView::new(
+                safetensors::Dtype::F32,
+                t.shape.clone(),
+                bytes,
+            )
+            .expect("shape and data length agree by construction");
+            (k.clone(), view)
+        })
+        .collect();
+    safetensors::serialize(views, None).map_err(|e| e.to_string())
 }
 
 fn bytemuck_f32(data: &[f32]) -> &[u8] {

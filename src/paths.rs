@@ -2,6 +2,7 @@
 //! `scripts/setup.sh`, ONNX Runtime's shared library inside it, and the default model folder.
 //! Binaries find them without the user exporting variables; each can be overridden:
 //! `ADAIN_HOME` (the project root), `ORT_DYLIB_PATH` (libonnxruntime.so), `ADAIN_PYTHON`.
+//! Also runs the helper scripts in `python/` (weight import, int8 quantisation) in that venv.
 
 use std::path::{Path, PathBuf};
 
@@ -107,4 +108,22 @@ pub fn python_scripts() -> Result<PathBuf> {
         Error::Invalid("cannot find the adain project root; set ADAIN_HOME".into())
     })?;
     Ok(root.join("python"))
+}
+
+/// Runs `python/<script>` with `args` in the project venv; its output goes to our stderr/stdout.
+pub fn run_python_script(script: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
+    let py = python()?;
+    let script = python_scripts()?.join(script);
+    let status = std::process::Command::new(&py)
+        .arg(&script)
+        .args(args)
+        .status()
+        .map_err(|e| Error::io(&py, e))?;
+    if !status.success() {
+        return Err(Error::Invalid(format!(
+            "{} failed ({status})",
+            script.display()
+        )));
+    }
+    Ok(())
 }

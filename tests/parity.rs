@@ -29,6 +29,7 @@ fn onnx_graphs_match_tch() {
     let cfg = RuntimeConfig {
         provider: runtime::Provider::Cpu,
         threads: 0,
+        ..Default::default()
     };
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     assert!(models.has_fused(), "export writes adain_decoder.onnx");
@@ -164,6 +165,7 @@ fn too_small_inputs_are_refused_before_onnx() {
     let cfg = RuntimeConfig {
         provider: runtime::Provider::Cpu,
         threads: 1,
+        ..Default::default()
     };
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     let tiny = Array4::<f32>::zeros((1, 3, 8, 40));

@@ -23,6 +23,7 @@ use ndarray::{Array1, Array4, Axis, s};
 
 use crate::error::{Error, Result};
 use crate::imaging::{self, Format, Image, Sizing};
+use crate::onnx::Precision;
 use crate::runtime::{self, Models, RuntimeConfig};
 use plan::{Input, Job, Shard, StyleRef};
 use report::{ReportWriter, Row, StageTotals, Status, Summary};
@@ -181,6 +182,12 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     });
     let mut report = ReportWriter::create(&report_path)?;
     let provider = models.provider.to_string();
+    if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
+        progress.println(
+            "note: fp16 graphs on the CPU provider run slower than fp32 (ONNX Runtime's CPU \
+             kernels convert float16 back to float32); fp16 is for GPUs, int8 is the fast CPU path",
+        );
+    }
     let batch_size = match cfg.batch_size {
         0 if models.provider == runtime::Resolved::Cuda => 16,
         0 => 2,
@@ -196,6 +203,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         contents: &contents,
         styles: &styles,
         provider: provider.clone(),
+        precision: models.precision().to_string(),
         progress,
         report: &mut report,
         totals: StageTotals::default(),
@@ -248,6 +256,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         ms_per_output: if ok > 0 { wall * 1e3 / ok as f64 } else { 0.0 },
         stage_s: ctx.totals.clone(),
         provider,
+        precision: models.precision().to_string(),
         ort_threads: cfg.runtime.threads,
         batch_size: if cfg.naive { 1 } else { cfg.batch_size },
         mode: if cfg.naive {
@@ -360,6 +369,7 @@ struct Ctx<'a> {
     contents: &'a [Input],
     styles: &'a [Input],
     provider: String,
+    precision: String,
     progress: &'a dyn Progress,
     report: &'a mut ReportWriter,
     totals: StageTotals,
@@ -394,6 +404,7 @@ impl Ctx<'_> {
             alpha: job.alpha,
             output: job.output.display().to_string(),
             provider: self.provider.clone(),
+            precision: self.precision.clone(),
             ..Default::default()
         }
     }

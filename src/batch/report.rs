@@ -36,6 +36,8 @@ pub struct Row {
     pub output_width: u32,
     pub output_height: u32,
     pub provider: String,
+    /// The graphs' precision: fp32, fp16 or int8.
+    pub precision: String,
     pub status: Option<Status>,
     pub error: String,
     pub load_ms: f64,
@@ -67,7 +69,7 @@ impl ReportWriter {
             len: 0,
         };
         // The header goes out now, so even a run that fails at once leaves a well-formed file.
-        let header = csv_line(|c| c.write_record(HEADER), path)?;
+        let header = csv_line(|c| c.write_record(header()), path)?;
         w.append(&header)?;
         Ok(w)
     }
@@ -108,28 +110,16 @@ fn csv_line(
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
 }
 
-pub const HEADER: &[&str] = &[
-    "content",
-    "style",
-    "alpha",
-    "content_width",
-    "content_height",
-    "style_width",
-    "style_height",
-    "output",
-    "output_width",
-    "output_height",
-    "provider",
-    "status",
-    "error",
-    "load_ms",
-    "encode_content_ms",
-    "encode_style_ms",
-    "adain_ms",
-    "decode_ms",
-    "save_ms",
-    "total_ms",
-];
+/// The report's column names: [`Row`]'s serde field names, so the two cannot drift apart.
+pub fn header() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(Row::default())
+        .expect("a default row serialises");
+    let bytes = w.into_inner().expect("writing to memory cannot fail");
+    let mut r = csv::Reader::from_reader(bytes.as_slice());
+    let names = r.headers().expect("the line just written");
+    names.iter().map(String::from).collect()
+}
 
 /// Reads a report back (merging shards, tests).
 pub fn read(path: &Path) -> Result<Vec<Row>> {
@@ -141,7 +131,7 @@ pub fn read(path: &Path) -> Result<Vec<Row>> {
         .iter()
         .map(String::from)
         .collect();
-    if header != HEADER {
+    if header != self::header() {
         return Err(Error::Invalid(format!(
             "{}: not an adain-batch report (header {header:?})",
             path.display()
@@ -168,6 +158,8 @@ pub struct Summary {
     pub ms_per_output: f64,
     pub stage_s: StageTotals,
     pub provider: String,
+    #[serde(default)]
+    pub precision: String,
     pub ort_threads: usize,
     pub batch_size: usize,
     pub mode: String,
@@ -209,7 +201,7 @@ impl Summary {
         let s = &self.stage_s;
         let mut text = format!(
             "{ok} written, {sk} skipped (already there), {fail} failed{int} of {planned} planned\n\
-             wall {wall:.2} s, {rate:.2} outputs/s, {ms:.1} ms per output ({mode}, provider {prov}, batch {bs})\n\
+             wall {wall:.2} s, {rate:.2} outputs/s, {ms:.1} ms per output ({mode}, provider {prov}, {prec}, batch {bs})\n\
              stages (s): load {:.2}, encode content {:.2}, encode style {:.2}, adain {:.2}, decode {:.2}, save {:.2}",
             s.load,
             s.encode_content,
@@ -231,6 +223,7 @@ impl Summary {
             ms = self.ms_per_output,
             mode = self.mode,
             prov = self.provider,
+            prec = self.precision,
             bs = self.batch_size,
         );
         if let Some(e) = &self.report_error {
@@ -279,7 +272,7 @@ pub fn write_all(path: &Path, rows: &[Row]) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
-    w.write_record(HEADER)
+    w.write_record(header())
         .map_err(|e| Error::Invalid(e.to_string()))?;
     for r in rows {
         w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adain::model::{self, Weights};
+use adain::onnx::Precision;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -200,24 +201,52 @@ struct ExportArgs {
     /// Output folder.
     #[arg(long, default_value = "onnx", value_name = "DIR")]
     out: PathBuf,
-    /// Half precision: encoder and decoder convolutions in float16 (statistics, AdaIN, inputs and
-    /// outputs stay float32). Outputs stay within 2/255 of fp32 (tests/interop.rs).
+    /// Also write half-precision graphs beside the fp32 ones (`*.fp16.onnx`): encoder and
+    /// decoder convolutions in float16; statistics, AdaIN, inputs and outputs stay float32.
+    /// Outputs stay within 2/255 of fp32 (tests/interop.rs).
     #[arg(long)]
     half: bool,
+    /// Also write `decoder.int8.onnx`: the decoder statically quantised by ONNX Runtime's
+    /// quantiser (python/quantize.py, in the project venv), calibrated on AdaIN targets of the
+    /// --calibration-* images. adain-batch runs it with --precision int8.
+    #[arg(long)]
+    int8: bool,
+    /// Content images for int8 calibration (folders or files).
+    #[arg(long, value_name = "PATH", num_args = 1.., default_value = "datasets/demo/content")]
+    calibration_content: Vec<PathBuf>,
+    /// Style images for int8 calibration (folders or files).
+    #[arg(long, value_name = "PATH", num_args = 1.., default_value = "datasets/demo/style")]
+    calibration_style: Vec<PathBuf>,
     /// Do nothing when the folder already holds every graph exported from these weights by
     /// this version (set-up runs this on every call).
     #[arg(long)]
     if_stale: bool,
 }
 
-fn export(enc: &Weights, dec: &Weights, out: &std::path::Path, half: bool) -> anyhow::Result<()> {
-    let precision = if half {
-        adain::onnx::Precision::Fp16
-    } else {
-        adain::onnx::Precision::Fp32
+/// Writes the graphs of `precision` into `out`, unless `if_stale` and they are current. int8
+/// graphs are calibrated on `cal`'s images; the fp32 graphs must be there first.
+fn export(
+    enc: &Weights,
+    dec: &Weights,
+    out: &std::path::Path,
+    precision: Precision,
+    if_stale: bool,
+    cal: &adain::quantize::Calibration,
+) -> anyhow::Result<()> {
+    if if_stale && adain::onnx::is_current(out, enc, dec, precision) {
+        eprintln!("{}: {precision} graphs up to date", out.display());
+        return Ok(());
+    }
+    let files = match precision {
+        Precision::Int8 => vec![adain::quantize::export_int8(out, cal)?],
+        p => adain::onnx::export_with(enc, dec, out, p)?
+            .files
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect(),
     };
-    let done = adain::onnx::export_with(enc, dec, out, precision)?;
-    for (path, size) in done.files {
+    for path in files {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
         eprintln!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
     }
     Ok(())
@@ -239,7 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let (enc, dec) = adain::weights_import::import_pth(&vgg, decoder.as_deref(), &out_dir)?;
             if let (Some(to), Some(dec)) = (to, dec) {
-                export(&enc, &dec, &to, false)?;
+                export(&enc, &dec, &to, Precision::Fp32, false, &Default::default())?;
             }
         }
         Cmd::Export(a) => {
@@ -251,15 +280,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "give --decoder FILE, or --random-decoder SEED for an untrained stand-in"
                 ),
             };
-            let precision = if a.half {
-                adain::onnx::Precision::Fp16
-            } else {
-                adain::onnx::Precision::Fp32
+            let cal = adain::quantize::Calibration {
+                content: a.calibration_content,
+                style: a.calibration_style,
+                ..Default::default()
             };
-            if a.if_stale && adain::onnx::is_current(&a.out, &enc, &dec, precision) {
-                eprintln!("{}: graphs up to date", a.out.display());
-            } else {
-                export(&enc, &dec, &a.out, a.half)?;
+            // Other precisions live beside the fp32 graphs and share some of them.
+            let wanted = [
+                (true, Precision::Fp32),
+                (a.half, Precision::Fp16),
+                (a.int8, Precision::Int8),
+            ];
+            for (_, p) in wanted.into_iter().filter(|(on, _)| *on) {
+                export(&enc, &dec, &a.out, p, a.if_stale, &cal)?;
             }
         }
         #[cfg(feature = "train")]
@@ -282,8 +315,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Cmd::Info { dir } => {
-            for name in adain::onnx::GRAPH_FILES {
-                let path = dir.join(name);
+            // Every fp32 graph (missing ones are an error), then the other precisions' present.
+            let dir = &dir;
+            let graphs = [Precision::Fp32, Precision::Fp16, Precision::Int8]
+                .into_iter()
+                .flat_map(|p| p.own_graphs().iter().map(move |g| (p, dir.join(p.file(g)))));
+            for (precision, path) in graphs {
+                if precision != Precision::Fp32 && !path.is_file() {
+                    continue;
+                }
                 println!("{}", path.display());
                 for (k, v) in adain::onnx::read_metadata(&path)? {
                     let v = if v.len() > 200 {
@@ -364,6 +404,7 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
         runtime: adain::runtime::RuntimeConfig {
             provider: a.provider,
             threads: 0,
+            ..Default::default()
         },
     };
     let rows = adain::quality::run(&cfg, &|r| match r.status {

@@ -32,7 +32,11 @@ pub const GRAPH_FILES: [&str; 5] = [
     STYLIZE_FILE,
 ];
 
-/// Whether `dir` already holds every graph as [`export_with`] would write it from `enc` and `dec`
+/// Metadata key naming a graph's precision (absent in fp32 graphs); its value starts with
+/// [`Precision::as_str`].
+pub const PRECISION_KEY: &str = "adain.precision";
+
+/// Whether `dir` already holds every graph of `precision` as [`export_with`] would write it from `enc` and `dec`
 /// at `precision`: each file present, made by this exporter version at this precision, from
 /// weights with these sha256s. Lets set-up skip an export that would rewrite the same bytes.
 pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision) -> bool {
@@ -42,12 +46,15 @@ pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    GRAPH_FILES.iter().all(|name| {
-        let Ok(meta) = read_metadata(&dir.join(name)) else {
+    precision.own_graphs().iter().all(|name| {
+        let Ok(meta) = read_metadata(&dir.join(precision.file(name))) else {
             return false;
         };
-        let half_marked = meta.iter().any(|(k, _)| k == "adain.precision");
-        half_marked == (precision == Precision::Fp16)
+        let marked = meta
+            .iter()
+            .find(|(k, _)| k == PRECISION_KEY)
+            .map(|(_, v)| v.split_whitespace().next().unwrap_or_default());
+        marked.unwrap_or("fp32") == precision.as_str()
             && meta.iter().all(|(k, v)| {
                 let checked = k == "adain.exporter" || k.ends_with(".sha256");
                 !checked || expected(k) == Some(v.as_str())
@@ -77,13 +84,73 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-/// Numeric precision of the exported convolutions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Numeric precision of a set of graphs. fp32 is the full set ([`GRAPH_FILES`]); the others
+/// add their own versions of some graphs beside it, named by [`Precision::file`]
+/// (`decoder.int8.onnx`), and share the rest (AdaIN statistics always run in float32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
+    #[default]
     Fp32,
     /// Encoder and decoder convolutions in float16; statistics, AdaIN, inputs and outputs in
-    /// float32 (half the file size; for GPUs with fast fp16).
+    /// float32 (half the file size; for GPUs with fast fp16). Written by `adain export --half`.
     Fp16,
+    /// The decoder's convolutions in int8 (QDQ: per-channel symmetric weights, uint8
+    /// activations calibrated on AdaIN targets; the last convolution, which writes the image,
+    /// stays float32); encoder and AdaIN in float32. Written by `adain export --int8`
+    /// ([`crate::quantize`]).
+    Int8,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Int8 => "int8",
+        }
+    }
+
+    /// The graphs this precision has its own file for; the others are the fp32 ones.
+    pub fn own_graphs(self) -> &'static [&'static str] {
+        match self {
+            Precision::Fp32 => &GRAPH_FILES,
+            Precision::Fp16 => &[ENCODER_FILE, DECODER_FILE, ADAIN_DECODER_FILE, STYLIZE_FILE],
+            // The encoder stays float32: quantised, its relu4_1 features were off by 13-33%
+            // (relative mean |difference|) on val photos, and the statistics with them.
+            Precision::Int8 => &[DECODER_FILE],
+        }
+    }
+
+    /// The file that holds `graph` (one of [`GRAPH_FILES`]) at this precision:
+    /// `decoder.onnx` -> `decoder.int8.onnx`; graphs without their own version keep the fp32 name.
+    pub fn file(self, graph: &str) -> String {
+        match graph.strip_suffix(".onnx") {
+            Some(stem) if self != Precision::Fp32 && self.own_graphs().contains(&graph) => {
+                format!("{stem}.{}.onnx", self.as_str())
+            }
+            _ => graph.to_string(),
+        }
+    }
+
+    /// The command that writes this precision's graphs into `dir`.
+    pub fn export_command(self, dir: &Path) -> String {
+        let flag = match self {
+            Precision::Fp32 => "",
+            Precision::Fp16 => " --half",
+            Precision::Int8 => " --int8",
+        };
+        format!(
+            "adain export --decoder onnx/decoder.safetensors --out {}{flag}",
+            dir.display()
+        )
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Metadata for graphs built from `enc` and/or `dec`.
@@ -121,7 +188,7 @@ fn provenance_with(
     let half = precision == Precision::Fp16;
     if half {
         entries.push((
-            "adain.precision".to_string(),
+            PRECISION_KEY.to_string(),
             "fp16 convolutions; fp32 statistics, AdaIN, inputs and outputs".to_string(),
         ));
     }
@@ -140,15 +207,21 @@ pub fn export(enc: &Weights, dec: &Weights, dir: &Path) -> Result<Exported> {
     export_with(enc, dec, dir, Precision::Fp32)
 }
 
-/// [`export`] at a chosen precision.
+/// [`export`] at fp32, or fp16's own graphs (encoder, decoder, fused decoder, stylize) beside
+/// them as `*.fp16.onnx`. int8 graphs are calibrated, not converted: [`crate::quantize`].
 pub fn export_with(
     enc: &Weights,
     dec: &Weights,
     dir: &Path,
     precision: Precision,
 ) -> Result<Exported> {
+    if precision == Precision::Int8 {
+        return Err(Error::Invalid(
+            "int8 graphs are made by calibration (adain export --int8), not by conversion".into(),
+        ));
+    }
     let provenance = |e, d| provenance_with(e, d, precision);
-    let graphs = GRAPH_FILES.map(|name| {
+    let graphs = precision.own_graphs().iter().map(|&name| {
         let model = match name {
             ENCODER_FILE => graphs::encoder(enc, &provenance(Some(enc), None)),
             ADAIN_FILE => graphs::adain_graph(&provenance(None, None)),
@@ -160,7 +233,7 @@ pub fn export_with(
     });
     let mut files = Vec::new();
     for (name, m) in graphs {
-        let path = dir.join(name);
+        let path = dir.join(precision.file(name));
         let bytes = m
             .write_to_bytes()
             .map_err(|e| Error::Invalid(format!("{}: cannot encode ONNX: {e}", path.display())))?;

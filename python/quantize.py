@@ -1,0 +1,141 @@
+"""Static int8 quantisation of an exported graph with ONNX Runtime's own quantiser.
+
+Called by `adain export --int8`, which computes the calibration inputs in Rust (images loaded by
+imaging.rs, AdaIN targets from the fp32 graphs) and writes them as one safetensors file whose keys
+are `<graph input>/<sample index>`. This script owns only what Rust cannot do well: choosing
+ONNX Runtime's QDQ patterns (which its CPU kernels fuse into QLinearConv / VNNI code), so
+they track the runtime version we ship instead of being re-derived by hand.
+
+Weights: per output channel, symmetric int8. Activations: uint8, asymmetric (the u8 x s8 form
+the x86 VNNI kernels run). The graph's inputs and output stay float32.
+
+usage: quantize.py --model decoder.onnx --calibration calib.safetensors --out decoder.int8.onnx
+                   [--method minmax|percentile|entropy] [--note TEXT]
+"""
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from safetensors.numpy import load_file
+
+
+class Samples(CalibrationDataReader):
+    """Feeds the calibration samples one at a time, in index order."""
+
+    def __init__(self, path, inputs):
+        tensors = load_file(path)
+        indices = sorted({int(k.rsplit("/", 1)[1]) for k in tensors})
+        missing = [f"{i}/{n}" for n in indices for i in inputs if f"{i}/{n}" not in tensors]
+        if missing or not indices:
+            sys.exit(f"{path}: calibration file lacks {missing[:3] or 'any sample'} "
+                     f"(expected keys <input>/<n> for inputs {inputs})")
+        self.samples = [{i: tensors[f"{i}/{n}"] for i in inputs} for n in indices]
+        self.pos = 0
+
+    def get_next(self):
+        if self.pos == len(self.samples):
+            return None
+        self.pos += 1
+        return self.samples[self.pos - 1]
+
+    def rewind(self):
+        self.pos = 0
+
+
+def last_convs(model):
+    """The convolutions that write the graph's outputs (through Identity nodes): kept in float so
+    the image itself is not rounded to 256 levels of its calibrated range (a ~2/255 step), at
+    about 1% of the decoder's arithmetic (64 -> 3 channels)."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    found = []
+    for out in model.graph.output:
+        n = producer.get(out.name)
+        while n is not None and n.op_type == "Identity":
+            n = producer.get(n.input[0])
+        if n is not None and n.op_type == "Conv":
+            found.append(n.name)
+    return found
+
+
+METHODS = {
+    "minmax": CalibrationMethod.MinMax,
+    "percentile": CalibrationMethod.Percentile,
+    "entropy": CalibrationMethod.Entropy,
+}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True)
+    p.add_argument("--calibration", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--method", choices=sorted(METHODS), default="minmax")
+    p.add_argument("--note", default="", help="text stored as metadata adain.precision")
+    a = p.parse_args()
+
+    src = onnx.load(a.model)
+    inputs = [i.name for i in src.graph.input]
+    reader = Samples(a.calibration, inputs)
+    out_dir = os.path.dirname(os.path.abspath(a.out))
+    # Written beside the target and renamed over it: a reader never sees half a graph.
+    fd, tmp = tempfile.mkstemp(prefix=".quantize-", suffix=".onnx", dir=out_dir)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the graph is not
+    # The quantiser's advice to pre-process (symbolic shape inference) changes nothing here:
+    # measured, same nodes and the same outputs. Keep its log to errors.
+    logging.getLogger().setLevel(logging.ERROR)
+    try:
+        quantize_static(
+            a.model,
+            tmp,
+            reader,
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=METHODS[a.method],
+            extra_options={
+                "WeightSymmetric": True,
+                "ActivationSymmetric": False,
+                "CalibPercentile": 99.999,
+            },
+            calibration_providers=["CPUExecutionProvider"],
+            nodes_to_exclude=last_convs(src),
+        )
+        q = onnx.load(tmp)
+        # Keep the source graph's provenance (weights sha256, exporter, conventions) and say
+        # how this one was made.
+        del q.metadata_props[:]
+        for prop in src.metadata_props:
+            if prop.key != "adain.precision":
+                q.metadata_props.add(key=prop.key, value=prop.value)
+        q.metadata_props.add(key="adain.precision", value=a.note or "int8")
+        q.metadata_props.add(key="adain.int8.calibration",
+                             value=f"{a.method}, {len(reader.samples)} samples")
+        onnx.checker.check_model(q)
+        onnx.save(q, tmp)
+        os.replace(tmp, a.out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    n_q = sum(1 for n in q.graph.node if n.op_type == "QuantizeLinear")
+    print(f"{a.out}: {n_q} QuantizeLinear nodes, calibrated on {len(reader.samples)} samples "
+          f"({a.method})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
