@@ -13,6 +13,7 @@ pub mod batch;
 pub mod error;
 pub mod fsutil;
 pub mod imaging;
+pub mod inputs;
 pub mod metrics;
 pub mod model;
 pub mod onnx;

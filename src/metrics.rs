@@ -144,3 +144,15 @@ mod tests {
         assert_eq!(style_error(&sty, &sty), 0.0);
     }
 }
+
+/// Mean and max |a - b| over two same-shaped `[3, H, W]` images in [0,1], in 1/255 steps (the
+/// pixel cost of a cheaper precision against fp32).
+pub fn abs_difference_255(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> (f64, f64) {
+    let (mut sum, mut max) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b.iter()) {
+        let d = (*x as f64 - *y as f64).abs() * 255.0;
+        sum += d;
+        max = max.max(d);
+    }
+    (sum / a.len().max(1) as f64, max)
+}

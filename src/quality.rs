@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::batch::plan::{self, Input};
+use crate::batch::plan;
 use crate::error::{Error, Result};
 use crate::imaging::{self, Image, Sizing};
+use crate::inputs::Input;
 use crate::metrics;
 use crate::runtime::{Judge, Judged, RuntimeConfig};
 
@@ -37,6 +38,9 @@ pub struct QualityConfig {
     pub style_size: u32,
     /// Use at most this many content and style images (sorted order).
     pub limit: Option<usize>,
+    /// A folder of reference outputs with the same names (e.g. the fp32 run beside an int8
+    /// one): each output's pixel difference to its reference is reported too.
+    pub reference: Option<PathBuf>,
     pub runtime: RuntimeConfig,
 }
 
@@ -54,6 +58,9 @@ pub struct QualityRow {
     pub style_error: Option<f64>,
     pub content_error: Option<f64>,
     pub ssim: Option<f64>,
+    /// Mean and max |difference| to the reference output, in 1/255 steps (with `reference`).
+    pub ref_mean_abs: Option<f64>,
+    pub ref_max_abs: Option<f64>,
 }
 
 /// Means over the scored outputs of one method at one alpha.
@@ -68,10 +75,14 @@ pub struct QualitySummary {
     pub style_error: f64,
     pub content_error: f64,
     pub ssim: f64,
+    /// Mean of the outputs' mean |difference| to the reference, and the largest single pixel
+    /// difference, in 1/255 steps (None without a reference).
+    pub ref_mean_abs: Option<f64>,
+    pub ref_max_abs: Option<f64>,
 }
 
 fn inputs(what: &str, roots: &[PathBuf], limit: Option<usize>) -> Result<Vec<Input>> {
-    let mut found = plan::discover_some(what, roots, false)?;
+    let mut found = crate::inputs::discover_some(what, roots, false)?;
     if let Some(n) = limit {
         found.truncate(n);
     }
@@ -155,7 +166,10 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
                     style_error: None,
                     content_error: None,
                     ssim: None,
+                    ref_mean_abs: None,
+                    ref_max_abs: None,
                 };
+                let reference = cfg.reference.as_ref().map(|d| d.join(&name));
                 match score(
                     &mut judge,
                     &path,
@@ -163,13 +177,16 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
                     &style_stats[&s.name],
                     &mut content_at,
                     &full,
+                    reference.as_deref(),
                 ) {
                     Ok(None) => row.status = "missing",
-                    Ok(Some((se, ce, ssim, note))) => {
-                        row.style_error = Some(se);
-                        row.content_error = Some(ce);
-                        row.ssim = Some(ssim);
-                        row.note = note;
+                    Ok(Some(sc)) => {
+                        row.style_error = Some(sc.style_error);
+                        row.content_error = Some(sc.content_error);
+                        row.ssim = Some(sc.ssim);
+                        row.ref_mean_abs = sc.reference.map(|r| r.0);
+                        row.ref_max_abs = sc.reference.map(|r| r.1);
+                        row.note = sc.note;
                     }
                     Err(e) => {
                         row.status = "error";
@@ -184,7 +201,15 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
     Ok(rows)
 }
 
-type Scores = (f64, f64, f64, String);
+/// One output's measures.
+struct Scores {
+    style_error: f64,
+    content_error: f64,
+    ssim: f64,
+    /// (mean, max) |difference| to the reference output in 1/255 steps.
+    reference: Option<(f64, f64)>,
+    note: String,
+}
 
 fn score(
     judge: &mut Judge,
@@ -193,6 +218,7 @@ fn score(
     style: &std::result::Result<Judged, String>,
     content_at: &mut HashMap<(u32, u32), (Image, Judged)>,
     full: &Sizing,
+    reference: Option<&Path>,
 ) -> std::result::Result<Option<Scores>, String> {
     // An unreadable input is the row's story even when (as usual) its output is missing too.
     let content = content.as_ref().map_err(|e| format!("content: {e}"))?;
@@ -221,12 +247,27 @@ fn score(
         }
     };
     let o = judge.judge(out.data.view()).map_err(|e| e.to_string())?;
-    Ok(Some((
-        metrics::style_error(&o.stats, &style.stats),
-        metrics::content_error(&o.features, &c_judged.features),
-        metrics::ssim_luma(out.data.view(), c_img.data.view()),
+    let reference = match reference {
+        None => None,
+        Some(r) => {
+            let r = imaging::load(r, full).map_err(|e| format!("reference: {e}"))?;
+            if r.data.dim() != out.data.dim() {
+                return Err(format!(
+                    "reference is {}x{}, the output {w}x{h}",
+                    r.width(),
+                    r.height()
+                ));
+            }
+            Some(metrics::abs_difference_255(out.data.view(), r.data.view()))
+        }
+    };
+    Ok(Some(Scores {
+        style_error: metrics::style_error(&o.stats, &style.stats),
+        content_error: metrics::content_error(&o.features, &c_judged.features),
+        ssim: metrics::ssim_luma(out.data.view(), c_img.data.view()),
+        reference,
         note,
-    )))
+    }))
 }
 
 /// Means per (method, alpha), in first-seen order.
@@ -256,6 +297,12 @@ pub fn summarise(rows: &[QualityRow]) -> Vec<QualitySummary> {
                 style_error: mean(|r| r.style_error),
                 content_error: mean(|r| r.content_error),
                 ssim: mean(|r| r.ssim),
+                ref_mean_abs: ok
+                    .iter()
+                    .all(|r| r.ref_mean_abs.is_some())
+                    .then(|| mean(|r| r.ref_mean_abs))
+                    .filter(|_| !ok.is_empty()),
+                ref_max_abs: ok.iter().filter_map(|r| r.ref_max_abs).reduce(f64::max),
                 method,
                 alpha,
             }
@@ -290,13 +337,18 @@ pub fn table(summary: &[QualitySummary]) -> String {
         .max()
         .unwrap_or(0)
         .max(6);
+    let with_ref = summary.iter().any(|r| r.ref_mean_abs.is_some());
     let mut s = format!(
-        "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12} {:>14} {:>8}\n",
+        "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12} {:>14} {:>8}",
         "method", "alpha", "scored", "missing", "errors", "style error", "content error", "SSIM"
     );
+    if with_ref {
+        s.push_str(" |diff| to reference (mean, max, /255)");
+    }
+    s.push('\n');
     for r in summary {
         s.push_str(&format!(
-            "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12.4} {:>14.4} {:>8.4}\n",
+            "{:<w$} {:>6} {:>6} {:>7} {:>6} {:>12.4} {:>14.4} {:>8.4}",
             r.method,
             r.alpha,
             r.scored,
@@ -306,6 +358,10 @@ pub fn table(summary: &[QualitySummary]) -> String {
             r.content_error,
             r.ssim
         ));
+        if let (Some(m), Some(x)) = (r.ref_mean_abs, r.ref_max_abs) {
+            s.push_str(&format!(" {m:.2}, {x:.0}"));
+        }
+        s.push('\n');
     }
     s
 }

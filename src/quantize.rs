@@ -56,7 +56,7 @@ pub fn calibration_samples(
     };
     let encode = |models: &mut Models, what: &str, roots: &[PathBuf]| -> Result<Vec<_>> {
         let mut out = Vec::new();
-        for input in crate::batch::plan::discover_some(what, roots, false)? {
+        for input in crate::inputs::discover_some(what, roots, false)? {
             let img = imaging::load(&input.path, &sizing)?;
             let x = img.data.insert_axis(ndarray::Axis(0));
             out.push(models.encode(x.view())?);

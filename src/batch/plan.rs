@@ -1,4 +1,4 @@
-//! The work plan: which images, which outputs, in which order, for which shard. Pure functions
+//! The work plan: which outputs, in which order, for which shard. Pure functions
 //! over paths, so naming, resume and sharding are tested without running a network.
 //!
 //! Naming: `<content>_stylized_<style>_alpha<alpha>.<ext>` where `<content>`/`<style>` are the
@@ -6,31 +6,12 @@
 //! of one kind would get the same name (`a.jpg` and `a.png`), both keep their extension
 //! (`a_jpg`, `a_png`). Style mixes are named `mix-<style1>-<style2>...`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-
-/// File extensions read as images; other files in a folder are counted and ignored.
-pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"];
-
-/// One input image and the name its outputs carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    pub path: PathBuf,
-    pub name: String,
-}
-
-/// What [`discover`] found.
-#[derive(Debug, Default)]
-pub struct Found {
-    pub inputs: Vec<Input>,
-    /// Files skipped because their extension is not an image's.
-    pub ignored: Vec<PathBuf>,
-    /// Paths skipped because they are (or look like) adain-batch outputs: images named like
-    /// outputs, and the output folder itself when it lies inside an input folder.
-    pub outputs_skipped: Vec<PathBuf>,
-}
+use crate::error::Result;
+use crate::inputs;
+pub use crate::inputs::{Found, Input};
 
 /// Whether a file name follows adain-batch's output naming scheme.
 pub fn looks_like_output(p: &Path) -> bool {
@@ -41,123 +22,19 @@ pub fn looks_like_output(p: &Path) -> bool {
     n.contains("_stylized_") && n.contains("_alpha")
 }
 
-fn has_image_ext(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-/// Collects images from folders and files (sorted, so every process sees the same order) and
-/// gives each a collision-free output name.
-pub fn discover(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Found> {
-    discover_inputs(what, roots, recursive, None)
-}
-
-/// [`discover`] for a batch writing into `out`: files inside `out` and files named like
-/// outputs are never inputs (else every rerun would stylize the last run's outputs again).
+/// [`inputs::discover`] for a batch writing into `out` (`None`: nothing excluded): the output
+/// folder and files named like outputs are never inputs.
 pub fn discover_inputs(
     what: &str,
     roots: &[PathBuf],
     recursive: bool,
     out: Option<&Path>,
 ) -> Result<Found> {
-    let batch = out.is_some();
-    // A folder that does not exist yet holds no inputs.
-    let out = out.and_then(|o| o.canonicalize().ok());
-    let is_output = |p: &Path| {
-        looks_like_output(p)
-            || out
-                .as_ref()
-                .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)))
-    };
-    let mut found = Found::default();
-    let mut rels: Vec<(PathBuf, PathBuf)> = Vec::new(); // (path, relative name source)
-    for root in roots {
-        let meta = std::fs::metadata(root)
-            .map_err(|e| Error::Invalid(format!("{what} '{}': {e}", root.display())))?;
-        if meta.is_file() {
-            let rel = PathBuf::from(root.file_name().unwrap_or(root.as_os_str()));
-            rels.push((root.clone(), rel));
-            continue;
-        }
-        let mut stack = vec![root.clone()];
-        while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| Error::Invalid(format!("{what} folder '{}': {e}", dir.display())))?;
-            for e in entries.flatten() {
-                let p = e.path();
-                let name = e.file_name();
-                if name.to_string_lossy().starts_with('.') {
-                    continue; // hidden files, and our own temporary files
-                }
-                if p.is_dir() {
-                    let inside_out = out
-                        .as_ref()
-                        .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)));
-                    if inside_out {
-                        found.outputs_skipped.push(p);
-                    } else if recursive {
-                        stack.push(p);
-                    }
-                } else if has_image_ext(&p) && batch && is_output(&p) {
-                    found.outputs_skipped.push(p);
-                } else if has_image_ext(&p) {
-                    let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
-                    rels.push((p, rel));
-                } else {
-                    found.ignored.push(p);
-                }
-            }
-        }
-    }
-    rels.sort();
-    rels.dedup_by(|a, b| a.0 == b.0);
-    let base = |rel: &Path, keep_ext: bool| -> String {
-        let s = if keep_ext {
-            rel.to_string_lossy().replace('.', "_")
-        } else {
-            rel.with_extension("").to_string_lossy().into_owned()
-        };
-        s.replace(['/', '\\'], "__")
-    };
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for (_, rel) in &rels {
-        *counts.entry(base(rel, false)).or_default() += 1;
-    }
-    let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    for (path, rel) in rels {
-        let plain = base(&rel, false);
-        let name = if counts[&plain] > 1 {
-            base(&rel, true)
-        } else {
-            plain
-        };
-        if let Some(other) = seen.insert(name.clone(), path.clone()) {
-            return Err(Error::Invalid(format!(
-                "{what} images '{}' and '{}' would write outputs of the same name '{name}'; rename one",
-                other.display(),
-                path.display()
-            )));
-        }
-        found.inputs.push(Input { path, name });
-    }
-    found.ignored.sort();
-    Ok(found)
-}
-
-/// [`discover`], where finding no image at all is an error (training, scoring).
-pub fn discover_some(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Vec<Input>> {
-    let found = discover(what, roots, recursive)?.inputs;
-    if found.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no {what} images found in {roots:?}"
-        )));
-    }
-    Ok(found)
+    inputs::discover_excluding(what, roots, recursive, out, looks_like_output)
 }
 
 /// What a job blends: one style, or a weighted mix of all styles.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StyleRef {
     One(usize),
     Mix,
@@ -297,6 +174,7 @@ pub fn parse_alphas(s: &str) -> std::result::Result<Vec<f32>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::discover;
 
     fn touch(dir: &Path, rel: &str) {
         let p = dir.join(rel);

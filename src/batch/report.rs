@@ -49,6 +49,74 @@ pub struct Row {
     pub total_ms: f64,
 }
 
+/// Milliseconds, rounded to the microsecond, from seconds.
+pub fn ms(s: f64) -> f64 {
+    (s * 1e3 * 1000.0).round() / 1000.0
+}
+
+/// What one output shares with others, before it is divided among them (see the module doc):
+/// its content's load and encode (over `content_outputs`), its style's (over `style_outputs`),
+/// and the AdaIN/decoder call (over `batch`).
+#[derive(Debug, Clone, Copy)]
+pub struct Shares {
+    pub content_load_s: f64,
+    pub content_encode_s: f64,
+    pub content_outputs: usize,
+    pub style_load_s: f64,
+    pub style_encode_s: f64,
+    pub style_outputs: usize,
+    pub adain_s: f64,
+    pub decode_s: f64,
+    pub batch: usize,
+}
+
+impl Shares {
+    /// Writes this output's share of each stage into `row`.
+    pub fn apply(&self, row: &mut Row) {
+        let c = self.content_outputs.max(1) as f64;
+        let s = self.style_outputs.max(1) as f64;
+        let b = self.batch.max(1) as f64;
+        row.load_ms = ms(self.content_load_s / c + self.style_load_s / s);
+        row.encode_content_ms = ms(self.content_encode_s / c);
+        row.encode_style_ms = ms(self.style_encode_s / s);
+        row.adain_ms = ms(self.adain_s / b);
+        row.decode_ms = ms(self.decode_s / b);
+    }
+}
+
+impl Row {
+    /// Sets `total_ms` to the sum of the stage columns.
+    pub fn close(&mut self) {
+        self.total_ms = ms((self.load_ms
+            + self.encode_content_ms
+            + self.encode_style_ms
+            + self.adain_ms
+            + self.decode_ms
+            + self.save_ms)
+            / 1e3);
+    }
+}
+
+/// Outputs by outcome and stage seconds summed over rows: what the summary reports.
+#[derive(Debug, Clone, Default)]
+pub struct RunLog {
+    pub ok: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub totals: StageTotals,
+}
+
+impl RunLog {
+    pub fn record(&mut self, row: &Row) {
+        match row.status {
+            Some(Status::Ok) => self.ok += 1,
+            Some(Status::Skipped) => self.skipped += 1,
+            Some(Status::Error) | None => self.failed += 1,
+        }
+        self.totals.add(row);
+    }
+}
+
 /// Appends rows to the report, flushing each.
 pub struct ReportWriter {
     file: File,

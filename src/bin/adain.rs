@@ -154,6 +154,10 @@ struct QualityArgs {
     /// Use at most this many content and style images (sorted order).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Reference outputs with the same names (e.g. an fp32 run to compare int8 against): adds
+    /// each output's mean and max pixel |difference| to its reference.
+    #[arg(long, value_name = "DIR")]
+    reference: Option<PathBuf>,
     /// Per-output CSV; the summary goes beside it as <name>.summary.csv.
     #[arg(
         long,
@@ -401,6 +405,7 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
         judge,
         style_size: a.style_size,
         limit: a.limit,
+        reference: a.reference,
         runtime: adain::runtime::RuntimeConfig {
             provider: a.provider,
             threads: 0,

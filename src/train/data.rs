@@ -23,7 +23,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use image::imageops;
 use rand::{Rng, SeedableRng};
 
-use crate::batch::plan;
 use crate::error::{Error, Result};
 
 /// Loader settings.
@@ -49,7 +48,7 @@ pub struct Batch {
 
 /// Lists image files under folders (recursive), sorted.
 pub fn list_images(what: &str, roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    Ok(plan::discover_some(what, roots, true)?
+    Ok(crate::inputs::discover_some(what, roots, true)?
         .into_iter()
         .map(|i| i.path)
         .collect())

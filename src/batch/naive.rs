@@ -1,0 +1,95 @@
+//! The benchmark's baseline (`--naive`): every output on its own, in order, batch 1, content and
+//! style decoded and encoded again each time, as the PyTorch scripts do. Its outputs are
+//! byte-identical to the planned pipeline's (tests/batch.rs).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use ndarray::{Array1, Array4, Axis};
+
+use super::Inputs;
+use super::plan::{Job, StyleRef};
+use super::record::Recorder;
+use super::report::Shares;
+use super::save::{SaveSettings, save_output};
+use super::styles;
+use crate::error::Result;
+use crate::imaging;
+use crate::runtime::{self, Models};
+
+/// Runs `todo` one output at a time. Returns whether it was interrupted.
+pub(super) fn run(
+    inputs: Inputs<'_>,
+    rec: &mut Recorder<'_>,
+    models: &mut Models,
+    todo: &[Job],
+    stop: &AtomicBool,
+) -> Result<bool> {
+    let cfg = inputs.cfg;
+    let settings = SaveSettings {
+        format: cfg.format,
+        quality: cfg.quality,
+        thumbnails: cfg.grid != super::Grid::None,
+    };
+    for job in todo {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(true);
+        }
+        let t = Instant::now();
+        let content = match imaging::load(&inputs.contents[job.content].path, &cfg.content_sizing) {
+            Ok(c) => c,
+            Err(e) => {
+                rec.error_rows(&[job], &format!("content image {e}"), |_| {})?;
+                continue;
+            }
+        };
+        let content_load_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let feats = models
+            .encode(content.data.clone().insert_axis(Axis(0)).view())?
+            .features;
+        let content_encode_s = t.elapsed().as_secs_f64();
+        let needed: Vec<usize> = match job.style {
+            StyleRef::One(i) => vec![i],
+            StyleRef::Mix => (0..inputs.styles.len()).collect(),
+        };
+        let recolor = cfg.preserve_color.then_some(&content);
+        let table = styles::encode(inputs, models, &needed, recolor);
+        let st = match styles::target(inputs, job, &table) {
+            Ok(s) => s,
+            Err(e) => {
+                rec.error_rows(&[job], &e, |_| {})?;
+                continue;
+            }
+        };
+        let stat = |v: &[f32]| Array4::from_shape_vec((1, v.len(), 1, 1), v.to_vec());
+        let (mean, std) = (stat(&st.mean), stat(&st.std));
+        let (mean, std) = (mean.expect("512 values"), std.expect("512 values"));
+        let alpha = Array1::from(vec![job.alpha]);
+        let r =
+            models.stylize_features_timed(feats.view(), mean.view(), std.view(), alpha.view())?;
+        let y = runtime::crop(
+            r.images,
+            content.height() as usize,
+            content.width() as usize,
+        );
+        let mut row = rec.base_row(job);
+        (row.content_width, row.content_height) = (content.width(), content.height());
+        (row.style_width, row.style_height) = (st.width, st.height);
+        Shares {
+            content_load_s,
+            content_encode_s,
+            content_outputs: 1,
+            style_load_s: st.load_s,
+            style_encode_s: st.encode_s,
+            style_outputs: 1,
+            adain_s: r.adain_s,
+            decode_s: r.decode_s,
+            batch: 1,
+        }
+        .apply(&mut row);
+        let saved = save_output(y.index_axis(Axis(0), 0), &job.output, row, settings);
+        rec.saved(saved)?;
+    }
+    Ok(false)
+}

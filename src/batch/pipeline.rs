@@ -1,0 +1,330 @@
+//! The planned pipeline, as named stages: style statistics once per run (or per content with
+//! preserve-color) -> a content stream decoded ahead on a loader thread (bounded queue) -> each
+//! content encoded once (tiled when large) -> AdaIN + decoder on batches of (style, alpha) for
+//! that content -> the save stage. Memory is bounded by the prefetch depth, the batch size and
+//! the saves in flight, not by the number of images.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use ndarray::{Array1, Array4, Axis, s};
+
+use super::Inputs;
+use super::plan::{self, Job, StyleRef};
+use super::record::Recorder;
+use super::report::{Shares, ms};
+use super::save::{SaveSettings, Saver};
+use super::styles::{self, StyleStats, StyleTable};
+use crate::error::Result;
+use crate::imaging::{self, Image};
+use crate::runtime::{self, Models};
+
+/// Contents decoded ahead of the encoder.
+const PREFETCH: usize = 2;
+
+/// Runs `todo` (jobs without an output yet), `batch_size` outputs per decoder call. Returns
+/// whether it was interrupted.
+pub(super) fn run(
+    inputs: Inputs<'_>,
+    rec: &mut Recorder<'_>,
+    models: &mut Models,
+    todo: &[Job],
+    batch_size: usize,
+    stop: &AtomicBool,
+) -> Result<bool> {
+    if todo.is_empty() {
+        return Ok(false);
+    }
+    let n_styles = inputs.styles.len();
+    let all: Vec<&Job> = todo.iter().collect();
+    // Styles are encoded once for the run, unless recoloured to each content (preserve-color).
+    let global = (!inputs.cfg.preserve_color)
+        .then(|| styles::encode(inputs, models, &styles::needed(&all, n_styles), None));
+    let settings = SaveSettings {
+        format: inputs.cfg.format,
+        quality: inputs.cfg.quality,
+        thumbnails: inputs.cfg.grid != super::Grid::None,
+    };
+    let mut p = Pipeline {
+        inputs,
+        models,
+        batch_size,
+        style_uses: styles::uses(todo, n_styles),
+        global,
+        saver: Saver::new(settings, 2 * batch_size.max(4)),
+        stop,
+    };
+    let groups = plan::by_content(todo);
+    let stream = ContentStream::start(inputs, groups.keys().copied());
+    let mut interrupted = false;
+    for (ci, loaded, load_s) in stream.rx.iter() {
+        interrupted =
+            stop.load(Ordering::SeqCst) || p.content(rec, ci, &groups[&ci], loaded, load_s)?;
+        if interrupted {
+            break;
+        }
+    }
+    stream.stop();
+    p.saver.finish(rec)?;
+    Ok(interrupted || stop.load(Ordering::SeqCst))
+}
+
+/// The run-wide state of the stages.
+struct Pipeline<'a, 'm> {
+    inputs: Inputs<'a>,
+    models: &'m mut Models,
+    batch_size: usize,
+    /// Outputs of this run per style (for attributing its cost).
+    style_uses: HashMap<usize, usize>,
+    /// Statistics of every needed style, unless they are made per content (preserve-color).
+    global: Option<StyleTable>,
+    saver: Saver,
+    stop: &'a AtomicBool,
+}
+
+impl Pipeline<'_, '_> {
+    /// Every output of one content: encode it, get its styles' statistics, then decode in
+    /// batches. Returns whether a stop was requested.
+    fn content(
+        &mut self,
+        rec: &mut Recorder<'_>,
+        ci: usize,
+        jobs: &[&Job],
+        loaded: Result<Image>,
+        load_s: f64,
+    ) -> Result<bool> {
+        let inputs = self.inputs;
+        let Some(content) = encode_content(inputs, rec, self.models, ci, jobs, loaded, load_s)?
+        else {
+            return Ok(false);
+        };
+        let local;
+        let table = match &self.global {
+            Some(t) => t,
+            None => {
+                let need = styles::needed(jobs, inputs.styles.len());
+                local = styles::encode(inputs, self.models, &need, content.pixels.as_ref());
+                &local
+            }
+        };
+        // Outputs whose style failed are reported now; the rest go through in batches.
+        let mut ready: Vec<(&Job, StyleStats)> = Vec::new();
+        for j in jobs {
+            match styles::target(inputs, j, table) {
+                Ok(s) => ready.push((j, s)),
+                Err(e) => rec.error_rows(&[j], &e, |r| r.load_ms = content.load_share())?,
+            }
+        }
+        // A tiled content's outputs are whole images: one at a time bounds the memory.
+        let per_call = if content.tiled { 1 } else { self.batch_size };
+        for chunk in ready.chunks(per_call) {
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(true);
+            }
+            self.batch(rec, ci, &content, chunk)?;
+        }
+        Ok(false)
+    }
+
+    /// One decoder call's outputs: decoded, their rows filled with their time shares, and
+    /// handed to the save stage.
+    fn batch(
+        &mut self,
+        rec: &mut Recorder<'_>,
+        ci: usize,
+        content: &Content,
+        chunk: &[(&Job, StyleStats)],
+    ) -> Result<()> {
+        let (adain_s, decode_s, images) =
+            match decode_batch(self.inputs, self.models, content, chunk) {
+                Ok(r) => r,
+                Err(e) => {
+                    let jobs: Vec<&Job> = chunk.iter().map(|(j, _)| *j).collect();
+                    let path = self.inputs.contents[ci].path.display();
+                    return rec.error_rows(&jobs, &format!("content image '{path}': {e}"), |_| {});
+                }
+            };
+        for (k, (job, st)) in chunk.iter().enumerate() {
+            let mut row = rec.base_row(job);
+            (row.content_width, row.content_height) = (content.w as u32, content.h as u32);
+            (row.style_width, row.style_height) = (st.width, st.height);
+            // Styles encoded for this content alone (preserve-color) belong to its outputs.
+            let style_outputs = match (&self.global, job.style) {
+                (None, _) => content.outputs,
+                (Some(_), StyleRef::One(i)) => self.style_uses[&i],
+                (Some(_), StyleRef::Mix) => self.style_uses.get(&0).copied().unwrap_or(1),
+            };
+            Shares {
+                content_load_s: content.load_s,
+                content_encode_s: content.encode_s,
+                content_outputs: content.outputs,
+                style_load_s: st.load_s,
+                style_encode_s: st.encode_s,
+                style_outputs,
+                adain_s,
+                decode_s,
+                batch: chunk.len(),
+            }
+            .apply(&mut row);
+            let img = images.index_axis(Axis(0), k).to_owned();
+            self.saver.spawn(img, job.output.clone(), row);
+        }
+        self.saver.drain(rec)
+    }
+}
+
+/// Contents decoded on a loader thread, in plan order, through a bounded queue.
+struct ContentStream {
+    rx: mpsc::Receiver<(usize, Result<Image>, f64)>,
+    loader: std::thread::JoinHandle<()>,
+}
+
+impl ContentStream {
+    fn start(inputs: Inputs<'_>, order: impl Iterator<Item = usize>) -> Self {
+        let sizing = inputs.cfg.content_sizing;
+        let paths: Vec<(usize, PathBuf)> = order
+            .map(|ci| (ci, inputs.contents[ci].path.clone()))
+            .collect();
+        let (tx, rx) = mpsc::sync_channel(PREFETCH);
+        let loader = std::thread::spawn(move || {
+            for (ci, p) in paths {
+                let t = Instant::now();
+                let r = imaging::load(&p, &sizing);
+                if tx.send((ci, r, t.elapsed().as_secs_f64())).is_err() {
+                    break; // the consumer stopped (Ctrl-C)
+                }
+            }
+        });
+        ContentStream { rx, loader }
+    }
+
+    /// Lets the loader stop if the consumer left early, and waits for it.
+    fn stop(self) {
+        drop(self.rx);
+        let _ = self.loader.join();
+    }
+}
+
+/// One content, encoded once for all its outputs.
+struct Content {
+    features: Array4<f32>,
+    h: usize,
+    w: usize,
+    tiled: bool,
+    load_s: f64,
+    encode_s: f64,
+    /// Outputs of this run made from it.
+    outputs: usize,
+    /// The pixels, kept only when styles are recoloured to them (preserve-color).
+    pixels: Option<Image>,
+}
+
+impl Content {
+    /// One output's share of loading this content, in ms.
+    fn load_share(&self) -> f64 {
+        ms(self.load_s / self.outputs as f64)
+    }
+}
+
+/// Encodes a loaded content (through tiles when large); a failure becomes error rows for its
+/// jobs and `None`.
+fn encode_content(
+    inputs: Inputs<'_>,
+    rec: &mut Recorder<'_>,
+    models: &mut Models,
+    ci: usize,
+    jobs: &[&Job],
+    loaded: Result<Image>,
+    load_s: f64,
+) -> Result<Option<Content>> {
+    let n = jobs.len() as f64;
+    let img = match loaded {
+        Ok(img) => img,
+        Err(e) => {
+            rec.error_rows(jobs, &format!("content image {e}"), |r| {
+                r.load_ms = ms(load_s / n)
+            })?;
+            return Ok(None);
+        }
+    };
+    let (h, w) = (img.height() as usize, img.width() as usize);
+    let t = Instant::now();
+    // Large contents go through tiles: memory set by the tile, not by the image.
+    let tiled = crate::tiling::should_tile(h, w, inputs.cfg.tile);
+    let encoded = if tiled {
+        crate::tiling::encode(models, img.data.view(), inputs.cfg.tile)
+    } else {
+        models
+            .encode(img.data.view().insert_axis(Axis(0)))
+            .map(|e| e.features)
+    };
+    let features = match encoded {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = format!(
+                "content image '{}': {e}",
+                inputs.contents[ci].path.display()
+            );
+            rec.error_rows(jobs, &msg, |r| r.load_ms = ms(load_s / n))?;
+            return Ok(None);
+        }
+    };
+    Ok(Some(Content {
+        features,
+        h,
+        w,
+        tiled,
+        load_s,
+        encode_s: t.elapsed().as_secs_f64(),
+        outputs: jobs.len(),
+        // Dropped unless styles are recoloured to it: a large content's memory is its features.
+        pixels: inputs.cfg.preserve_color.then_some(img),
+    }))
+}
+
+/// AdaIN + decoder for one batch of (style statistics, alpha) on one content: returns AdaIN
+/// seconds (0 when fused into the decoder call), decoder seconds and the cropped images.
+fn decode_batch(
+    inputs: Inputs<'_>,
+    models: &mut Models,
+    content: &Content,
+    chunk: &[(&Job, StyleStats)],
+) -> Result<(f64, f64, Array4<f32>)> {
+    let b = chunk.len();
+    let mut mean = Array4::<f32>::zeros((b, crate::model::FEATURE_CHANNELS, 1, 1));
+    let mut std = mean.clone();
+    for (k, (_, st)) in chunk.iter().enumerate() {
+        mean.slice_mut(s![k, .., 0, 0])
+            .assign(&ndarray::ArrayView1::from(&st.mean));
+        std.slice_mut(s![k, .., 0, 0])
+            .assign(&ndarray::ArrayView1::from(&st.std));
+    }
+    let alpha = Array1::from_iter(chunk.iter().map(|(j, _)| j.alpha));
+    if content.tiled {
+        let t = Instant::now();
+        let y = crate::tiling::stylize(
+            models,
+            content.features.view(),
+            mean.view(),
+            std.view(),
+            alpha.as_slice().expect("contiguous"),
+            (content.h, content.w),
+            inputs.cfg.tile,
+        )?;
+        return Ok((0.0, t.elapsed().as_secs_f64(), y));
+    }
+    let r = models.stylize_features_timed(
+        content.features.view(),
+        mean.view(),
+        std.view(),
+        alpha.view(),
+    )?;
+    Ok((
+        r.adain_s,
+        r.decode_s,
+        runtime::crop(r.images, content.h, content.w),
+    ))
+}

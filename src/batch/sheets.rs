@@ -1,0 +1,135 @@
+//! Contact sheets, like the course report's tables: rows content x style, columns alphas, with
+//! the content and style images in the first two columns; one sheet per run or per content.
+//! Drawn from the thumbnails the save stage kept, so no output is read back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use super::plan::{self, Job, StyleRef};
+use super::{Grid, Inputs, Progress};
+use crate::error::Result;
+use crate::imaging::{self, Format};
+
+/// Thumbnail height in pixels.
+pub(super) const THUMB: u32 = 160;
+
+/// Most rows on one per-run sheet: it stays viewable; larger runs use `--grid content`.
+const MAX_ROWS: usize = 60;
+
+pub(super) fn thumbnail(img: &RgbImage) -> RgbImage {
+    let w = (img.width() as f64 * THUMB as f64 / img.height() as f64)
+        .round()
+        .max(1.0) as u32;
+    image::imageops::resize(img, w, THUMB, image::imageops::FilterType::Triangle)
+}
+
+/// The sheets for `planned` (every job of the run, done now or before), from `thumbs`.
+pub(super) fn draw(
+    inputs: Inputs<'_>,
+    thumbs: &HashMap<PathBuf, RgbImage>,
+    planned: &[Job],
+    progress: &dyn Progress,
+) -> Result<Vec<PathBuf>> {
+    let cfg = inputs.cfg;
+    if cfg.grid == Grid::None || planned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut col_labels = vec!["content".to_string(), "style".to_string()];
+    col_labels.extend(
+        cfg.alphas
+            .iter()
+            .map(|a| format!("alpha {}", plan::alpha_label(*a))),
+    );
+    let rows = rows(planned);
+    if cfg.grid == Grid::PerRun && rows.len() > MAX_ROWS {
+        progress.println(&format!(
+            "note: contact sheet shows the first {MAX_ROWS} of {} content x style rows (use --grid content for all)",
+            rows.len()
+        ));
+    }
+    let mut inputs_thumbs: HashMap<PathBuf, Option<RgbImage>> = HashMap::new();
+    let mut input_thumb = |p: &Path| {
+        inputs_thumbs
+            .entry(p.to_path_buf())
+            .or_insert_with(|| image::open(p).ok().map(|i| thumbnail(&i.to_rgb8())))
+            .clone()
+    };
+    let blank = || RgbImage::from_pixel(THUMB, THUMB, image::Rgb([235, 235, 235]));
+    let mut sheets = Vec::new();
+    for group in groups(cfg.grid, &rows) {
+        let mut cells = Vec::new();
+        let mut labels = Vec::new();
+        for &ri in &group {
+            let jobs = &rows[ri].1;
+            let j0 = jobs[0];
+            let mut row_cells =
+                vec![input_thumb(&inputs.contents[j0.content].path).unwrap_or_else(blank)];
+            let style = match j0.style {
+                StyleRef::One(i) => input_thumb(&inputs.styles[i].path),
+                StyleRef::Mix => None,
+            };
+            row_cells.push(style.unwrap_or_else(blank));
+            for a in &cfg.alphas {
+                let cell = jobs
+                    .iter()
+                    .find(|j| j.alpha == *a)
+                    .and_then(|j| thumbs.get(&j.output).cloned());
+                row_cells.push(cell.unwrap_or_else(blank));
+            }
+            let sname = match j0.style {
+                StyleRef::One(i) => inputs.styles[i].name.clone(),
+                StyleRef::Mix => "mix".into(),
+            };
+            labels.push(format!("{} x {}", inputs.contents[j0.content].name, sname));
+            cells.push(row_cells);
+        }
+        let sheet = imaging::contact_sheet(&cells, &col_labels, &labels, THUMB);
+        let name = match cfg.grid {
+            Grid::PerRun => match cfg.shard {
+                Some(s) => format!("contact_sheet-shard-{}-of-{}.png", s.index, s.count),
+                None => "contact_sheet.png".into(),
+            },
+            _ => format!(
+                "contact_sheet_{}.png",
+                inputs.contents[rows[group[0]].1[0].content].name
+            ),
+        };
+        let path = cfg.out.join(name);
+        imaging::save(&path, &sheet, Format::Png, 100)?;
+        sheets.push(path);
+    }
+    Ok(sheets)
+}
+
+/// Sheet rows: jobs grouped by (content, style target), in plan order.
+type SheetRow<'j> = ((usize, StyleRef), Vec<&'j Job>);
+
+fn rows(planned: &[Job]) -> Vec<SheetRow<'_>> {
+    let mut rows: Vec<SheetRow<'_>> = Vec::new();
+    for j in planned {
+        let key = (j.content, j.style);
+        match rows.last_mut() {
+            Some((k, v)) if *k == key => v.push(j),
+            _ => rows.push((key, vec![j])),
+        }
+    }
+    rows
+}
+
+/// Which rows go on which sheet: the first [`MAX_ROWS`] on one, or one sheet per content.
+fn groups(grid: Grid, rows: &[SheetRow<'_>]) -> Vec<Vec<usize>> {
+    if grid == Grid::PerRun {
+        return vec![(0..rows.len().min(MAX_ROWS)).collect()];
+    }
+    let mut g: Vec<Vec<usize>> = Vec::new();
+    for (i, ((ci, _), _)) in rows.iter().enumerate() {
+        if i > 0 && rows[i - 1].0.0 == *ci {
+            g.last_mut().expect("non-empty").push(i);
+        } else {
+            g.push(vec![i]);
+        }
+    }
+    g
+}

@@ -1,0 +1,146 @@
+//! Finding input images: folders (optionally recursive) and files, sorted so every process
+//! sees the same order, each with the collision-free name its outputs carry. One owner for
+//! adain-batch, the trainer's loader, `adain quality` and int8 calibration.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// File extensions read as images; other files in a folder are counted and ignored.
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"];
+
+/// One input image and the name its outputs carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+    pub name: String,
+}
+
+/// What [`discover`] found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub inputs: Vec<Input>,
+    /// Files skipped because their extension is not an image's.
+    pub ignored: Vec<PathBuf>,
+    /// Paths skipped because they are (or look like) adain-batch outputs: images named like
+    /// outputs, and the output folder itself when it lies inside an input folder.
+    pub outputs_skipped: Vec<PathBuf>,
+}
+
+fn has_image_ext(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Collects images from folders and files (sorted, so every process sees the same order) and
+/// gives each a collision-free output name.
+pub fn discover(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Found> {
+    discover_excluding(what, roots, recursive, None, |_| false)
+}
+
+/// [`discover`] for a run writing into `out`: files inside `out`, and files `named_like_output`
+/// says are outputs, are never inputs (else every rerun would stylize the last run's outputs
+/// again); they are listed in [`Found::outputs_skipped`].
+pub fn discover_excluding(
+    what: &str,
+    roots: &[PathBuf],
+    recursive: bool,
+    out: Option<&Path>,
+    named_like_output: fn(&Path) -> bool,
+) -> Result<Found> {
+    let batch = out.is_some();
+    // A folder that does not exist yet holds no inputs.
+    let out = out.and_then(|o| o.canonicalize().ok());
+    let is_output = |p: &Path| {
+        named_like_output(p)
+            || out
+                .as_ref()
+                .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)))
+    };
+    let mut found = Found::default();
+    let mut rels: Vec<(PathBuf, PathBuf)> = Vec::new(); // (path, relative name source)
+    for root in roots {
+        let meta = std::fs::metadata(root)
+            .map_err(|e| Error::Invalid(format!("{what} '{}': {e}", root.display())))?;
+        if meta.is_file() {
+            let rel = PathBuf::from(root.file_name().unwrap_or(root.as_os_str()));
+            rels.push((root.clone(), rel));
+            continue;
+        }
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| Error::Invalid(format!("{what} folder '{}': {e}", dir.display())))?;
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = e.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue; // hidden files, and our own temporary files
+                }
+                if p.is_dir() {
+                    let inside_out = out
+                        .as_ref()
+                        .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)));
+                    if inside_out {
+                        found.outputs_skipped.push(p);
+                    } else if recursive {
+                        stack.push(p);
+                    }
+                } else if has_image_ext(&p) && batch && is_output(&p) {
+                    found.outputs_skipped.push(p);
+                } else if has_image_ext(&p) {
+                    let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+                    rels.push((p, rel));
+                } else {
+                    found.ignored.push(p);
+                }
+            }
+        }
+    }
+    rels.sort();
+    rels.dedup_by(|a, b| a.0 == b.0);
+    let base = |rel: &Path, keep_ext: bool| -> String {
+        let s = if keep_ext {
+            rel.to_string_lossy().replace('.', "_")
+        } else {
+            rel.with_extension("").to_string_lossy().into_owned()
+        };
+        s.replace(['/', '\\'], "__")
+    };
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (_, rel) in &rels {
+        *counts.entry(base(rel, false)).or_default() += 1;
+    }
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for (path, rel) in rels {
+        let plain = base(&rel, false);
+        let name = if counts[&plain] > 1 {
+            base(&rel, true)
+        } else {
+            plain
+        };
+        if let Some(other) = seen.insert(name.clone(), path.clone()) {
+            return Err(Error::Invalid(format!(
+                "{what} images '{}' and '{}' would write outputs of the same name '{name}'; rename one",
+                other.display(),
+                path.display()
+            )));
+        }
+        found.inputs.push(Input { path, name });
+    }
+    found.ignored.sort();
+    Ok(found)
+}
+
+/// [`discover`], where finding no image at all is an error (training, scoring).
+pub fn discover_some(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Vec<Input>> {
+    let found = discover(what, roots, recursive)?.inputs;
+    if found.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no {what} images found in {roots:?}"
+        )));
+    }
+    Ok(found)
+}
