@@ -9,32 +9,26 @@ cd "$(dirname "$0")/.."
 NC=${1:-3}; NS=${2:-3}
 W=outputs/bench/batch-${NC}x${NS}
 rm -rf "$W"; mkdir -p "$W/content" "$W/style"
-.venv/bin/python - "$W" "$NC" "$NS" <<'PY'
-import glob, os, sys
-from PIL import Image
-w, nc, ns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def pick(kind, n):
-    files = sorted(glob.glob(f"datasets/demo/{kind}/*.jpg"))
-    if len(files) < n:
-        files += sorted(glob.glob(f"datasets/full/{kind}/val/*.jpg"))
-    if len(files) < n:
-        sys.exit(f"need {n} {kind} images: run datasets/fetch.sh for more than the demo set")
-    for f in files[:n]:
-        Image.open(f).convert("RGB").resize((512, 512), Image.BICUBIC).save(f"{w}/{kind}/{os.path.basename(f)}", quality=95)
-pick("content", nc); pick("style", ns)
-PY
+# Inputs: the demo images, then the fetched val split, resized exactly to 512x512 by adain
+# itself (the pipeline's own loader and filter).
+pick() {
+  local files; files=$( (ls datasets/demo/"$1"/*.jpg; ls datasets/full/"$1"/val/*.jpg 2>/dev/null) | head -n "$2")
+  [ "$(echo "$files" | wc -l)" -ge "$2" ] || { echo "need $2 $1 images: run datasets/fetch.sh for more than the demo set" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  ./target/release/adain resize --to 512x512 --out "$W/$1" $files
+}
+pick content "$NC"; pick style "$NS"
 B=./target/release/adain-batch
 common=(--content "$W/content" --style "$W/style" --alphas 0.1,0.5,0.9 --content-size 512 --style-size 512 -q)
 echo "== planned ($NC x $NS x 3 at 512x512, $(nproc) cores)"
 $B "${common[@]}" --out "$W/planned" 2>&1 | tail -4
 echo "== naive (re-encode per output)"
 $B "${common[@]}" --out "$W/naive" --naive 2>&1 | tail -4
-.venv/bin/python - "$W" <<'PY'
-import json, sys, os, filecmp
-w = sys.argv[1]
-p, n = (json.load(open(f"{w}/{m}/report.summary.json")) for m in ("planned", "naive"))
-outs = sorted(f for f in os.listdir(f"{w}/planned") if f.endswith(".jpg"))
-same = all(filecmp.cmp(f"{w}/planned/{f}", f"{w}/naive/{f}", shallow=False) for f in outs)
-print(f"planned {p['outputs_per_s']:.3f} outputs/s, naive {n['outputs_per_s']:.3f} outputs/s: "
-      f"speed-up {p['outputs_per_s'] / n['outputs_per_s']:.2f}x; {len(outs)} outputs, byte-identical: {same}")
-PY
+# Same outputs, byte for byte, and the speed-up.
+same=yes; n=0
+for f in "$W"/planned/*.jpg; do
+  n=$((n + 1)); cmp -s "$f" "$W/naive/$(basename "$f")" || same=no
+done
+rate() { grep -o '"outputs_per_s": [0-9.e+-]*' "$W/$1/report.summary.json" | cut -d' ' -f2; }
+awk -v p="$(rate planned)" -v q="$(rate naive)" -v n="$n" -v same="$same" 'BEGIN {
+  printf "planned %.3f outputs/s, naive %.3f outputs/s: speed-up %.2fx; %d outputs, byte-identical: %s\n", p, q, p / q, n, same }'

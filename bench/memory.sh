@@ -7,14 +7,15 @@ cd "$(dirname "$0")/.."
 MPS=("$@"); [ ${#MPS[@]} -gt 0 ] || MPS=(1 4 16 48)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/style"
-.venv/bin/python bench/resize_image.py datasets/demo/style/great_wave.jpg 0.25 "$W/style/wave.jpg"
+A=./target/release/adain
+$A resize --to mp:0.25 --out "$W/style" datasets/demo/style/great_wave.jpg 2>/dev/null
 printf "%-6s %-12s %-10s %-12s %s\n" MP size seconds "peak RSS" "tile"
 for mp in "${MPS[@]}"; do
   rm -rf "$W/content" "$W/out"; mkdir -p "$W/content"
-  .venv/bin/python bench/resize_image.py datasets/demo/content/astronaut.jpg "$mp" "$W/content/photo.jpg"
-  size=$(.venv/bin/python -c "from PIL import Image; im = Image.open('$W/content/photo.jpg'); print(f'{im.width}x{im.height}')")
+  $A resize --to "mp:$mp" --out "$W/content" datasets/demo/content/astronaut.jpg 2>/dev/null
   /usr/bin/time -f "%e %M" -o "$W/time" ./target/release/adain-batch --content "$W/content" --style "$W/style" \
     --alphas 1 --content-size 0 --max-pixels 100000000 --out "$W/out" --quiet ${TILE:+--tile $TILE} 2>/dev/null
   read -r secs kb < "$W/time"
+  size=$(awk -F, 'NR == 2 { print $4 "x" $5 }' "$W/out/report.csv")
   printf "%-6s %-12s %-10s %-12s %s\n" "$mp" "$size" "$secs" "$((kb / 1024)) MiB" "${TILE:-512 (default)}"
 done

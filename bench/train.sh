@@ -10,10 +10,9 @@ rm -rf outputs/bench/train-tch
 ./target/release/adain-train --content datasets/demo/content --style datasets/demo/style --out outputs/bench/train-tch \
   --iterations "$IT" --batch-size "$B" --crop "$C" --device cpu --log-every 1 --save-every 0 --sample-every 0 -q \
   --sample-content datasets/demo/content/chelsea.jpg --sample-style datasets/demo/style/great_wave.jpg 2>&1 | grep -E "loader wait|images/s"
-.venv/bin/python - <<'PY'
-import csv
-rows = list(csv.DictReader(open("outputs/bench/train-tch/losses.csv")))[1:]  # first iteration excluded
-print(f"tch: {sum(float(r['images_per_s']) for r in rows) / max(1, len(rows)):.3f} images/s (first iteration excluded)")
-PY
+# Mean images/s over the logged iterations, the first (warm-up) excluded.
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "images_per_s") c = i; next }
+  NR > 2 { s += $c; n++ } END { printf "tch: %.3f images/s (first iteration excluded)\n", s / (n ? n : 1) }' \
+  outputs/bench/train-tch/losses.csv
 echo "== plain PyTorch step, $IT iterations"
 .venv/bin/python bench/train_step.py "$IT" "$B" "$C"

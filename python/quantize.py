@@ -7,10 +7,14 @@ ONNX Runtime's QDQ patterns (which its CPU kernels fuse into QLinearConv / VNNI 
 they track the runtime version we ship instead of being re-derived by hand.
 
 Weights: per output channel, symmetric int8. Activations: uint8, asymmetric (the u8 x s8 form
-the x86 VNNI kernels run). The graph's inputs and output stay float32.
+the x86 VNNI kernels run), ranges from min-max averaged over the samples (CalibMovingAverage):
+measured on 18 val targets at 512x512 against the fp32 decoder, plain min-max (ranges set by
+the rarest outliers) gave mean |difference| 3.9/255 and SSIM 0.939 to the fp32 image, the
+moving average 2.5/255 and 0.975, at the price of rare saturated values (0.03% of values off by
+more than 32/255). The graph's inputs and output stay float32.
 
 usage: quantize.py --model decoder.onnx --calibration calib.safetensors --out decoder.int8.onnx
-                   [--method minmax|percentile|entropy] [--note TEXT]
+                   [--method minmax|percentile|entropy] [--note TEXT] [--recipe TEXT]
 """
 
 import argparse
@@ -83,6 +87,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--method", choices=sorted(METHODS), default="minmax")
     p.add_argument("--note", default="", help="text stored as metadata adain.precision")
+    p.add_argument("--recipe", default="", help="text stored as metadata adain.int8.recipe")
     a = p.parse_args()
 
     src = onnx.load(a.model)
@@ -111,6 +116,7 @@ def main():
             extra_options={
                 "WeightSymmetric": True,
                 "ActivationSymmetric": False,
+                "CalibMovingAverage": True,
                 "CalibPercentile": 99.999,
             },
             calibration_providers=["CPUExecutionProvider"],
@@ -124,6 +130,7 @@ def main():
             if prop.key != "adain.precision":
                 q.metadata_props.add(key=prop.key, value=prop.value)
         q.metadata_props.add(key="adain.precision", value=a.note or "int8")
+        q.metadata_props.add(key="adain.int8.recipe", value=a.recipe)
         q.metadata_props.add(key="adain.int8.calibration",
                              value=f"{a.method}, {len(reader.samples)} samples")
         onnx.checker.check_model(q)

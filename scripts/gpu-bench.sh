@@ -76,17 +76,9 @@ while [ $# -gt 0 ]; do
   batch)
     log "assembling onnxruntime-gpu from pieces"
     (cat /tmp/ort/ort-gpu.tar.xz.* | xz -d | tar -C /tmp/ort -xf -) || { log "pieces missing"; exit 1; }
-    python3 - <<'PY' > /tmp/bench_inputs.log 2>&1
-import os
-from PIL import Image
-import numpy as np
-rng = np.random.default_rng(0)
-srcs = sorted(os.listdir(".gpu/data/content"))[:20], sorted(os.listdir(".gpu/data/style"))[:20]
-for kind, names in zip(("content", "style"), srcs):
-    os.makedirs(f"/tmp/bench/{kind}", exist_ok=True)
-    for n in names:
-        Image.open(f".gpu/data/{kind}/{n}").convert("RGB").resize((512, 512)).save(f"/tmp/bench/{kind}/{n}", quality=95)
-PY
+    for kind in content style; do
+      $B/adain resize --to 512x512 --limit 20 --out /tmp/bench/$kind .gpu/data/$kind 2>>/tmp/bench_inputs.log
+    done
     for prov in cuda cpu; do
       log "adain-batch 20x20x3 at 512 px, provider $prov"
       rm -rf /tmp/bout-$prov

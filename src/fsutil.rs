@@ -76,10 +76,21 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
     removed
 }
 
-/// A temporary sibling of `path` (same folder, so the final rename is atomic) for writers that
-/// insist on a path of their own (libtorch's safetensors writer, plotters' bitmap backend).
-/// The process id keeps concurrent processes apart.
-pub fn tmp_path(path: &Path) -> std::path::PathBuf {
+/// [`write_atomic`] for writers that insist on a path of their own (libtorch's safetensors
+/// writer, plotters' bitmap backend): `write` gets a temporary sibling of `path`, renamed over
+/// `path` when it succeeds and removed when it fails.
+pub fn write_atomic_via_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = tmp_path(path);
+    let r = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// A temporary sibling of `path` (same folder, so the final rename is atomic). The process id
+/// keeps concurrent processes apart.
+fn tmp_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -222,6 +222,58 @@ fn resize_short_side(img: Rgb32FImage, side: u32) -> Rgb32FImage {
     imageops::resize(&img, nw, nh, imageops::FilterType::Lanczos3)
 }
 
+/// A target size for [`load_fitted`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fit {
+    /// Exactly `w` x `h` (aspect not kept).
+    Exact(u32, u32),
+    /// Shorter side at most this (downscale only), as adain-batch's --content-size.
+    ShortSide(u32),
+    /// About this many megapixels, aspect kept, up or down.
+    Megapixels(f64),
+}
+
+impl Fit {
+    /// Refuses sizes the networks cannot take or that are not sizes at all.
+    pub fn check(self) -> Result<()> {
+        let ok = match self {
+            Fit::Exact(w, h) => w >= crate::model::MIN_SIDE && h >= crate::model::MIN_SIDE,
+            Fit::ShortSide(s) => s >= crate::model::MIN_SIDE,
+            Fit::Megapixels(m) => {
+                m.is_finite() && m > 0.0 && m * 1e6 <= FULL_SIZE_MAX_PIXELS as f64
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "{self:?}: sides must be at least {} px and the area at most {} MP",
+                crate::model::MIN_SIDE,
+                FULL_SIZE_MAX_PIXELS / 1_000_000
+            )))
+        }
+    }
+}
+
+/// Loads `path` (as [`load`]) and sizes it as `fit` says (Lanczos 3).
+pub fn load_fitted(path: &Path, fit: Fit) -> Result<Image> {
+    let sizing = |short_side| Sizing {
+        short_side,
+        crop: false,
+        max_pixels: DEFAULT_MAX_PIXELS,
+    };
+    match fit {
+        Fit::ShortSide(s) => load(path, &sizing(s)),
+        Fit::Exact(w, h) => Ok(resize_exact(&load(path, &sizing(0))?, w, h)),
+        Fit::Megapixels(mp) => {
+            let img = load(path, &sizing(0))?;
+            let k = (mp * 1e6 / (img.width() as f64 * img.height() as f64)).sqrt();
+            let side = |v: u32| ((v as f64 * k).round() as u32).max(crate::model::MIN_SIDE);
+            Ok(resize_exact(&img, side(img.width()), side(img.height())))
+        }
+    }
+}
+
 /// `img` resized to exactly `w` x `h` (Lanczos 3), e.g. a content image to the size of an output
 /// made from it.
 pub fn resize_exact(img: &Image, w: u32, h: u32) -> Image {

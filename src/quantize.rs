@@ -16,6 +16,11 @@ use crate::model::Tensor;
 use crate::onnx::{DECODER_FILE, Precision};
 use crate::runtime::{Models, Provider, RuntimeConfig};
 
+/// How int8 graphs are made (recorded in each as `adain.int8.recipe`): a graph made another way
+/// is stale, so set-up remakes it.
+pub const RECIPE: &str = "2: per-channel symmetric int8 weights, uint8 activations, \
+     min-max ranges averaged over the samples, last convolution float";
+
 /// What the int8 decoder is calibrated on: every content x style pair, the alphas taken in turn.
 #[derive(Debug, Clone)]
 pub struct Calibration {
@@ -101,7 +106,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<PathBuf> {
     let out = dir.join(Precision::Int8.file(DECODER_FILE));
     let note = format!(
         "int8 QDQ convolutions (per-channel symmetric int8 weights, uint8 activations, \
-         min-max calibrated on {count} AdaIN targets at alphas {:?}, shorter side {}); \
+         min-max (averaged over samples) calibrated on {count} AdaIN targets at alphas {:?}, shorter side {}); \
          the last convolution, AdaIN, inputs and outputs float32",
         cal.alphas, cal.short_side
     );
@@ -116,6 +121,8 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<PathBuf> {
             out.as_os_str(),
             "--note".as_ref(),
             note.as_ref(),
+            "--recipe".as_ref(),
+            RECIPE.as_ref(),
         ],
     )?;
     Ok(out)

@@ -20,7 +20,7 @@ use super::save::{SaveSettings, Saver};
 use super::styles::{self, StyleStats, StyleTable};
 use crate::error::Result;
 use crate::imaging::{self, Image};
-use crate::runtime::{self, Models};
+use crate::runtime::{self, BoundContent, Models};
 
 /// Contents decoded ahead of the encoder.
 const PREFETCH: usize = 2;
@@ -97,7 +97,7 @@ impl Pipeline<'_, '_> {
         load_s: f64,
     ) -> Result<bool> {
         let inputs = self.inputs;
-        let Some(content) = encode_content(inputs, rec, self.models, ci, jobs, loaded, load_s)?
+        let Some(mut content) = encode_content(inputs, rec, self.models, ci, jobs, loaded, load_s)?
         else {
             return Ok(false);
         };
@@ -124,7 +124,7 @@ impl Pipeline<'_, '_> {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok(true);
             }
-            self.batch(rec, ci, &content, chunk)?;
+            self.batch(rec, ci, &mut content, chunk)?;
         }
         Ok(false)
     }
@@ -135,7 +135,7 @@ impl Pipeline<'_, '_> {
         &mut self,
         rec: &mut Recorder<'_>,
         ci: usize,
-        content: &Content,
+        content: &mut Content,
         chunk: &[(&Job, StyleStats)],
     ) -> Result<()> {
         let (adain_s, decode_s, images) =
@@ -208,9 +208,16 @@ impl ContentStream {
     }
 }
 
+/// A content's relu4_1 features: bound to the fused graph (copied to the device once), or on
+/// the host (tiled contents, and folders without the fused graph).
+enum Features {
+    Bound(Box<BoundContent>),
+    Host(Array4<f32>),
+}
+
 /// One content, encoded once for all its outputs.
 struct Content {
-    features: Array4<f32>,
+    features: Features,
     h: usize,
     w: usize,
     tiled: bool,
@@ -261,7 +268,10 @@ fn encode_content(
             .encode(img.data.view().insert_axis(Axis(0)))
             .map(|e| e.features)
     };
-    let features = match encoded {
+    let features = match encoded.and_then(|f| match tiled || !models.has_fused() {
+        true => Ok(Features::Host(f)),
+        false => models.bind_content(f).map(|b| Features::Bound(Box::new(b))),
+    }) {
         Ok(f) => f,
         Err(e) => {
             let msg = format!(
@@ -290,7 +300,7 @@ fn encode_content(
 fn decode_batch(
     inputs: Inputs<'_>,
     models: &mut Models,
-    content: &Content,
+    content: &mut Content,
     chunk: &[(&Job, StyleStats)],
 ) -> Result<(f64, f64, Array4<f32>)> {
     let b = chunk.len();
@@ -303,25 +313,25 @@ fn decode_batch(
             .assign(&ndarray::ArrayView1::from(&st.std));
     }
     let alpha = Array1::from_iter(chunk.iter().map(|(j, _)| j.alpha));
-    if content.tiled {
-        let t = Instant::now();
-        let y = crate::tiling::stylize(
-            models,
-            content.features.view(),
-            mean.view(),
-            std.view(),
-            alpha.as_slice().expect("contiguous"),
-            (content.h, content.w),
-            inputs.cfg.tile,
-        )?;
-        return Ok((0.0, t.elapsed().as_secs_f64(), y));
-    }
-    let r = models.stylize_features_timed(
-        content.features.view(),
-        mean.view(),
-        std.view(),
-        alpha.view(),
-    )?;
+    let r = match &mut content.features {
+        Features::Host(f) if content.tiled => {
+            let t = Instant::now();
+            let y = crate::tiling::stylize(
+                models,
+                f.view(),
+                mean.view(),
+                std.view(),
+                alpha.as_slice().expect("contiguous"),
+                (content.h, content.w),
+                inputs.cfg.tile,
+            )?;
+            return Ok((0.0, t.elapsed().as_secs_f64(), y));
+        }
+        Features::Host(f) => {
+            models.stylize_features_timed(f.view(), mean.view(), std.view(), alpha.view())?
+        }
+        Features::Bound(b) => models.stylize_bound(b, mean.view(), std.view(), alpha.view())?,
+    };
     Ok((
         r.adain_s,
         r.decode_s,

@@ -23,7 +23,8 @@ enum Cmd {
     /// Import encoder (and decoder) weights as safetensors in the pytorch-AdaIN key layout.
     #[command(subcommand)]
     Import(Import),
-    /// Export encoder.onnx, adain.onnx, decoder.onnx and stylize.onnx from safetensors weights.
+    /// Export the graphs (encoder, adain, decoder, adain_decoder, stylize) from safetensors
+    /// weights; --half and --int8 add those precisions' graphs beside them.
     Export(ExportArgs),
     /// Mean content and style loss (the paper's measures) of decoders over content x style pairs
     /// (needs the "train" feature: the losses use the tch encoder).
@@ -43,6 +44,9 @@ enum Cmd {
         #[arg(long, short, value_name = "CSV")]
         out: PathBuf,
     },
+    /// Resize images with the pipeline's own loader (EXIF orientation, Lanczos 3) and save them
+    /// as JPEG: benchmark and fixture inputs made the way adain-batch reads images.
+    Resize(ResizeArgs),
     /// Print the metadata of the graphs in a folder.
     Info {
         /// Folder holding the exported graphs.
@@ -167,6 +171,59 @@ struct QualityArgs {
     report: PathBuf,
     #[arg(long, default_value = "cpu", value_name = "auto|cpu|cuda")]
     provider: adain::runtime::Provider,
+}
+
+#[derive(clap::Args)]
+struct ResizeArgs {
+    /// Images: folders (not recursive) and/or files.
+    #[arg(required = true, num_args = 1.., value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// Output folder; files are named after the inputs, as <name>.jpg.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// How to size them: WxH (exactly, aspect not kept), a shorter side in pixels (downscale
+    /// only) as `short:PX`, or an area in megapixels (aspect kept, up or down) as `mp:M`.
+    #[arg(long, value_name = "WxH|short:PX|mp:M", value_parser = parse_fit)]
+    to: adain::imaging::Fit,
+    /// JPEG quality, 1-100.
+    #[arg(long, default_value_t = 95, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// Use at most this many images (sorted order).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+fn parse_fit(s: &str) -> Result<adain::imaging::Fit, String> {
+    use adain::imaging::Fit;
+    let bad = |e: &dyn std::fmt::Display| format!("'{s}': {e} (expected WxH, short:PX or mp:M)");
+    let fit = if let Some(px) = s.strip_prefix("short:") {
+        Fit::ShortSide(px.parse().map_err(|e| bad(&e))?)
+    } else if let Some(mp) = s.strip_prefix("mp:") {
+        Fit::Megapixels(mp.parse().map_err(|e| bad(&e))?)
+    } else {
+        let (w, h) = s.split_once('x').ok_or_else(|| bad(&"no 'x'"))?;
+        Fit::Exact(
+            w.parse().map_err(|e| bad(&e))?,
+            h.parse().map_err(|e| bad(&e))?,
+        )
+    };
+    fit.check().map_err(|e| bad(&e))?;
+    Ok(fit)
+}
+
+fn resize(a: ResizeArgs) -> anyhow::Result<()> {
+    let mut found = adain::inputs::discover_some("image", &a.inputs, false)?;
+    if let Some(n) = a.limit {
+        found.truncate(n);
+    }
+    for input in &found {
+        let img = adain::imaging::load_fitted(&input.path, a.to)?;
+        let out = a.out.join(format!("{}.jpg", input.name));
+        let rgb = adain::imaging::to_rgb8(img.data.view());
+        adain::imaging::save(&out, &rgb, adain::imaging::Format::Jpg, a.quality)?;
+    }
+    eprintln!("{}: {} image(s)", a.out.display(), found.len());
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -303,6 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Eval(a) => eval(a)?,
         Cmd::Quality(a) => quality(a)?,
         Cmd::Sheet(a) => sheet(a)?,
+        Cmd::Resize(a) => resize(a)?,
         Cmd::MergeReports { reports, out } => {
             let rows = adain::batch::report::merge(&reports)?;
             adain::batch::report::write_all(&out, &rows)?;

@@ -54,7 +54,12 @@ pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision
             .iter()
             .find(|(k, _)| k == PRECISION_KEY)
             .map(|(_, v)| v.split_whitespace().next().unwrap_or_default());
+        let recipe = meta
+            .iter()
+            .find(|(k, _)| k == "adain.int8.recipe")
+            .map(|(_, v)| v.as_str());
         marked.unwrap_or("fp32") == precision.as_str()
+            && (precision != Precision::Int8 || recipe == Some(crate::quantize::RECIPE))
             && meta.iter().all(|(k, v)| {
                 let checked = k == "adain.exporter" || k.ends_with(".sha256");
                 !checked || expected(k) == Some(v.as_str())

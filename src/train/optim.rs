@@ -133,19 +133,13 @@ impl Adam {
     /// BFloat16 for the compact committed state).
     pub fn save(&self, path: &Path, kind: Kind) -> Result<()> {
         let state = self.state_tensors(kind);
-        let tmp = crate::fsutil::tmp_path(path);
-        Tensor::write_safetensors(
-            &state
-                .iter()
-                .map(|(k, t)| (k.as_str(), t))
-                .collect::<Vec<_>>(),
-            &tmp,
-        )
-        .map_err(|e| Error::Weights {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        let named: Vec<(&str, &Tensor)> = state.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        crate::fsutil::write_atomic_via_path(path, |tmp| {
+            Tensor::write_safetensors(&named, tmp).map_err(|e| Error::Weights {
+                path: path.into(),
+                reason: e.to_string(),
+            })
+        })
     }
 
     /// Loads moments written by [`Adam::save`] (any float kind) onto `device` as float32.

@@ -35,9 +35,13 @@ pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
         return Ok(());
     }
     font();
-    let tmp = crate::fsutil::tmp_path(path);
+    crate::fsutil::write_atomic_via_path(path, |tmp| draw_loss_curves(rows, tmp, path))
+}
+
+/// [`loss_curves`] into `tmp`; errors name `path`.
+fn draw_loss_curves(rows: &[LossRow], tmp: &Path, path: &Path) -> Result<()> {
     {
-        let root = BitMapBackend::new(&tmp, (1400, 600)).into_drawing_area();
+        let root = BitMapBackend::new(tmp, (1400, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| perr(path, e))?;
         let (left, right) = root.split_horizontally(860);
         let x_max = rows.last().map(|r| r.iteration).unwrap_or(1).max(1) as f64;
@@ -143,7 +147,7 @@ pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
         }
         root.present().map_err(|e| perr(path, e))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    Ok(())
 }
 
 fn to_rgb(t: &Tensor) -> image::RgbImage {
