@@ -13,7 +13,10 @@
 #                $OUT/publish (decoder.safetensors, training/{adam.safetensors,state.json,
 #                losses.csv,losses.png}): copy that over onnx/ and commit it
 #   ort-piece    appends .gpu/ort/pieces/* that are present to /tmp/ort (one piece per call)
-#   batch        adain-batch 20 x 20 x 3 alphas at 512 px on CUDA (needs all ort pieces) and CPU
+#   batch        adain-batch 20 x 20 x 3 alphas at 512 px (fused graph, IO binding): CUDA fp32
+#                and fp16 (needs all ort pieces), then the CPU provider of the same machine; ms per
+#                output end to end (decode and JPEG writing included) and the stage split.
+#                Dry run here: DEVICE=cpu ORT_LIB=<CPU libonnxruntime.so> BATCH_N=3
 # Env: BATCH, LR (default 1e-4), IDENTITY (train: default 0), CLIP (default 0), DEVICE=cpu for a
 # dry run without a GPU (tiny settings: add ITERS=4).
 # Needs: python3 with torch 2.11 (its torch/lib is libtorch for tch), an NVIDIA GPU.
@@ -22,7 +25,7 @@ OUT=${OUT:-outputs/gpu}
 mkdir -p "$OUT"
 TORCH_LIB=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 export LD_LIBRARY_PATH="$TORCH_LIB:${LD_LIBRARY_PATH:-}"
-B=.gpu/bin
+B=${BIN:-.gpu/bin}  # BIN=target/release for a dry run here
 DEVICE=${DEVICE:-cuda}   # DEVICE=cpu dry-runs the script on a machine without a GPU
 BATCH=${BATCH:-8}
 ITERS=${ITERS:-1000000}  # the time limits end the runs; ITERS bounds a dry run
@@ -74,19 +77,28 @@ while [ $# -gt 0 ]; do
   ort-piece)
     mkdir -p /tmp/ort; for f in .gpu/ort/pieces/*; do [ -f "$f" ] && cp "$f" /tmp/ort/ && log "stored $(basename "$f")"; done; ls -la /tmp/ort; shift ;;
   batch)
-    log "assembling onnxruntime-gpu from pieces"
-    (cat /tmp/ort/ort-gpu.tar.xz.* | xz -d | tar -C /tmp/ort -xf -) || { log "pieces missing"; exit 1; }
+    # The graphs (fp32 + fp16) from the committed decoder, made here: they are never carried.
+    $B/adain export --encoder .gpu/models/vgg_normalised.safetensors --decoder onnx/decoder.safetensors \
+      --out /tmp/models --half --if-stale 2>&1 | tail -1
+    if [ -n "${ORT_LIB:-}" ]; then lib=$ORT_LIB  # a dry run with the CPU wheel's library
+    else
+      log "assembling onnxruntime-gpu from pieces"
+      (cat /tmp/ort/ort-gpu.tar.xz.* | xz -d | tar -C /tmp/ort -xf -) || { log "pieces missing"; exit 1; }
+      lib=/tmp/ort/libonnxruntime.so.1.31.1
+    fi
+    N=${BATCH_N:-20}
     for kind in content style; do
-      $B/adain resize --to 512x512 --limit 20 --out /tmp/bench/$kind .gpu/data/$kind 2>>/tmp/bench_inputs.log
+      $B/adain resize --to 512x512 --limit "$N" --out /tmp/bench/$kind .gpu/data/$kind 2>>/tmp/bench_inputs.log
     done
-    for prov in cuda cpu; do
-      log "adain-batch 20x20x3 at 512 px, provider $prov"
-      rm -rf /tmp/bout-$prov
-      ORT_DYLIB_PATH=/tmp/ort/libonnxruntime.so.1.31.1 timeout -s INT "${BATCH_TIMEOUT:-150}" $B/adain-batch --content /tmp/bench/content --style /tmp/bench/style \
-        --alphas 0.1,0.5,0.9 --models /tmp/run/onnx --out /tmp/bout-$prov --provider $prov --batch-size 12 -q 2>&1 | tee -a "$OUT/gpu.log"
-      cp /tmp/bout-$prov/report.summary.json "$OUT/batch-$prov.summary.json" 2>/dev/null
-      head -3 /tmp/bout-$prov/report.csv >> "$OUT/gpu.log" 2>/dev/null
-      [ "$prov" = cpu ] && break
+    runs="cuda:fp32 cuda:fp16 cpu:fp32"; [ "$DEVICE" = cpu ] && runs="cpu:fp32 cpu:fp16"
+    for r in $runs; do
+      prov=${r%:*}; prec=${r#*:}; bs=${BATCH_SIZE:-16}; [ "$prov" = cpu ] && bs=2
+      log "adain-batch ${N}x${N}x3 at 512 px, provider $prov, precision $prec, batch $bs"
+      rm -rf /tmp/bout
+      ORT_DYLIB_PATH=$lib timeout -s INT "${BATCH_TIMEOUT:-150}" $B/adain-batch --content /tmp/bench/content \
+        --style /tmp/bench/style --alphas 0.1,0.5,0.9 --models /tmp/models --out /tmp/bout --provider "$prov" \
+        --precision "$prec" --batch-size "$bs" -q 2>&1 | grep -E "written|wall|stages" | tee -a "$OUT/gpu.log"
+      cp /tmp/bout/report.summary.json "$OUT/batch-$prov-$prec.summary.json" 2>/dev/null
     done
     shift ;;
   *) echo "unknown phase $1" >&2; exit 2 ;;

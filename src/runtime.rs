@@ -210,6 +210,7 @@ pub struct Stylized {
 /// One content's features bound to the fused graph ([`Models::bind_content`]).
 pub struct BoundContent {
     binding: ort::session::IoBinding,
+    host: ort::memory::MemoryInfo<'static>,
 }
 
 /// The three graphs of the split pipeline, each in its own session.
@@ -374,8 +375,7 @@ impl Models {
             ort::memory::AllocatorType::Device,
             ort::memory::MemoryType::CPUOutput,
         )?;
-        binding.bind_output_to_device("image", &host)?;
-        Ok(BoundContent { binding })
+        Ok(BoundContent { binding, host })
     }
 
     /// [`Models::stylize_features_timed`] for a content bound by [`Models::bind_content`]: only
@@ -402,6 +402,9 @@ impl Models {
             &ort::value::Tensor::from_array(style_std.to_owned())?,
         )?;
         b.bind_input("alpha", &ort::value::Tensor::from_array(alpha.to_owned())?)?;
+        // Bound afresh each call: after a run the binding holds that run's output tensor, and a
+        // batch of another size (a content's last, shorter batch) would be refused.
+        b.bind_output_to_device("image", &bound.host)?;
         let out = fused.run_binding(b)?;
         let images = out4(&out, "image")?;
         Ok(Stylized {

@@ -889,15 +889,18 @@ fn precision_picks_graphs_and_is_reported() {
             "--out",
             s(&o),
             "--alphas",
-            "1,0.5",
+            "1,0.5,0.2",
             "--format",
             "png",
             "--precision",
             precision,
+            // 6 outputs per content in batches of 4: the last batch is shorter (IO binding).
+            "--batch-size",
+            "4",
         ]);
         assert!(out.status.success(), "{precision}");
         let rows = report::read(&o.join("report.csv")).unwrap();
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 12);
         assert!(
             rows.iter()
                 .all(|r| r.precision == precision && r.status == Some(Status::Ok))

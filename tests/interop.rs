@@ -327,3 +327,40 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
     assert!(out.status.success(), "python checks failed:\n{text}");
     assert!(text.contains("all interop checks passed"));
 }
+
+/// A content bound once to the fused graph (IO binding, the GPU path) gives exactly the images
+/// of the unbound call, over batches of changing size (a content's last batch is shorter).
+#[test]
+fn bound_content_matches_unbound_calls_across_batch_sizes() {
+    let dir = export_tmp(&encoder_weights(), &decoder_weights());
+    let cfg = RuntimeConfig {
+        provider: runtime::Provider::Cpu,
+        threads: 1,
+        ..Default::default()
+    };
+    let mut models = Models::open(dir.path(), &cfg).unwrap();
+    let content = demo_batch("content", 1, 40, 56);
+    let style = demo_batch("style", 3, 32, 32);
+    let c = models.encode(content.view()).unwrap();
+    let s = models.encode(style.view()).unwrap();
+    let mut bound = models.bind_content(c.features.clone()).unwrap();
+    for (range, alphas) in [
+        (0..2, vec![1.0f32, 0.5]),
+        (2..3, vec![0.3]),
+        (0..3, vec![1.0, 0.2, 0.7]),
+    ] {
+        let mean = s
+            .mean
+            .slice(ndarray::s![range.clone(), .., .., ..])
+            .to_owned();
+        let std = s.std.slice(ndarray::s![range, .., .., ..]).to_owned();
+        let alpha = Array1::from(alphas);
+        let want = models
+            .stylize_features(c.features.view(), mean.view(), std.view(), alpha.view())
+            .unwrap();
+        let got = models
+            .stylize_bound(&mut bound, mean.view(), std.view(), alpha.view())
+            .unwrap();
+        assert_eq!(got.images, want, "batch of {}", alpha.len());
+    }
+}
