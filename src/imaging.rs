@@ -229,6 +229,8 @@ pub enum Fit {
     Exact(u32, u32),
     /// Shorter side at most this (downscale only), as adain-batch's --content-size.
     ShortSide(u32),
+    /// Longer side at most this (downscale only), as tools with a `--max-size` size images.
+    LongSide(u32),
     /// About this many megapixels, aspect kept, up or down.
     Megapixels(f64),
 }
@@ -238,7 +240,7 @@ impl Fit {
     pub fn check(self) -> Result<()> {
         let ok = match self {
             Fit::Exact(w, h) => w >= crate::model::MIN_SIDE && h >= crate::model::MIN_SIDE,
-            Fit::ShortSide(s) => s >= crate::model::MIN_SIDE,
+            Fit::ShortSide(s) | Fit::LongSide(s) => s >= crate::model::MIN_SIDE,
             Fit::Megapixels(m) => {
                 m.is_finite() && m > 0.0 && m * 1e6 <= FULL_SIZE_MAX_PIXELS as f64
             }
@@ -264,6 +266,13 @@ pub fn load_fitted(path: &Path, fit: Fit) -> Result<Image> {
     };
     match fit {
         Fit::ShortSide(s) => load(path, &sizing(s)),
+        Fit::LongSide(s) => {
+            let img = load(path, &sizing(0))?;
+            let (w, h) = (img.width(), img.height());
+            let k = (s as f64 / w.max(h) as f64).min(1.0);
+            let side = |v: u32| ((v as f64 * k).round() as u32).max(crate::model::MIN_SIDE);
+            Ok(resize_exact(&img, side(w), side(h)))
+        }
         Fit::Exact(w, h) => Ok(resize_exact(&load(path, &sizing(0))?, w, h)),
         Fit::Megapixels(mp) => {
             let img = load(path, &sizing(0))?;

@@ -37,7 +37,7 @@ fn pth_files_become_graphs_in_one_command() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["encoder.onnx", "adain.onnx", "decoder.onnx", "stylize.onnx"] {
+    for f in adain::onnx::GRAPH_FILES {
         assert!(graphs.join(f).is_file(), "{f} exported");
     }
     // The exported decoder holds exactly the imported weights.

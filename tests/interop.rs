@@ -82,13 +82,7 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
 #[test]
 fn committed_graphs_pass_the_checker_and_carry_metadata() {
     let onnx = root().join("onnx");
-    for name in [
-        "encoder.onnx",
-        "adain.onnx",
-        "decoder.onnx",
-        "stylize.onnx",
-        "adain_decoder.onnx",
-    ] {
+    for name in adain::onnx::GRAPH_FILES {
         let meta = adain::onnx::read_metadata(&onnx.join(name)).unwrap();
         let get = |k: &str| {
             meta.iter()

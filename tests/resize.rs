@@ -66,6 +66,11 @@ fn resize_writes_sized_jpegs_and_refuses_bad_sizes() {
         (64, 48)
     );
 
+    // Longer side, downscale only: 64x48 asked for 32 becomes 32x24.
+    let r = resize(&["--to", "long:32", "--out", o2.to_str().unwrap(), small.to_str().unwrap()]);
+    assert!(r.status.success());
+    assert_eq!(image::image_dimensions(o2.join("astronaut.jpg")).unwrap(), (32, 24));
+
     // An area, aspect kept, upscaling allowed.
     let r = resize(&[
         "--to",
@@ -80,7 +85,7 @@ fn resize_writes_sized_jpegs_and_refuses_bad_sizes() {
         (160, 120)
     );
 
-    for bad in ["8x8", "short:4", "mp:-1", "mp:999", "512", "axb"] {
+    for bad in ["8x8", "short:4", "long:x", "mp:-1", "mp:999", "512", "axb"] {
         let r = resize(&["--to", bad, "--out", o, demo.to_str().unwrap()]);
         assert_eq!(r.status.code(), Some(2), "--to {bad}: clap rejects it");
         assert!(

@@ -181,9 +181,10 @@ struct ResizeArgs {
     /// Output folder; files are named after the inputs, as <name>.jpg.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// How to size them: WxH (exactly, aspect not kept), a shorter side in pixels (downscale
-    /// only) as `short:PX`, or an area in megapixels (aspect kept, up or down) as `mp:M`.
-    #[arg(long, value_name = "WxH|short:PX|mp:M", value_parser = parse_fit)]
+    /// How to size them: WxH (exactly, aspect not kept), the shorter or the longer side in
+    /// pixels (downscale only) as `short:PX` / `long:PX`, or an area in megapixels (aspect kept,
+    /// up or down) as `mp:M`.
+    #[arg(long, value_name = "WxH|short:PX|long:PX|mp:M", value_parser = parse_fit)]
     to: adain::imaging::Fit,
     /// JPEG quality, 1-100.
     #[arg(long, default_value_t = 95, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -195,9 +196,11 @@ struct ResizeArgs {
 
 fn parse_fit(s: &str) -> Result<adain::imaging::Fit, String> {
     use adain::imaging::Fit;
-    let bad = |e: &dyn std::fmt::Display| format!("'{s}': {e} (expected WxH, short:PX or mp:M)");
+    let bad = |e: &dyn std::fmt::Display| format!("'{s}': {e} (expected WxH, short:PX, long:PX or mp:M)");
     let fit = if let Some(px) = s.strip_prefix("short:") {
         Fit::ShortSide(px.parse().map_err(|e| bad(&e))?)
+    } else if let Some(px) = s.strip_prefix("long:") {
+        Fit::LongSide(px.parse().map_err(|e| bad(&e))?)
     } else if let Some(mp) = s.strip_prefix("mp:") {
         Fit::Megapixels(mp.parse().map_err(|e| bad(&e))?)
     } else {
