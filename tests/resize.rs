@@ -67,9 +67,18 @@ fn resize_writes_sized_jpegs_and_refuses_bad_sizes() {
     );
 
     // Longer side, downscale only: 64x48 asked for 32 becomes 32x24.
-    let r = resize(&["--to", "long:32", "--out", o2.to_str().unwrap(), small.to_str().unwrap()]);
+    let r = resize(&[
+        "--to",
+        "long:32",
+        "--out",
+        o2.to_str().unwrap(),
+        small.to_str().unwrap(),
+    ]);
     assert!(r.status.success());
-    assert_eq!(image::image_dimensions(o2.join("astronaut.jpg")).unwrap(), (32, 24));
+    assert_eq!(
+        image::image_dimensions(o2.join("astronaut.jpg")).unwrap(),
+        (32, 24)
+    );
 
     // An area, aspect kept, upscaling allowed.
     let r = resize(&[

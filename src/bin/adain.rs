@@ -196,7 +196,8 @@ struct ResizeArgs {
 
 fn parse_fit(s: &str) -> Result<adain::imaging::Fit, String> {
     use adain::imaging::Fit;
-    let bad = |e: &dyn std::fmt::Display| format!("'{s}': {e} (expected WxH, short:PX, long:PX or mp:M)");
+    let bad =
+        |e: &dyn std::fmt::Display| format!("'{s}': {e} (expected WxH, short:PX, long:PX or mp:M)");
     let fit = if let Some(px) = s.strip_prefix("short:") {
         Fit::ShortSide(px.parse().map_err(|e| bad(&e))?)
     } else if let Some(px) = s.strip_prefix("long:") {

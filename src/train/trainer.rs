@@ -432,37 +432,16 @@ struct Start {
     published: Option<Published>,
 }
 
+/// Where a run starts: its own latest checkpoint (with `resume`), else the published decoder
+/// (`--continue-from`), else `--init-decoder` or scratch.
 fn restore(
     cfg: &TrainConfig,
     resume: bool,
     model: &mut Model,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
-    let losses_path = cfg.out.join("losses.csv");
     if resume && let Some(meta) = checkpoint::latest(&cfg.out)? {
-        checkpoint::load(model, &cfg.out, &meta)?;
-        let it = meta.progress.iteration;
-        // The log continues exactly where the checkpoint was: later rows are dropped.
-        let rows = if losses_path.is_file() {
-            read_losses(&losses_path)?
-                .into_iter()
-                .filter(|r| r.iteration <= it)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let published = match &cfg.continue_from {
-            Some(d) => Some(checkpoint::read_published(d)?),
-            None => None,
-        };
-        progress.println(&format!("resuming {} at iteration {it}", cfg.out.display()));
-        return Ok(Start {
-            iteration: it,
-            adam_start: meta.progress.adam_start,
-            elapsed_s: meta.progress.elapsed_s,
-            rows,
-            published,
-        });
+        return from_checkpoint(cfg, &meta, model, progress);
     }
     if resume {
         progress.println(&format!(
@@ -476,45 +455,7 @@ fn restore(
         ));
     }
     if let Some(dir) = &cfg.continue_from {
-        let st = checkpoint::load_published(model, dir)?;
-        if st.seed != cfg.seed {
-            return Err(Error::Invalid(format!(
-                "--continue-from {}: it was trained with --seed {} (the data order depends on it); got --seed {}",
-                dir.display(),
-                st.seed,
-                cfg.seed
-            )));
-        }
-        let log = dir.join("training/losses.csv");
-        let rows = if log.is_file() {
-            read_losses(&log)?
-                .into_iter()
-                .filter(|r| r.iteration <= st.iteration)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        progress.println(&format!(
-            "continuing the decoder published in {} at iteration {} ({} moments)",
-            dir.display(),
-            st.iteration,
-            if st.has_optimizer_state {
-                "with its Adam"
-            } else {
-                "fresh Adam"
-            }
-        ));
-        return Ok(Start {
-            iteration: st.iteration,
-            adam_start: if st.has_optimizer_state {
-                st.adam_start
-            } else {
-                st.iteration
-            },
-            elapsed_s: st.elapsed_s,
-            rows,
-            published: Some(st),
-        });
+        return from_published(cfg, dir, model, progress);
     }
     if let Some(p) = &cfg.init_decoder {
         let w = load_decoder_file(p)?;
@@ -527,6 +468,78 @@ fn restore(
         elapsed_s: 0.0,
         rows: Vec::new(),
         published: None,
+    })
+}
+
+/// The rows of the loss log at `path` up to iteration `it` (none when there is no log): a
+/// continued log picks up exactly where its weights were saved.
+fn log_until(path: &Path, it: u64) -> Result<Vec<LossRow>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    Ok(read_losses(path)?
+        .into_iter()
+        .filter(|r| r.iteration <= it)
+        .collect())
+}
+
+fn from_checkpoint(
+    cfg: &TrainConfig,
+    meta: &checkpoint::CheckpointMeta,
+    model: &mut Model,
+    progress: &dyn TrainProgress,
+) -> Result<Start> {
+    checkpoint::load(model, &cfg.out, meta)?;
+    let it = meta.progress.iteration;
+    let published = match &cfg.continue_from {
+        Some(d) => Some(checkpoint::read_published(d)?),
+        None => None,
+    };
+    progress.println(&format!("resuming {} at iteration {it}", cfg.out.display()));
+    Ok(Start {
+        iteration: it,
+        adam_start: meta.progress.adam_start,
+        elapsed_s: meta.progress.elapsed_s,
+        rows: log_until(&cfg.out.join("losses.csv"), it)?,
+        published,
+    })
+}
+
+fn from_published(
+    cfg: &TrainConfig,
+    dir: &Path,
+    model: &mut Model,
+    progress: &dyn TrainProgress,
+) -> Result<Start> {
+    let st = checkpoint::load_published(model, dir)?;
+    if st.seed != cfg.seed {
+        return Err(Error::Invalid(format!(
+            "--continue-from {}: it was trained with --seed {} (the data order depends on it); got --seed {}",
+            dir.display(),
+            st.seed,
+            cfg.seed
+        )));
+    }
+    progress.println(&format!(
+        "continuing the decoder published in {} at iteration {} ({} moments)",
+        dir.display(),
+        st.iteration,
+        if st.has_optimizer_state {
+            "with its Adam"
+        } else {
+            "fresh Adam"
+        }
+    ));
+    Ok(Start {
+        iteration: st.iteration,
+        adam_start: if st.has_optimizer_state {
+            st.adam_start
+        } else {
+            st.iteration
+        },
+        elapsed_s: st.elapsed_s,
+        rows: log_until(&dir.join("training/losses.csv"), st.iteration)?,
+        published: Some(st),
     })
 }
 
