@@ -54,6 +54,11 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
     write_npy(p("rust_adain_decoded"), &fused_decoded).unwrap();
     write_npy(p("rust_image"), &image).unwrap();
 
+    check_in_python(&[dir.path(), data.path()]);
+}
+
+/// Runs python/check_interop.py with `args` in the project venv; every check must pass.
+fn check_in_python(args: &[&std::path::Path]) {
     let py = root().join(".venv/bin/python");
     assert!(
         py.is_file(),
@@ -62,8 +67,7 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
     );
     let out = Command::new(&py)
         .arg(root().join("python/check_interop.py"))
-        .arg(dir.path())
-        .arg(data.path())
+        .args(args)
         .output()
         .unwrap();
     let text = format!(
@@ -305,21 +309,11 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
     .unwrap();
     write_npy(p("rust_fp16_decoded"), &m16.decode(t.view()).unwrap()).unwrap();
     write_npy(p("rust_int8_decoded"), &d8).unwrap();
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("python/check_interop.py"))
-        .arg("--precisions")
-        .arg(dir.path())
-        .arg(data.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    assert!(out.status.success(), "python checks failed:\n{text}");
-    assert!(text.contains("all interop checks passed"));
+    check_in_python(&[
+        std::path::Path::new("--precisions"),
+        dir.path(),
+        data.path(),
+    ]);
 }
 
 /// A content bound once to the fused graph (IO binding, the GPU path) gives exactly the images

@@ -38,61 +38,25 @@ fn resize_writes_sized_jpegs_and_refuses_bad_sizes() {
     assert_eq!(names, ["astronaut.jpg", "beach.jpg"]);
     assert_eq!(size("astronaut.jpg"), (64, 48));
 
-    // Shorter side, downscale only: a 64x48 image asked for 32 becomes 43x32, asked for 100 stays.
+    // Shorter or longer side (downscale only), or an area (aspect kept, up or down), of the
+    // 64x48 image just written.
     let small = out.join("astronaut.jpg");
-    let o2 = d.path().join("short");
-    let r = resize(&[
-        "--to",
-        "short:32",
-        "--out",
-        o2.to_str().unwrap(),
-        small.to_str().unwrap(),
-    ]);
-    assert!(r.status.success());
-    assert_eq!(
-        image::image_dimensions(o2.join("astronaut.jpg")).unwrap(),
-        (43, 32)
-    );
-    let r = resize(&[
-        "--to",
-        "short:100",
-        "--out",
-        o2.to_str().unwrap(),
-        small.to_str().unwrap(),
-    ]);
-    assert!(r.status.success());
-    assert_eq!(
-        image::image_dimensions(o2.join("astronaut.jpg")).unwrap(),
-        (64, 48)
-    );
-
-    // Longer side, downscale only: 64x48 asked for 32 becomes 32x24.
-    let r = resize(&[
-        "--to",
-        "long:32",
-        "--out",
-        o2.to_str().unwrap(),
-        small.to_str().unwrap(),
-    ]);
-    assert!(r.status.success());
-    assert_eq!(
-        image::image_dimensions(o2.join("astronaut.jpg")).unwrap(),
-        (32, 24)
-    );
-
-    // An area, aspect kept, upscaling allowed.
-    let r = resize(&[
-        "--to",
-        "mp:0.0192",
-        "--out",
-        o2.to_str().unwrap(),
-        small.to_str().unwrap(),
-    ]);
-    assert!(r.status.success());
-    assert_eq!(
-        image::image_dimensions(o2.join("astronaut.jpg")).unwrap(),
-        (160, 120)
-    );
+    let o2 = d.path().join("fitted");
+    let fitted = |to: &str| {
+        let r = resize(&[
+            "--to",
+            to,
+            "--out",
+            o2.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "--to {to}");
+        image::image_dimensions(o2.join("astronaut.jpg")).unwrap()
+    };
+    assert_eq!(fitted("short:32"), (43, 32));
+    assert_eq!(fitted("short:100"), (64, 48));
+    assert_eq!(fitted("long:32"), (32, 24));
+    assert_eq!(fitted("mp:0.0192"), (160, 120));
 
     for bad in ["8x8", "short:4", "long:x", "mp:-1", "mp:999", "512", "axb"] {
         let r = resize(&["--to", bad, "--out", o, demo.to_str().unwrap()]);
