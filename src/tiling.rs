@@ -47,14 +47,8 @@ pub fn encode(models: &mut Models, image: ArrayView3<'_, f32>, tile: usize) -> R
     let mut feats = Array4::<f32>::zeros((1, FEATURE_CHANNELS, fh, fw));
     for &(y0, y1) in &spans(h, tile) {
         for &(x0, x1) in &spans(w, tile) {
-            let (ys, ye) = (
-                y0.saturating_sub(ENCODER_MARGIN),
-                (y1 + ENCODER_MARGIN).min(h),
-            );
-            let (xs, xe) = (
-                x0.saturating_sub(ENCODER_MARGIN),
-                (x1 + ENCODER_MARGIN).min(w),
-            );
+            let (ys, ye) = widen((y0, y1), ENCODER_MARGIN, h);
+            let (xs, xe) = widen((x0, x1), ENCODER_MARGIN, w);
             let part = image.slice(s![.., ys..ye, xs..xe]).insert_axis(Axis(0));
             let f = models.encode(part)?.features;
             // Kept cells: those of the tile proper; y0 - ys is a multiple of 8.
@@ -67,6 +61,12 @@ pub fn encode(models: &mut Models, image: ArrayView3<'_, f32>, tile: usize) -> R
         }
     }
     Ok(feats)
+}
+
+/// The span `(a, b)` grown by `margin` on each side, within `0..len`: a tile with the context
+/// its network needs.
+fn widen((a, b): (usize, usize), margin: usize, len: usize) -> (usize, usize) {
+    (a.saturating_sub(margin), (b + margin).min(len))
 }
 
 /// AdaIN (with the whole image's content statistics) and the decoder, tile by tile: `feats`
@@ -90,14 +90,8 @@ pub fn stylize(
     let ft = (tile / 8).max(1);
     for &(fy0, fy1) in &spans(fh, ft) {
         for &(fx0, fx1) in &spans(fw, ft) {
-            let (ys, ye) = (
-                fy0.saturating_sub(DECODER_MARGIN),
-                (fy1 + DECODER_MARGIN).min(fh),
-            );
-            let (xs, xe) = (
-                fx0.saturating_sub(DECODER_MARGIN),
-                (fx1 + DECODER_MARGIN).min(fw),
-            );
+            let (ys, ye) = widen((fy0, fy1), DECODER_MARGIN, fh);
+            let (xs, xe) = widen((fx0, fx1), DECODER_MARGIN, fw);
             let part = feats.slice(s![0, .., ys..ye, xs..xe]);
             // t = c + alpha * (AdaIN(c, s) - c), as the adain graph computes it.
             let mut t = Array4::<f32>::zeros((n, c, ye - ys, xe - xs));

@@ -84,6 +84,18 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Both folders hold the same `ext` files, byte for byte.
+fn assert_identical_outputs(a: &Path, b: &Path, ext: &str) {
+    assert_eq!(files(a, ext), files(b, ext));
+    for n in files(a, ext) {
+        assert_eq!(
+            std::fs::read(a.join(&n)).unwrap(),
+            std::fs::read(b.join(&n)).unwrap(),
+            "{n} differs"
+        );
+    }
+}
+
 fn files(dir: &Path, ext: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -230,14 +242,7 @@ fn rerun_after_interruption_writes_exactly_the_missing_outputs_byte_identical() 
         rows.iter().filter(|r| r.status == Some(Status::Ok)).count(),
         12 - done_before
     );
-    assert_eq!(files(&full, ".jpg"), files(&resumed, ".jpg"));
-    for n in files(&full, ".jpg") {
-        assert_eq!(
-            std::fs::read(full.join(&n)).unwrap(),
-            std::fs::read(resumed.join(&n)).unwrap(),
-            "{n} differs"
-        );
-    }
+    assert_identical_outputs(&full, &resumed, ".jpg");
 }
 
 #[test]
@@ -860,16 +865,8 @@ fn naive_and_planned_outputs_are_byte_identical() {
         out
     };
     let (planned, naive) = (run("planned", &[]), run("naive", &["--naive"]));
-    let names = files(&planned, ".jpg");
-    assert_eq!(names.len(), 8);
-    assert_eq!(names, files(&naive, ".jpg"));
-    for n in names {
-        assert_eq!(
-            std::fs::read(planned.join(&n)).unwrap(),
-            std::fs::read(naive.join(&n)).unwrap(),
-            "{n}"
-        );
-    }
+    assert_eq!(files(&planned, ".jpg").len(), 8);
+    assert_identical_outputs(&planned, &naive, ".jpg");
 }
 
 /// `--precision` picks the graphs and says so in every row and the summary; the int8 decoder

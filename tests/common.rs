@@ -29,6 +29,16 @@ pub fn decoder_weights() -> Weights {
     Weights::load(&p, model::DECODER).expect("decoder weights from onnx/decoder.safetensors")
 }
 
+/// ONNX Runtime on the CPU provider with `threads` intra-op threads (0: one per core), running
+/// the graphs of `precision`.
+pub fn cpu(threads: usize, precision: adain::onnx::Precision) -> adain::runtime::RuntimeConfig {
+    adain::runtime::RuntimeConfig {
+        provider: adain::runtime::Provider::Cpu,
+        threads,
+        precision,
+    }
+}
+
 /// Exports the four graphs into a new temporary folder.
 pub fn export_tmp(enc: &Weights, dec: &Weights) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

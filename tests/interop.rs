@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use adain::runtime::{self, Fused, Models, RuntimeConfig};
+use adain::runtime::{self, Fused, Models};
 use common::*;
 use ndarray::Array1;
 use ndarray_npy::write_npy;
@@ -15,11 +15,7 @@ use ndarray_npy::write_npy;
 fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
     let dir = export_tmp(&encoder_weights(), &decoder_weights());
     let data = tempfile::tempdir().unwrap();
-    let cfg = RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: 0,
-        ..Default::default()
-    };
+    let cfg = cpu(0, adain::onnx::Precision::Fp32);
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     let mut fused = Fused::open(dir.path(), &cfg).unwrap();
     // Odd sizes exercise ceil pooling, the crop, and reflection pads on 2-wide maps.
@@ -150,14 +146,9 @@ fn half_precision_graphs_stay_within_2_of_255_of_fp32() {
     for p in [adain::onnx::Precision::Fp32, adain::onnx::Precision::Fp16] {
         assert!(adain::onnx::is_current(dir.path(), &enc, &dec, p), "{p}");
     }
-    let at = |precision| RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: 0,
-        precision,
-    };
     let (fp32, fp16) = (
-        at(adain::onnx::Precision::Fp32),
-        at(adain::onnx::Precision::Fp16),
+        cpu(0, adain::onnx::Precision::Fp32),
+        cpu(0, adain::onnx::Precision::Fp16),
     );
     let (mut f32g, mut f16g) = (
         Fused::open(dir.path(), &fp32).unwrap(),
@@ -254,14 +245,7 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
                 .len()
     );
 
-    let open = |precision| {
-        let cfg = RuntimeConfig {
-            provider: runtime::Provider::Cpu,
-            threads: 0,
-            precision,
-        };
-        Models::open(dir.path(), &cfg).unwrap()
-    };
+    let open = |precision| Models::open(dir.path(), &cpu(0, precision)).unwrap();
     let (mut m32, mut m16, mut m8) = (
         open(Precision::Fp32),
         open(Precision::Fp16),
@@ -321,11 +305,7 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
 #[test]
 fn bound_content_matches_unbound_calls_across_batch_sizes() {
     let dir = export_tmp(&encoder_weights(), &decoder_weights());
-    let cfg = RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: 1,
-        ..Default::default()
-    };
+    let cfg = cpu(1, adain::onnx::Precision::Fp32);
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     let content = demo_batch("content", 1, 40, 56);
     let style = demo_batch("style", 3, 32, 32);

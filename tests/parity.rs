@@ -5,7 +5,7 @@
 
 mod common;
 
-use adain::runtime::{self, Fused, Models, RuntimeConfig};
+use adain::runtime::{self, Fused, Models};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use common::*;
 use ndarray::{Array1, Array4, s};
@@ -26,11 +26,7 @@ fn onnx_graphs_match_tch() {
     let enc_w = encoder_weights();
     let dec_w = decoder_weights();
     let dir = export_tmp(&enc_w, &dec_w);
-    let cfg = RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: 0,
-        ..Default::default()
-    };
+    let cfg = cpu(0, adain::onnx::Precision::Fp32);
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     assert!(models.has_fused(), "export writes adain_decoder.onnx");
     let mut fused = Fused::open(dir.path(), &cfg).unwrap();
@@ -162,11 +158,7 @@ fn onnx_graphs_match_tch() {
 #[test]
 fn too_small_inputs_are_refused_before_onnx() {
     let dir = export_tmp(&encoder_weights(), &decoder_weights());
-    let cfg = RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: 1,
-        ..Default::default()
-    };
+    let cfg = cpu(1, adain::onnx::Precision::Fp32);
     let mut models = Models::open(dir.path(), &cfg).unwrap();
     let tiny = Array4::<f32>::zeros((1, 3, 8, 40));
     let e = models

@@ -6,6 +6,28 @@ mod common;
 
 use common::*;
 
+/// `adain quality` on content, style and output folders, writing `report`, with the project's
+/// judge and `extra` arguments.
+fn quality(
+    [content, style, outputs, report]: [&std::path::Path; 4],
+    extra: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(bin("adain"))
+        .args(["quality", "--content"])
+        .arg(content)
+        .arg("--style")
+        .arg(style)
+        .arg("--outputs")
+        .arg(outputs)
+        .arg("--report")
+        .arg(report)
+        .arg("--judge")
+        .arg(root().join("models/vgg_imagenet.safetensors"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn quality_matches_an_independent_computation_and_reports_gaps() {
     let d = tempfile::tempdir().unwrap();
@@ -20,25 +42,19 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     // The "output": another picture of the same size, under the pattern's name.
     save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
     let report = d.path().join("q/quality.csv");
-    let out = std::process::Command::new(bin("adain"))
-        .args(["quality", "--content"])
-        .arg(&c)
-        .arg("--style")
-        .arg(&s)
-        .arg("--outputs")
-        .arg(&o)
-        .args([
+    let out = quality(
+        [&c, &s, &o, &report],
+        &[
             "--pattern",
             "{content}__{style}__{alpha}.png",
             "--alphas",
             "0.5",
-        ])
-        .args(["--label", "test", "--style-size", "40", "--report"])
-        .arg(&report)
-        .arg("--judge")
-        .arg(root().join("models/vgg_imagenet.safetensors"))
-        .output()
-        .unwrap();
+            "--label",
+            "test",
+            "--style-size",
+            "40",
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let mut rows: Vec<csv::StringRecord> = csv::Reader::from_path(&report)
@@ -113,22 +129,17 @@ fn reference_difference_is_reported_per_output_and_in_the_summary() {
     flat(100).save(o.join("cat__wave.png")).unwrap();
     flat(110).save(r.join("cat__wave.png")).unwrap();
     let report = d.path().join("q.csv");
-    let out = std::process::Command::new(bin("adain"))
-        .args(["quality", "--content"])
-        .arg(&c)
-        .arg("--style")
-        .arg(&s)
-        .arg("--outputs")
-        .arg(&o)
-        .arg("--reference")
-        .arg(&r)
-        .args(["--pattern", "{content}__{style}.png", "--style-size", "32"])
-        .arg("--report")
-        .arg(&report)
-        .arg("--judge")
-        .arg(root().join("models/vgg_imagenet.safetensors"))
-        .output()
-        .unwrap();
+    let out = quality(
+        [&c, &s, &o, &report],
+        &[
+            "--reference",
+            r.to_str().unwrap(),
+            "--pattern",
+            "{content}__{style}.png",
+            "--style-size",
+            "32",
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
