@@ -13,10 +13,10 @@ Checks, failing with exit 1 on the first miss:
   3. onnx.reference.ReferenceEvaluator (pure numpy, not ONNX Runtime) runs the fused graph and
      agrees with the Rust output;
   4. metadata_props name the variance convention and the weights' sha256.
-With --precisions, the fp16 (*.fp16.onnx) and int8 (decoder.int8.onnx) graphs instead: checker,
-their precision in metadata, int8 weights and QDQ nodes in the int8 decoder, and onnxruntime
-(Python) reproducing the Rust outputs rust_fp16_features, rust_fp16_decoded, rust_int8_decoded
-from content / rust_t.
+With --precisions, the fp16 (*.fp16.onnx) and int8 (decoder.int8.onnx, encoder.int8.onnx)
+graphs instead: checker, their precision in metadata, int8 weights, QDQ nodes and no float pads
+in the int8 graphs, and onnxruntime (Python) reproducing the Rust outputs rust_fp16_features,
+rust_fp16_decoded, rust_int8_decoded, rust_int8_style_std from content / rust_t / style.
 """
 import os, sys
 import numpy as np
@@ -41,7 +41,8 @@ def compare(name, got, want, rel_tol):
 
 def check_precisions():
     sess = lambda n: ort.InferenceSession(os.path.join(gdir, n), providers=["CPUExecutionProvider"])
-    for n in ["encoder.fp16", "decoder.fp16", "adain_decoder.fp16", "stylize.fp16", "decoder.int8"]:
+    for n in ["encoder.fp16", "decoder.fp16", "adain_decoder.fp16", "stylize.fp16", "decoder.int8",
+              "encoder.int8"]:
         m = onnx.load(os.path.join(gdir, n + ".onnx"))
         onnx.checker.check_model(m, full_check=True)
         meta = {p.key: p.value for p in m.metadata_props}
@@ -49,12 +50,19 @@ def check_precisions():
         assert meta.get("adain.precision", "").startswith(want), f"{n}: adain.precision {meta.get('adain.precision')!r}"
         assert "unbiased" in meta.get("adain.variance", ""), f"{n}: metadata lacks adain.variance"
         print(f"ok   {n}.onnx: onnx.checker full_check, adain.precision {want}")
-    m = onnx.load(os.path.join(gdir, "decoder.int8.onnx"))
-    ops = {nd.op_type for nd in m.graph.node}
-    int8_weights = [t.name for t in m.graph.initializer if t.data_type == onnx.TensorProto.INT8]
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops, f"decoder.int8.onnx: no QDQ nodes ({ops})"
-    assert len(int8_weights) >= 8, f"decoder.int8.onnx: {len(int8_weights)} int8 initializers"
-    print(f"ok   decoder.int8.onnx: QDQ nodes, {len(int8_weights)} int8 weight tensors")
+    for n in ["decoder.int8.onnx", "encoder.int8.onnx"]:
+        m = onnx.load(os.path.join(gdir, n))
+        ops = {nd.op_type for nd in m.graph.node}
+        int8_weights = [t.name for t in m.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+        assert {"QuantizeLinear", "DequantizeLinear"} <= ops, f"{n}: no QDQ nodes ({ops})"
+        assert len(int8_weights) >= 8, f"{n}: {len(int8_weights)} int8 initializers"
+        # The pads run on uint8 (quantize.pads_on_uint8): a Pad fed by a DequantizeLinear is
+        # the float detour that cost a third of the int8 decoder's time.
+        producer = {o: nd.op_type for nd in m.graph.node for o in nd.output}
+        float_pads = [nd.name for nd in m.graph.node
+                      if nd.op_type == "Pad" and producer.get(nd.input[0]) == "DequantizeLinear"]
+        assert not float_pads, f"{n}: pads in float: {float_pads}"
+        print(f"ok   {n}: QDQ nodes, {len(int8_weights)} int8 weight tensors, pads on uint8")
     content, t = load("content"), load("rust_t")
     (feat,) = sess("encoder.fp16.onnx").run(["features"], {"image": content})
     compare("ort-python encoder.fp16 features", feat, load("rust_fp16_features"), 1e-5)
@@ -62,6 +70,8 @@ def check_precisions():
     compare("ort-python decoder.fp16", dec, load("rust_fp16_decoded"), 1e-5)
     (dec,) = sess("decoder.int8.onnx").run(None, {"t": t})
     compare("ort-python decoder.int8", dec, load("rust_int8_decoded"), 1e-5)
+    (std,) = sess("encoder.int8.onnx").run(["std"], {"image": load("style")})
+    compare("ort-python encoder.int8 style std", std, load("rust_int8_style_std"), 1e-5)
 
 
 if precisions:

@@ -1,6 +1,7 @@
 //! int8 graphs: calibration samples computed here (images through `imaging`, AdaIN targets
 //! from the fp32 graphs through `runtime`), quantisation by ONNX Runtime's own static quantiser
-//! (`python/quantize.py`), which writes `decoder.int8.onnx` in QDQ form.
+//! (`python/quantize.py`), which writes `decoder.int8.onnx` and `encoder.int8.onnx` (used for
+//! style images only, see [`Precision::content_encoder`]) in QDQ form.
 //!
 //! Why ONNX Runtime's tool and not QDQ nodes from our exporter: which Q/DQ patterns its CPU
 //! kernels fuse into QLinearConv (u8 x s8, VNNI) is a property of the runtime version, and its
@@ -13,13 +14,14 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
 use crate::model::Tensor;
-use crate::onnx::{DECODER_FILE, Precision};
+use crate::onnx::{DECODER_FILE, ENCODER_FILE, Precision};
 use crate::runtime::{Models, Provider, RuntimeConfig};
 
 /// How int8 graphs are made (recorded in each as `adain.int8.recipe`): a graph made another way
 /// is stale, so set-up remakes it.
-pub const RECIPE: &str = "2: per-channel symmetric int8 weights, uint8 activations, \
-     min-max ranges averaged over the samples, last convolution float";
+pub const RECIPE: &str = "4: decoder, and encoder for styles; per-channel symmetric int8 \
+     weights, uint8 activations, min-max ranges averaged over the samples, statistics and the \
+     decoder's last convolution float, reflection pads on uint8";
 
 /// What the int8 decoder is calibrated on: every content x style pair, the alphas taken in turn.
 #[derive(Debug, Clone)]
@@ -44,12 +46,25 @@ impl Default for Calibration {
     }
 }
 
-/// The decoder's calibration inputs: AdaIN targets `t/<n>` for every content x style pair,
-/// pair `n` at alpha `alphas[n % len]`.
-pub fn calibration_samples(
-    models: &mut Models,
-    cal: &Calibration,
-) -> Result<BTreeMap<String, Tensor>> {
+/// Calibration inputs, keyed `<graph input>/<n>` as python/quantize.py reads them.
+pub struct Samples {
+    /// For the encoder: the images `image/<n>`, contents then styles.
+    pub encoder: BTreeMap<String, Tensor>,
+    /// For the decoder: AdaIN targets `t/<n>` for every content x style pair, pair `n` at
+    /// alpha `alphas[n % len]`.
+    pub decoder: BTreeMap<String, Tensor>,
+}
+
+fn tensor<D: ndarray::Dimension>(a: ndarray::Array<f32, D>) -> Tensor {
+    let shape = a.shape().to_vec();
+    Tensor {
+        shape,
+        data: a.into_iter().collect(),
+    }
+}
+
+/// The calibration inputs of both int8 graphs, through the fp32 `models`.
+pub fn calibration_samples(models: &mut Models, cal: &Calibration) -> Result<Samples> {
     if cal.alphas.is_empty() {
         return Err(Error::Invalid(
             "calibration needs at least one alpha".into(),
@@ -59,34 +74,37 @@ pub fn calibration_samples(
         short_side: cal.short_side,
         ..Sizing::default()
     };
-    let encode = |models: &mut Models, what: &str, roots: &[PathBuf]| -> Result<Vec<_>> {
+    let mut images = BTreeMap::new();
+    let mut encode = |models: &mut Models, what: &str, roots: &[PathBuf]| -> Result<Vec<_>> {
         let mut out = Vec::new();
         for input in crate::inputs::discover_some(what, roots, false)? {
             let img = imaging::load(&input.path, &sizing)?;
             let x = img.data.insert_axis(ndarray::Axis(0));
             out.push(models.encode(x.view())?);
+            images.insert(format!("image/{}", images.len()), tensor(x));
         }
         Ok(out)
     };
     let contents = encode(models, "calibration content", &cal.content)?;
     let styles = encode(models, "calibration style", &cal.style)?;
-    let mut samples = BTreeMap::new();
+    let mut targets = BTreeMap::new();
     for c in &contents {
         for s in &styles {
-            let n = samples.len();
+            let n = targets.len();
             let alpha = ndarray::arr1(&[cal.alphas[n % cal.alphas.len()]]);
             let t = models.adain(c.features.view(), s.mean.view(), s.std.view(), alpha.view())?;
-            let shape = t.shape().to_vec();
-            let data = t.into_iter().collect();
-            samples.insert(format!("t/{n}"), Tensor { shape, data });
+            targets.insert(format!("t/{n}"), tensor(t));
         }
     }
-    Ok(samples)
+    Ok(Samples {
+        encoder: images,
+        decoder: targets,
+    })
 }
 
-/// Writes `dir/decoder.int8.onnx` from `dir/decoder.onnx` (which must be current), calibrated
-/// as `cal` says. Returns its path.
-pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<PathBuf> {
+/// Writes `dir/encoder.int8.onnx` and `dir/decoder.int8.onnx` from the fp32 graphs in `dir`
+/// (which must be current), calibrated as `cal` says. Returns their paths.
+pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
     let cfg = RuntimeConfig {
         provider: Provider::Cpu,
         threads: 0,
@@ -95,35 +113,57 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<PathBuf> {
     let mut models = Models::open(dir, &cfg)?;
     let samples = calibration_samples(&mut models, cal)?;
     drop(models);
-    let count = samples.len();
     let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let calib = work.path().join("calibration.safetensors");
-    let bytes = crate::model::safetensors_bytes(&samples).map_err(|reason| Error::Weights {
-        path: calib.clone(),
-        reason,
-    })?;
-    std::fs::write(&calib, bytes).map_err(|e| Error::io(&calib, e))?;
-    let out = dir.join(Precision::Int8.file(DECODER_FILE));
-    let note = format!(
-        "int8 QDQ convolutions (per-channel symmetric int8 weights, uint8 activations, \
-         min-max (averaged over samples) calibrated on {count} AdaIN targets at alphas {:?}, shorter side {}); \
-         the last convolution, AdaIN, inputs and outputs float32",
-        cal.alphas, cal.short_side
+    let method = format!(
+        "per-channel symmetric int8 weights, uint8 activations, min-max (averaged over samples), \
+         images at shorter side {}",
+        cal.short_side
     );
-    crate::paths::run_python_script(
-        "quantize.py",
-        &[
-            "--model".as_ref(),
-            dir.join(DECODER_FILE).as_os_str(),
-            "--calibration".as_ref(),
-            calib.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-            "--note".as_ref(),
-            note.as_ref(),
-            "--recipe".as_ref(),
-            RECIPE.as_ref(),
-        ],
-    )?;
-    Ok(out)
+    let mut written = Vec::new();
+    for (graph, set, note) in [
+        (
+            ENCODER_FILE,
+            &samples.encoder,
+            format!(
+                "int8 QDQ convolutions for style statistics ({method}; calibrated on {} \
+                 images); the statistics, inputs and outputs float32",
+                samples.encoder.len()
+            ),
+        ),
+        (
+            DECODER_FILE,
+            &samples.decoder,
+            format!(
+                "int8 QDQ convolutions ({method}; calibrated on {} AdaIN targets at alphas \
+                 {:?}); the last convolution, inputs and outputs float32",
+                samples.decoder.len(),
+                cal.alphas
+            ),
+        ),
+    ] {
+        let calib = work.path().join(format!("{graph}.calibration.safetensors"));
+        let bytes = crate::model::safetensors_bytes(set).map_err(|reason| Error::Weights {
+            path: calib.clone(),
+            reason,
+        })?;
+        std::fs::write(&calib, bytes).map_err(|e| Error::io(&calib, e))?;
+        let out = dir.join(Precision::Int8.file(graph));
+        crate::paths::run_python_script(
+            "quantize.py",
+            &[
+                "--model".as_ref(),
+                dir.join(graph).as_os_str(),
+                "--calibration".as_ref(),
+                calib.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--note".as_ref(),
+                note.as_ref(),
+                "--recipe".as_ref(),
+                RECIPE.as_ref(),
+            ],
+        )?;
+        written.push(out);
+    }
+    Ok(written)
 }

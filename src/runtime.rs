@@ -215,7 +215,10 @@ pub struct BoundContent {
 
 /// The three graphs of the split pipeline, each in its own session.
 pub struct Models {
+    /// Encodes contents (and styles, unless `style_encoder` is set).
     encoder: Session,
+    /// The precision's own encoder when it serves styles only (int8).
+    style_encoder: Option<Session>,
     adain: Session,
     decoder: Session,
     /// AdaIN + decoder in one graph, when the folder has it (exports before it lack the file).
@@ -230,6 +233,19 @@ fn out4(outputs: &ort::session::SessionOutputs<'_>, name: &str) -> Result<Array4
     arr.to_owned()
         .into_dimensionality::<Ix4>()
         .map_err(|e| Error::Runtime(format!("output '{name}': expected rank 4: {e}")))
+}
+
+/// `images`: `[N, 3, H, W]` RGB in [0,1] through an encoder graph.
+fn run_encoder(encoder: &mut Session, images: ArrayView4<'_, f32>) -> Result<Encoded> {
+    let (_, _, h, w) = images.dim();
+    check_size(Path::new("<tensor>"), w as u32, h as u32)?;
+    let images = images.as_standard_layout();
+    let out = encoder.run(ort::inputs!["image" => TensorRef::from_array_view(images.view())?])?;
+    Ok(Encoded {
+        features: out4(&out, "features")?,
+        mean: out4(&out, "mean")?,
+        std: out4(&out, "std")?,
+    })
 }
 
 impl Models {
@@ -249,11 +265,16 @@ impl Models {
                 });
             }
         }
-        let (encoder, provider) = open_session(&dir.join(precision.file(ENCODER_FILE)), cfg)?;
+        let (encoder, provider) = open_session(&dir.join(precision.content_encoder()), cfg)?;
         // Once the first session settled the provider, the others must use the same one.
         let cfg2 = RuntimeConfig {
             provider: provider.as_choice(),
             ..cfg.clone()
+        };
+        let style_encoder = if precision.content_encoder() != precision.file(ENCODER_FILE) {
+            Some(open_session(&dir.join(precision.file(ENCODER_FILE)), &cfg2)?.0)
+        } else {
+            None
         };
         let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
         let (decoder, _) = open_session(&dir.join(precision.file(DECODER_FILE)), &cfg2)?;
@@ -267,6 +288,7 @@ impl Models {
         };
         Ok(Models {
             encoder,
+            style_encoder,
             adain,
             decoder,
             adain_decoder,
@@ -285,17 +307,16 @@ impl Models {
     /// # Shapes
     /// returns features `[N, 512, ceil(H/8), ceil(W/8)]`, mean/std `[N, 512, 1, 1]`.
     pub fn encode(&mut self, images: ArrayView4<'_, f32>) -> Result<Encoded> {
-        let (_, _, h, w) = images.dim();
-        check_size(Path::new("<tensor>"), w as u32, h as u32)?;
-        let images = images.as_standard_layout();
-        let out = self
-            .encoder
-            .run(ort::inputs!["image" => TensorRef::from_array_view(images.view())?])?;
-        Ok(Encoded {
-            features: out4(&out, "features")?,
-            mean: out4(&out, "mean")?,
-            std: out4(&out, "std")?,
-        })
+        run_encoder(&mut self.encoder, images)
+    }
+
+    /// [`Models::encode`] for style images, whose statistics alone are used: through the
+    /// precision's style encoder where it has one (int8).
+    pub fn encode_style(&mut self, images: ArrayView4<'_, f32>) -> Result<Encoded> {
+        run_encoder(
+            self.style_encoder.as_mut().unwrap_or(&mut self.encoder),
+            images,
+        )
     }
 
     /// AdaIN + alpha blend. `content` may have batch 1 while statistics and `alpha` have N

@@ -950,7 +950,7 @@ fn precision_picks_graphs_and_is_reported() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("decoder.int8.onnx") && err.contains("adain export") && err.contains("--int8"),
+        err.contains("encoder.int8.onnx") && err.contains("adain export") && err.contains("--int8"),
         "{err}"
     );
     assert!(!o.exists());

@@ -196,9 +196,10 @@ fn half_precision_graphs_stay_within_2_of_255_of_fp32() {
     }
 }
 
-/// The int8 decoder (ONNX Runtime's quantiser, calibrated on demo AdaIN targets) and the fp16
-/// graphs, beside fp32 in one folder: onnx.checker passes, Python ONNX Runtime reproduces the
-/// Rust outputs, and int8 images stay near fp32's.
+/// The int8 decoder and style encoder (ONNX Runtime's quantiser, calibrated on demo images and
+/// their AdaIN targets) and the fp16 graphs, beside fp32 in one folder: onnx.checker passes,
+/// Python ONNX Runtime reproduces the Rust outputs, int8 images and style statistics stay near
+/// fp32's, and contents are still encoded in float32.
 #[test]
 fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
     use adain::onnx::Precision;
@@ -218,8 +219,12 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
         short_side: 128,
         ..Default::default()
     };
-    let path = adain::quantize::export_int8(dir.path(), &cal).unwrap();
-    assert_eq!(path, dir.path().join("decoder.int8.onnx"));
+    let written = adain::quantize::export_int8(dir.path(), &cal).unwrap();
+    let path = dir.path().join("decoder.int8.onnx");
+    assert_eq!(
+        written,
+        [dir.path().join("encoder.int8.onnx"), path.clone()]
+    );
     assert!(adain::onnx::is_current(
         dir.path(),
         &enc,
@@ -238,12 +243,32 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
             .unwrap()
             .contains("36 samples")
     );
+    let enc_meta = adain::onnx::read_metadata(&written[0]).unwrap();
+    let enc_get = |k: &str| {
+        enc_meta
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(enc_get("adain.encoder.sha256"), Some(enc.sha256.as_str()));
+    // 6 demo contents + 6 demo styles.
     assert!(
-        std::fs::metadata(&path).unwrap().len() * 3
-            < std::fs::metadata(dir.path().join("decoder.onnx"))
+        enc_get("adain.int8.calibration")
+            .unwrap()
+            .contains("12 samples")
+    );
+    for graph in ["encoder", "decoder"] {
+        assert!(
+            std::fs::metadata(dir.path().join(format!("{graph}.int8.onnx")))
                 .unwrap()
                 .len()
-    );
+                * 3
+                < std::fs::metadata(dir.path().join(format!("{graph}.onnx")))
+                    .unwrap()
+                    .len(),
+            "{graph}.int8.onnx should hold int8 weights"
+        );
+    }
 
     let open = |precision| Models::open(dir.path(), &cpu(0, precision)).unwrap();
     let (mut m32, mut m16, mut m8) = (
@@ -269,6 +294,26 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
         .stylize_features(c.features.view(), s.mean.view(), s.std.view(), alpha.view())
         .unwrap();
     assert_eq!(via_stylize, d8, "int8 Models run the int8 decoder");
+    // Contents go through the float32 encoder, styles through the int8 one: their statistics
+    // stay within a few percent.
+    let c8 = m8.encode(content.view()).unwrap();
+    assert_eq!(c8.features, c.features, "int8 encodes contents in float32");
+    let s8 = m8.encode_style(style.view()).unwrap();
+    for (name, ours, theirs) in [("mean", &s8.mean, &s.mean), ("std", &s8.std, &s.std)] {
+        let rel = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / theirs.iter().map(|b| b.abs()).sum::<f32>();
+        eprintln!("int8 style {name}: relative mean |difference| {rel:.4}");
+        assert!(rel > 0.0 && rel < 0.08, "int8 style {name} off by {rel}");
+    }
+    assert_eq!(
+        m32.encode_style(style.view()).unwrap().std,
+        s.std,
+        "fp32 styles use the one encoder"
+    );
     let clamp = |a: &ndarray::Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
     let (a, b) = (clamp(&d32), clamp(&d8));
     let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
@@ -293,6 +338,8 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
     .unwrap();
     write_npy(p("rust_fp16_decoded"), &m16.decode(t.view()).unwrap()).unwrap();
     write_npy(p("rust_int8_decoded"), &d8).unwrap();
+    write_npy(p("style"), &style).unwrap();
+    write_npy(p("rust_int8_style_std"), &s8.std).unwrap();
     check_in_python(&[
         std::path::Path::new("--precisions"),
         dir.path(),

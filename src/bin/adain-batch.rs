@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value = "outputs/batch", value_name = "DIR")]
     out: PathBuf,
     /// Folder with the graphs (`adain export`): encoder.onnx, adain.onnx, decoder.onnx and
-    /// adain_decoder.onnx, plus decoder.int8.onnx / *.fp16.onnx for --precision.
+    /// adain_decoder.onnx, plus *.int8.onnx / *.fp16.onnx for --precision.
     #[arg(long, default_value = "onnx", value_name = "DIR")]
     models: PathBuf,
     /// Downscale content images so the shorter side is at most this many pixels (never upscaled;
@@ -72,8 +72,9 @@ struct Args {
     /// if CUDA cannot run).
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
-    /// Graph precision: fp32 (exact, the default), int8 (the decoder quantised, about 2x faster
-    /// on CPUs with VNNI; `adain export --int8`), fp16 (for GPUs; `adain export --half`).
+    /// Graph precision: fp32 (exact, the default), int8 (decoder and style encoder quantised,
+    /// about 2x faster on CPUs with VNNI; contents stay float32; `adain export --int8`), fp16
+    /// (for GPUs; `adain export --half`).
     #[arg(long, value_enum, default_value_t = Precision::Fp32)]
     precision: Precision,
     /// Contents with more than four tiles' worth of pixels run through the networks in

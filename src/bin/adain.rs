@@ -271,9 +271,10 @@ struct ExportArgs {
     /// Outputs stay within 2/255 of fp32 (tests/interop.rs).
     #[arg(long)]
     half: bool,
-    /// Also write `decoder.int8.onnx`: the decoder statically quantised by ONNX Runtime's
-    /// quantiser (python/quantize.py, in the project venv), calibrated on AdaIN targets of the
-    /// --calibration-* images. adain-batch runs it with --precision int8.
+    /// Also write `decoder.int8.onnx` and `encoder.int8.onnx` (style statistics only; contents
+    /// stay float32): statically quantised by ONNX Runtime's quantiser (python/quantize.py, in
+    /// the project venv), calibrated on the --calibration-* images and their AdaIN targets.
+    /// adain-batch runs them with --precision int8.
     #[arg(long)]
     int8: bool,
     /// Content images for int8 calibration (folders or files).
@@ -303,7 +304,7 @@ fn export(
         return Ok(());
     }
     let files = match precision {
-        Precision::Int8 => vec![adain::quantize::export_int8(out, cal)?],
+        Precision::Int8 => adain::quantize::export_int8(out, cal)?,
         p => adain::onnx::export_with(enc, dec, out, p)?
             .files
             .into_iter()
