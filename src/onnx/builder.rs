@@ -33,6 +33,9 @@ pub struct GraphBuilder {
     counter: usize,
     /// Convolution weights and activations in float16 (see `graphs::net`).
     pub half: bool,
+    /// Each upsampling and the 3x3 convolution after it as one 2x2 convolution per output
+    /// phase at the lower resolution (see `graphs::upsample_conv`).
+    pub subpixel: bool,
 }
 
 impl GraphBuilder {
@@ -45,6 +48,7 @@ impl GraphBuilder {
             graph,
             counter: 0,
             half: false,
+            subpixel: false,
         }
     }
 

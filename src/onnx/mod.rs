@@ -176,6 +176,10 @@ pub fn provenance(enc: Option<&Weights>, dec: Option<&Weights>) -> Provenance {
     provenance_with(enc, dec, Precision::Fp32)
 }
 
+/// Raised whenever the exported graphs change form for the same weights (2: sub-pixel
+/// upsampling in the fused graphs), so `--if-stale` remakes graphs written before.
+const GRAPHS_REVISION: u32 = 2;
+
 fn provenance_with(
     enc: Option<&Weights>,
     dec: Option<&Weights>,
@@ -184,7 +188,10 @@ fn provenance_with(
     let mut entries = vec![
         (
             "adain.exporter".to_string(),
-            format!("adain {}", env!("CARGO_PKG_VERSION")),
+            format!(
+                "adain {} (graphs r{GRAPHS_REVISION})",
+                env!("CARGO_PKG_VERSION")
+            ),
         ),
         (
             "adain.variance".to_string(),
