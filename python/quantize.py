@@ -19,8 +19,8 @@ DQ -> Pad -> Q in float, which was a third of the int8 decoder's time (profiled:
 for a 512x512 output, outputs bit-identical).
 
 usage: quantize.py --model decoder.onnx --calibration calib.safetensors --out decoder.int8.onnx
-       (the encoder likewise, with samples image/<n>)
                    [--method minmax|percentile|entropy] [--note TEXT] [--recipe TEXT]
+       (the encoder likewise, with samples image/<n>)
 """
 
 import argparse

@@ -141,6 +141,16 @@ pub struct Tensor {
     pub data: Vec<f32>,
 }
 
+impl Tensor {
+    /// An ndarray array of any rank, in its logical (row-major) order.
+    pub fn from_array<D: ndarray::Dimension>(a: ndarray::Array<f32, D>) -> Self {
+        Tensor {
+            shape: a.shape().to_vec(),
+            data: a.into_iter().collect(),
+        }
+    }
+}
+
 /// A set of named tensors with the file they came from and its sha256.
 #[derive(Debug, Clone)]
 pub struct Weights {
@@ -230,12 +240,7 @@ impl Weights {
 
     /// Writes the tensors as safetensors (atomically) and returns the file's sha256.
     pub fn save(&self, path: &Path) -> Result<String> {
-        let bytes = self.to_bytes().map_err(|reason| Error::Weights {
-            path: path.into(),
-            reason,
-        })?;
-        crate::fsutil::write_atomic(path, &bytes)?;
-        Ok(hex_sha256(&bytes))
+        save_tensors(path, &self.tensors)
     }
 
     /// The safetensors serialisation.
@@ -244,7 +249,18 @@ impl Weights {
     }
 }
 
-/// Named f32 tensors as safetensors bytes (weights, and the int8 calibration samples).
+/// Writes named f32 tensors (weights, calibration samples, images for Python) as safetensors,
+/// atomically; returns the file's sha256.
+pub fn save_tensors(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<String> {
+    let bytes = safetensors_bytes(tensors).map_err(|reason| Error::Weights {
+        path: path.into(),
+        reason,
+    })?;
+    crate::fsutil::write_atomic(path, &bytes)?;
+    Ok(hex_sha256(&bytes))
+}
+
+/// Named f32 tensors as safetensors bytes.
 pub fn safetensors_bytes(
     tensors: &BTreeMap<String, Tensor>,
 ) -> std::result::Result<Vec<u8>, String> {

