@@ -41,7 +41,8 @@ pip_fetch() {
   echo "error: could not download $* from the Python package index (4 tries); run scripts/setup.sh again when the connection is back" >&2
   return 1
 }
-pip_install() { pip_fetch "$@" && .venv/bin/pip install -q --no-index --find-links "$wheels" "$@"; }
+pip_from_wheels() { .venv/bin/pip install -q --no-index --find-links "$wheels" "$@"; }
+pip_install() { pip_fetch "$@" && pip_from_wheels "$@"; }
 T0=$(date +%s)
 
 PY=${PYTHON:-python3}
@@ -55,7 +56,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   log "creating .venv (PyTorch, ONNX Runtime, onnx: ~3 GB of wheels, about a minute on a fast link)"
   "$PY" -m venv .venv || { echo "error: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
   # A newer pip resumes broken downloads; an old one still installs, so its own upgrade may fail.
-  { pip_fetch pip && .venv/bin/pip install -q --no-index --find-links "$wheels" --upgrade pip; } || log "could not upgrade pip; going on with $(.venv/bin/pip --version | cut -d' ' -f1-2)"
+  { pip_fetch pip && pip_from_wheels --upgrade pip; } || log "could not upgrade pip; going on with $(.venv/bin/pip --version | cut -d' ' -f1-2)"
   if [ $GPU = 1 ]; then
     grep -v '^onnxruntime==' python/requirements.txt > .venv/requirements-gpu.txt
     echo "onnxruntime-gpu==$(grep '^onnxruntime==' python/requirements.txt | cut -d= -f3)" >> .venv/requirements-gpu.txt
