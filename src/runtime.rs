@@ -446,11 +446,7 @@ impl Models {
     pub fn decoder_label(&self) -> String {
         crate::onnx::read_metadata(&self.dir.join(self.precision.file(DECODER_FILE)))
             .ok()
-            .and_then(|m| {
-                m.into_iter()
-                    .find(|(k, _)| k == "adain.decoder.file")
-                    .map(|(_, v)| v)
-            })
+            .and_then(|m| crate::onnx::metadata_value(&m, "adain.decoder.file").map(String::from))
             .unwrap_or_default()
     }
 

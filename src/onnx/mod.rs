@@ -41,28 +41,18 @@ pub const PRECISION_KEY: &str = "adain.precision";
 /// weights with these sha256s. Lets set-up skip an export that would rewrite the same bytes.
 pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision) -> bool {
     let want = provenance_with(Some(enc), Some(dec), precision).entries;
-    let expected = |k: &str| {
-        want.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
     precision.own_graphs().iter().all(|name| {
         let Ok(meta) = read_metadata(&dir.join(precision.file(name))) else {
             return false;
         };
-        let marked = meta
-            .iter()
-            .find(|(k, _)| k == PRECISION_KEY)
-            .map(|(_, v)| v.split_whitespace().next().unwrap_or_default());
-        let recipe = meta
-            .iter()
-            .find(|(k, _)| k == "adain.int8.recipe")
-            .map(|(_, v)| v.as_str());
+        let marked = metadata_value(&meta, PRECISION_KEY)
+            .map(|v| v.split_whitespace().next().unwrap_or_default());
+        let recipe = metadata_value(&meta, "adain.int8.recipe");
         marked.unwrap_or("fp32") == precision.as_str()
             && (precision != Precision::Int8 || recipe == Some(crate::quantize::RECIPE))
             && meta.iter().all(|(k, v)| {
                 let checked = k == "adain.exporter" || k.ends_with(".sha256");
-                !checked || expected(k) == Some(v.as_str())
+                !checked || metadata_value(&want, k) == Some(v.as_str())
             })
     })
 }
@@ -294,6 +284,12 @@ pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>> {
         .into_iter()
         .map(|p| (p.key, p.value))
         .collect())
+}
+
+/// The value of `key` in metadata pairs (as [`read_metadata`] returns them, or a
+/// [`Provenance`]'s entries); the first one if a key repeats.
+pub fn metadata_value<'a>(meta: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// Weights stored as initializers `<prefix>.<key>.weight|bias` in an exported graph (e.g. the
