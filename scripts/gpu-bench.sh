@@ -7,11 +7,11 @@
 #   ab SECS      identity-term A/B: two runs continuing the published decoder (onnx/) for SECS
 #                seconds each, same seed, --identity-weight 0 vs $IDENTITY (default 1), with
 #                validation every 250 iterations; prints each run's best validation scores
-#   train SECS   continues the published decoder (onnx/: decoder, moments, iteration, schedule)
-#                for SECS seconds (bf16, channels-last, resident data, validation every 500 it,
-#                the best-validated checkpoint kept) and publishes the result into
-#                $OUT/publish (decoder.safetensors, training/{adam.safetensors,state.json,
-#                losses.csv,losses.png}): copy that over onnx/ and commit it
+#   train SECS   continues the published decoder (onnx/: decoder, moments when kept, iteration,
+#                schedule) for SECS seconds (bf16, channels-last, resident data, validation every
+#                500 it, the best-validated checkpoint kept) and publishes the result into
+#                $OUT/publish (decoder.safetensors, training/{state.json,losses.csv,losses.png};
+#                no Adam moments, as onnx/ keeps none in git): copy that over onnx/ and commit it
 #   ort-piece    appends .gpu/ort/pieces/* that are present to /tmp/ort (one piece per call)
 #   batch        adain-batch 20 x 20 x 3 alphas at 512 px (fused graph, IO binding): CUDA fp32
 #                and fp16 (needs all ort pieces), then the CPU provider of the same machine; ms per
@@ -71,7 +71,7 @@ while [ $# -gt 0 ]; do
   train)
     secs=$2; shift 2
     log "train: continue the published decoder for $secs s"
-    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --identity-weight "${IDENTITY:-0}" \
+    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --publish-without-moments --identity-weight "${IDENTITY:-0}" \
       --precision bf16 --channels-last --loader resident --log-every 100 --val-every 500 --save-every 2000 --sample-every 0
     cp /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;
   ort-piece)

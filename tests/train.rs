@@ -65,6 +65,7 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         init_decoder: None,
         continue_from: None,
         publish: None,
+        publish_moments: true,
         note: String::new(),
         sample_content: vec![],
         sample_style: vec![],
@@ -687,6 +688,84 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     assert_weights_close(&wb, &wp, 0.0);
 }
 
+/// A continuation that was interrupted and resumed (`--resume` with the same `--continue-from`)
+/// publishes one round from the published iteration, timed over both processes, not from where
+/// the second process picked up.
+#[test]
+fn a_resumed_continuation_publishes_its_whole_round() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    let published = d.path().join("published");
+    let mut first = config(&d.path().join("a"), 2);
+    first.publish = Some(published.clone());
+    trainer::train(&first, false, &Capture::default(), &stop).unwrap();
+    let before = checkpoint::read_published(&published).unwrap();
+    let mut second = config(&d.path().join("b"), 3);
+    second.continue_from = Some(published.clone());
+    trainer::train(&second, false, &Capture::default(), &stop).unwrap();
+    second.iterations = 5;
+    second.publish = Some(published.clone());
+    let p = Capture::default();
+    trainer::train(&second, true, &p, &stop).unwrap();
+    assert!(
+        p.0.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("resuming") && l.contains("iteration 3"))
+    );
+    let st = checkpoint::read_published(&published).unwrap();
+    assert_eq!(
+        st.rounds
+            .iter()
+            .map(|r| (r.from_iteration, r.to_iteration))
+            .collect::<Vec<_>>(),
+        vec![(0, 2), (2, 5)]
+    );
+    let round = &st.rounds[1];
+    assert!(
+        (round.seconds - (st.elapsed_s - before.elapsed_s)).abs() <= 1e-9,
+        "round 2 took {} s of {} s since the first publish",
+        round.seconds,
+        st.elapsed_s - before.elapsed_s
+    );
+}
+
+/// `adain-train --replot DIR` redraws a published folder's loss plot from its log and state
+/// alone (no data, no run folder); mixed with training arguments it is a usage error, and a
+/// folder without a published decoder is named in the error.
+#[test]
+fn replot_redraws_the_published_loss_plot() {
+    let d = tempfile::tempdir().unwrap();
+    let published = d.path().join("published");
+    let mut first = config(&d.path().join("a"), 2);
+    first.publish = Some(published.clone());
+    trainer::train(&first, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let png = published.join("training/losses.png");
+    std::fs::remove_file(&png).unwrap();
+    let exe = env!("CARGO_BIN_EXE_adain-train");
+    let replot = |extra: &[&str], dir: &Path| {
+        std::process::Command::new(exe)
+            .arg("--replot")
+            .arg(dir)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = replot(&[], &published);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (1400, 600));
+    assert_eq!(replot(&["--out", "x"], &published).status.code(), Some(2));
+    let missing = d.path().join("nothing-published");
+    let o = replot(&[], &missing);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nothing-published") && err.contains("decoder.safetensors"),
+        "{err}"
+    );
+}
+
 /// Validation: scores land in the log (every --val-every and at the end), and the exported
 /// decoder is the checkpoint with the best validation loss, whichever iteration that was.
 #[test]
@@ -715,26 +794,26 @@ fn the_best_validated_checkpoint_is_the_one_exported() {
     assert!(v.ssim.is_finite() && v.ssim_alpha0.is_finite() && v.style_error > 0.0);
 }
 
-/// Continuing a published decoder whose moments were not kept restarts Adam properly: a
-/// linear warm-up from the published iteration, on the schedule's position there.
+/// A decoder published without its moments (`--publish-without-moments`, as onnx/ is kept in
+/// git) says so in its state and leaves no moments file, not even an earlier round's; continuing
+/// it restarts Adam properly: a linear warm-up from the published iteration, on the schedule's
+/// position there.
 #[test]
 fn continuing_without_moments_warms_up_from_the_published_iteration() {
     let d = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
     let published = d.path().join("published");
+    let stale = published.join("training/adam.safetensors");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, b"an earlier round's moments").unwrap();
     let mut first = config(&d.path().join("a"), 2);
     first.publish = Some(published.clone());
+    first.publish_moments = false;
     trainer::train(&first, false, &Capture::default(), &stop).unwrap();
-    let state = published.join("training/state.json");
-    let text = std::fs::read_to_string(&state).unwrap();
-    std::fs::write(
-        &state,
-        text.replace(
-            "\"has_optimizer_state\": true",
-            "\"has_optimizer_state\": false",
-        ),
-    )
-    .unwrap();
+    let st = checkpoint::read_published(&published).unwrap();
+    assert_eq!((st.iteration, st.has_optimizer_state), (2, false));
+    assert!(!stale.exists(), "stale moments beside a state without them");
+    assert!(published.join("decoder.safetensors").is_file());
     let mut second = config(&d.path().join("b"), 4);
     second.continue_from = Some(published);
     second.warmup = 4;

@@ -20,14 +20,18 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 )]
 struct Args {
     /// Content images (folders are searched recursively).
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    #[arg(long, required_unless_present = "replot", num_args = 1.., value_name = "PATH")]
     content: Vec<PathBuf>,
     /// Style images (folders are searched recursively).
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    #[arg(long, required_unless_present = "replot", num_args = 1.., value_name = "PATH")]
     style: Vec<PathBuf>,
     /// Run folder: config.json, losses.csv, losses.png, samples, checkpoints/, onnx/.
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "replot", value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Only redraw DIR/training/losses.png of a published decoder (e.g. onnx/) from its
+    /// losses.csv and state.json, then exit: no training, no libtorch work.
+    #[arg(long, exclusive = true, value_name = "DIR")]
+    replot: Option<PathBuf>,
     /// Normalised encoder weights.
     #[arg(
         long,
@@ -126,10 +130,15 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     continue_from: Option<PathBuf>,
     /// At the end, publish the exported decoder into DIR: decoder.safetensors, compact Adam
-    /// moments, training/state.json with this round appended, the cumulative losses.csv/png
+    /// moments (unless --publish-without-moments), training/state.json with this round appended, the cumulative losses.csv/png
     /// (and, when DIR already holds graphs, re-exported graphs).
     #[arg(long, value_name = "DIR")]
     publish: Option<PathBuf>,
+    /// With --publish: leave the Adam moments out (a second 14 MB file) and say so in
+    /// training/state.json; the next --continue-from restarts Adam behind its warm-up. The
+    /// choice for a models folder kept in git, such as onnx/.
+    #[arg(long, requires = "publish")]
+    publish_without_moments: bool,
     /// Free text stored with this run's round in the published state (e.g. the machine, data).
     #[arg(long, default_value = "")]
     note: String,
@@ -180,6 +189,12 @@ fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
 }
 
 fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
+    if let Some(dir) = &a.replot {
+        let png = trainer::plot_published(dir)?;
+        eprintln!("redrew {}", png.display());
+        return Ok(());
+    }
+    let out_dir = a.out.clone().expect("clap requires --out unless --replot");
     let per_epoch = {
         let n = adain::train::data::list_images("content", &a.content)?.len();
         adain::train::data::iterations_per_epoch(n, a.batch_size)
@@ -197,7 +212,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let cfg = TrainConfig {
         content: a.content,
         style: a.style,
-        out: a.out.clone(),
+        out: out_dir.clone(),
         encoder: a.encoder,
         iterations,
         batch_size: a.batch_size,
@@ -225,6 +240,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         init_decoder: a.init_decoder,
         continue_from: a.continue_from,
         publish: a.publish.clone(),
+        publish_moments: !a.publish_without_moments,
         note: a.note,
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
@@ -270,7 +286,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     }
     // Export with the foundation exporter, into the run folder and optionally onnx/.
     let enc = Weights::load(&cfg.encoder, model::ENCODER)?;
-    let dec_path = a.out.join("decoder.safetensors");
+    let dec_path = out_dir.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
     // A published folder that already holds graphs (a live models folder such as onnx/) gets
@@ -279,7 +295,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let live = a
         .publish
         .filter(|d| d.join(adain::onnx::DECODER_FILE).is_file());
-    for dir in std::iter::once(a.out.join("onnx"))
+    for dir in std::iter::once(out_dir.join("onnx"))
         .chain(a.export_to)
         .chain(live)
     {

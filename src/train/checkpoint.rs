@@ -6,7 +6,8 @@
 //!   set-up exports the graphs from), `training/adam.safetensors` (the moments in bfloat16: half
 //!   the size, a rounding of the optimizer's running averages, not of the model) and
 //!   `training/state.json` (iteration, seed, schedule and one entry per training round). A new
-//!   run `--continue-from onnx` picks up there, so short GPU windows add up.
+//!   run `--continue-from onnx` picks up there, so short GPU windows add up. The moments are
+//!   optional (`--publish-without-moments`): without them the next round restarts Adam.
 
 use std::path::{Path, PathBuf};
 
@@ -163,7 +164,7 @@ pub fn read_published(dir: &Path) -> Result<Published> {
     let (dec, _, state) = published_paths(dir);
     if !dec.is_file() {
         return Err(Error::Invalid(format!(
-            "--continue-from {}: no {} there (expected a folder written by --publish, e.g. onnx/)",
+            "{}: no {} there (expected a published decoder: a folder written by --publish, e.g. onnx/)",
             dir.display(),
             dec.display()
         )));
@@ -184,13 +185,20 @@ pub fn load_published(model: &mut Model, dir: &Path) -> Result<Published> {
     Ok(st)
 }
 
-/// Writes `model`'s decoder and moments as the published state in `dir`, with `state`.
+/// Writes `model`'s decoder, and its moments when `state.has_optimizer_state`, as the published
+/// state in `dir`. Moments left out also remove an earlier round's file, so no stale moments sit
+/// beside a state that disowns them.
 pub fn publish(model: &Model, dir: &Path, state: &Published) -> Result<()> {
     let (dec, adam, st) = published_paths(dir);
     std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
     model.decoder_weights().save(&dec)?;
     if state.has_optimizer_state {
         model.adam.save(&adam, Kind::BFloat16)?;
+    } else {
+        match std::fs::remove_file(&adam) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&adam, e)),
+            _ => {}
+        }
     }
     write_json(&st, state)
 }

@@ -29,35 +29,90 @@ fn perr(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// Left: content, style, identity (when used) and total training loss against iteration (log
 /// scale), as in the course report's figures. Right, once validation has run: the validation
-/// style error and luma SSIM at alpha 1 and 0 (linear, 0..1).
-pub fn loss_curves(rows: &[LossRow], path: &Path) -> Result<()> {
+/// style error and luma SSIM at alpha 1 and 0 (linear, 0..1) over the validated iterations.
+/// `round_starts`: iterations where a later training round (GPU window, machine, recipe) began,
+/// drawn as vertical lines on both panels, since loss levels across rounds need not compare.
+pub fn loss_curves(rows: &[LossRow], round_starts: &[u64], path: &Path) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     font();
-    crate::fsutil::write_atomic_via_path(path, |tmp| draw_loss_curves(rows, tmp, path))
+    crate::fsutil::write_atomic_via_path(path, |tmp| {
+        draw_loss_curves(rows, round_starts, tmp, path)
+    })
 }
 
 /// [`loss_curves`] into `tmp`; errors name `path`.
-fn draw_loss_curves(rows: &[LossRow], tmp: &Path, path: &Path) -> Result<()> {
+fn draw_loss_curves(rows: &[LossRow], round_starts: &[u64], tmp: &Path, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(tmp, (1400, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| perr(path, e))?;
     let (left, right) = root.split_horizontally(860);
-    let x_max = rows.last().map(|r| r.iteration).unwrap_or(1).max(1) as f64;
-    let x_min = rows.first().map(|r| r.iteration).unwrap_or(0) as f64;
-    let xr = x_min..x_max.max(x_min + 1.0);
-    draw_losses(&left, rows, xr.clone(), path)?;
-    draw_validation(&right, rows, xr, path)?;
+    let span = |its: &mut dyn Iterator<Item = u64>| {
+        let (lo, hi) = its.fold((u64::MAX, 0), |(lo, hi), i| (lo.min(i), hi.max(i)));
+        let (lo, hi) = (lo as f64, hi as f64);
+        let pad = ((hi - lo) * 0.03).max(1.0);
+        (lo - pad).max(0.0)..hi + pad
+    };
+    let xr = span(&mut rows.iter().map(|r| r.iteration));
+    draw_losses(&left, rows, xr.clone(), round_starts, path)?;
+    let mut validated = rows
+        .iter()
+        .filter(|r| r.val_ssim.is_some())
+        .map(|r| r.iteration)
+        .peekable();
+    let vr = match validated.peek() {
+        Some(_) => span(&mut validated),
+        None => xr.clone(),
+    };
+    draw_validation(&right, rows, vr, round_starts, path)?;
     root.present().map_err(|e| perr(path, e))
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+type Chart<'a, 'b, Y> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>;
+
+/// Vertical lines at the round starts inside the x range, each labelled "round N" at `label_y`.
+fn draw_round_marks<Y>(
+    chart: &mut Chart<'_, '_, Y>,
+    round_starts: &[u64],
+    (y0, y1, label_y): (Y::ValueType, Y::ValueType, Y::ValueType),
+    path: &Path,
+) -> Result<()>
+where
+    Y: Ranged,
+    Y::ValueType: Clone + 'static,
+{
+    let xr = chart.x_range();
+    let grey = RGBColor(110, 110, 110);
+    for (i, &it) in round_starts.iter().enumerate() {
+        let x = it as f64;
+        if !xr.contains(&x) {
+            continue;
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, y0.clone()), (x, y1.clone())],
+                grey.stroke_width(1),
+            )))
+            .map_err(|e| perr(path, e))?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" round {}", i + 2),
+                (x, label_y.clone()),
+                ("sans-serif", 15).into_font().color(&grey),
+            )))
+            .map_err(|e| perr(path, e))?;
+    }
+    Ok(())
+}
 
 /// The training losses against iteration, log scale.
 fn draw_losses(
     area: &Area<'_>,
     rows: &[LossRow],
     xr: std::ops::Range<f64>,
+    round_starts: &[u64],
     path: &Path,
 ) -> Result<()> {
     let with_identity = rows.iter().any(|r| r.identity > 0.0);
@@ -76,7 +131,8 @@ fn draw_losses(
         .filter(|v| *v > 0.0 && v.is_finite());
     let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let (lo, hi) = if lo <= hi {
-        (lo * 0.8, hi * 1.25)
+        // Room below the lowest curve for the round labels.
+        (lo * 0.5, hi * 1.25)
     } else {
         (1e-3, 1.0)
     };
@@ -91,9 +147,12 @@ fn draw_losses(
         .configure_mesh()
         .x_desc("iteration")
         .y_desc("loss (log scale)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| perr(path, e))?;
+    // Labels at the bottom (text hangs below its point): the legend holds the top right.
+    draw_round_marks(&mut chart, round_starts, (lo, hi, lo * 1.6), path)?;
     for (name, color, f) in series {
         chart
             .draw_series(LineSeries::new(
@@ -110,6 +169,7 @@ fn draw_losses(
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 18))
@@ -123,6 +183,7 @@ fn draw_validation(
     area: &Area<'_>,
     rows: &[LossRow],
     xr: std::ops::Range<f64>,
+    round_starts: &[u64],
     path: &Path,
 ) -> Result<()> {
     let val: Vec<&LossRow> = rows.iter().filter(|r| r.val_ssim.is_some()).collect();
@@ -136,9 +197,12 @@ fn draw_validation(
     vchart
         .configure_mesh()
         .x_desc("iteration")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| perr(path, e))?;
+    // The measures sit between 0.1 and 0.7: marks are labelled low, the legend goes high.
+    draw_round_marks(&mut vchart, round_starts, (0.0, 1.0, 0.08), path)?;
     type VSeries = (&'static str, RGBColor, fn(&LossRow) -> Option<f64>);
     let vseries: [VSeries; 3] = [
         ("style error (lower is better)", RED, |r| r.val_style_error),
@@ -161,6 +225,7 @@ fn draw_validation(
     if !val.is_empty() {
         vchart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 16))

@@ -92,6 +92,11 @@ pub struct TrainConfig {
     /// At the end, write the exported decoder, its moments and the round into this folder.
     #[serde(default)]
     pub publish: Option<PathBuf>,
+    /// Whether publishing writes the Adam moments (a second decoder-sized file). Without them
+    /// the published state says so, and the next `--continue-from` restarts Adam behind its
+    /// warm-up: the choice for a models folder kept in git.
+    #[serde(default = "yes")]
+    pub publish_moments: bool,
     /// Free text recorded with this run's round in the published state.
     #[serde(default)]
     pub note: String,
@@ -101,6 +106,10 @@ pub struct TrainConfig {
     /// Fixed validation pairs: sample grids and validation scores.
     pub sample_content: Vec<PathBuf>,
     pub sample_style: Vec<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_val_size() -> u32 {
@@ -652,6 +661,17 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Iterations where a later round began: those of the published rounds this run continues,
+    /// and this run's own start (the published iteration), for the loss plot's marks.
+    fn round_starts(&self) -> Vec<u64> {
+        let Some(p) = &self.start.published else {
+            return Vec::new();
+        };
+        let mut v: Vec<u64> = p.rounds.iter().skip(1).map(|r| r.from_iteration).collect();
+        v.push(p.iteration);
+        v
+    }
+
     fn elapsed(&self) -> f64 {
         self.start.elapsed_s + self.t0.elapsed().as_secs_f64()
     }
@@ -738,7 +758,11 @@ impl<'a> Run<'a> {
         }
         losslog::append(&mut self.log, &cfg.out.join("losses.csv"), &row)?;
         self.rows.push(row);
-        super::plot::loss_curves(&self.rows, &cfg.out.join("losses.png"))
+        super::plot::loss_curves(
+            &self.rows,
+            &self.round_starts(),
+            &cfg.out.join("losses.png"),
+        )
     }
 
     /// Scores the validation pairs into `row`; a new best is saved as a checkpoint.
@@ -784,7 +808,11 @@ impl<'a> Run<'a> {
             self.validate(last_it, &mut row)?;
             self.rows.push(row);
             losslog::write(&cfg.out.join("losses.csv"), &self.rows)?;
-            super::plot::loss_curves(&self.rows, &cfg.out.join("losses.png"))?;
+            super::plot::loss_curves(
+                &self.rows,
+                &self.round_starts(),
+                &cfg.out.join("losses.png"),
+            )?;
         }
         let at = self.progress_at(last_it);
         let last = checkpoint::save(&self.model, &cfg.out, at, None, None, &["latest.json"])?;
@@ -843,11 +871,18 @@ impl<'a> Run<'a> {
             .as_ref()
             .map(|p| p.rounds.clone())
             .unwrap_or_default();
+        // The round began where the published state ended, which is not where this process
+        // began when it resumed its own checkpoint.
+        let (from_it, from_s) = self
+            .start
+            .published
+            .as_ref()
+            .map_or((0, 0.0), |p| (p.iteration, p.elapsed_s));
         let steps = self.last_it - self.start.iteration;
         rounds.push(Round {
-            from_iteration: self.start.iteration,
+            from_iteration: from_it,
             to_iteration: it,
-            seconds: chosen.progress.elapsed_s - self.start.elapsed_s,
+            seconds: chosen.progress.elapsed_s - from_s,
             device: device_name(self.model.device),
             batch_size: cfg.batch_size,
             images_per_s: (steps as usize * cfg.batch_size) as f64 / self.train_s.max(1e-9),
@@ -861,7 +896,7 @@ impl<'a> Run<'a> {
             lr: cfg.lr,
             lr_decay: cfg.lr_decay,
             elapsed_s: chosen.progress.elapsed_s,
-            has_optimizer_state: true,
+            has_optimizer_state: cfg.publish_moments,
             rounds,
         };
         checkpoint::publish(&self.model, dir, &state)?;
@@ -872,11 +907,24 @@ impl<'a> Run<'a> {
             .cloned()
             .collect();
         losslog::write(&dir.join("training/losses.csv"), &kept)?;
-        super::plot::loss_curves(&kept, &dir.join("training/losses.png"))?;
+        plot_published(dir)?;
         self.progress
             .println(&format!("published iteration {it} to {}", dir.display()));
         Ok(())
     }
+}
+
+/// Draws `DIR/training/losses.png` of a published decoder from its cumulative `losses.csv`, with
+/// a mark where each later round began (`state.json`); returns the PNG's path. Publishing ends
+/// with it, and `adain-train --replot DIR` redraws an existing folder after a plot change.
+pub fn plot_published(dir: &Path) -> Result<PathBuf> {
+    let st = checkpoint::read_published(dir)?;
+    let csv = dir.join("training/losses.csv");
+    let rows = read_losses(&csv)?;
+    let starts: Vec<u64> = st.rounds.iter().skip(1).map(|r| r.from_iteration).collect();
+    let png = dir.join("training/losses.png");
+    super::plot::loss_curves(&rows, &starts, &png)?;
+    Ok(png)
 }
 
 /// "cpu", or the CUDA device's name as libtorch reports the device index.
