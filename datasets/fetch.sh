@@ -16,6 +16,7 @@ CACHE=${2:-$ROOT/.cache/datasets}
 MAXS=${3:-512}
 VALP=${4:-10}
 T0=$(date +%s)
+source "$ROOT/scripts/retry.sh"
 mkdir -p "$CACHE/deb" "$CACHE/x" "$CACHE/pypi"
 
 # Pinned to what was surveyed (Debian bookworm, 2026-11-27). Debian mirrors keep only the current
@@ -37,11 +38,14 @@ for spec in $DEBS; do
     apt-get update -qq || { echo "error: apt-get update failed (needed to download $p)" >&2; exit 1; }
     need_update=0
   fi
-  echo "downloading $spec" >&2
-  if ! apt-get download -qq "$spec" 2>/dev/null; then
+  # A pinned version the mirror no longer lists is not a network failure: fall back at once.
+  # (apt-cache show exits 0 for an unknown version of a known package, printing nothing.)
+  if ! apt-cache show "$spec" 2>/dev/null | grep -q '^Package:'; then
     echo "warning: $spec not available, trying the current version of $p" >&2
-    apt-get download -qq "$p" || { echo "error: cannot download Debian package '$p'" >&2; exit 1; }
+    spec=$p
   fi
+  echo "downloading $spec" >&2
+  retry "Debian package '$spec'" apt-get download -qq "$spec" || exit 1
 done
 for f in *.deb; do
   n=${f%%_*}
@@ -51,8 +55,8 @@ done
 for spec in $WHEELS; do
   n=${spec%%==*}; n=${n//-/_}
   ls "$CACHE/pypi/${n}"-*.whl >/dev/null 2>&1 && continue
-  pip download -q --no-deps --only-binary :all: -d "$CACHE/pypi" "$spec" \
-    || { echo "error: cannot download PyPI package '$spec'" >&2; exit 1; }
+  retry "PyPI package '$spec'" pip download -q --retries 10 --no-deps --only-binary :all: -d "$CACHE/pypi" "$spec" \
+    || exit 1
 done
 
 PY="$ROOT/.venv/bin/python"

@@ -7,6 +7,7 @@
 # usage: scripts/gpu-pack.sh [--no-ort]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/retry.sh
 mkdir -p .gpu/bin .gpu/models
 bash scripts/setup.sh --train
 for b in adain adain-batch adain-train; do strip -o .gpu/bin/$b target/release/$b; done
@@ -21,7 +22,8 @@ fi
 if [ "${1:-}" != "--no-ort" ] && [ ! -d .gpu/ort/pieces ]; then
   mkdir -p .gpu/ort/pieces .cache/ortgpu
   ls .cache/ortgpu/onnxruntime_gpu-1.31.1-*.whl >/dev/null 2>&1 || \
-    .venv/bin/pip download -q --no-deps --only-binary :all: -d .cache/ortgpu onnxruntime-gpu==1.31.1
+    retry "onnxruntime-gpu 1.31.1 from the Python package index" \
+      .venv/bin/pip download -q --retries 10 --no-deps --only-binary :all: -d .cache/ortgpu onnxruntime-gpu==1.31.1
   (cd .cache/ortgpu && unzip -o -q onnxruntime_gpu-1.31.1-*.whl 'onnxruntime/capi/*.so*')
   tar -C .cache/ortgpu/onnxruntime/capi -cf - libonnxruntime.so.1.31.1 libonnxruntime_providers_shared.so \
     libonnxruntime_providers_cuda.so | xz -T0 -6 | split -b 58M - .gpu/ort/pieces/ort-gpu.tar.xz.

@@ -29,17 +29,12 @@ log() { echo "[setup] $*" >&2; }
 # pip's own resume covers short breaks, the pauses between tries longer ones, and a retry fetches
 # only the files not yet in the folder. The folder is removed once the venv is complete.
 wheels=.venv/wheels
+source scripts/retry.sh
 pip_fetch() {
-  local resume=() try
+  local resume=()
   .venv/bin/pip download --help 2>/dev/null | grep -q -- '--resume-retries' && resume=(--resume-retries 20)
-  for try in 1 2 3 4; do
-    .venv/bin/pip download -q --retries 10 "${resume[@]}" -d "$wheels" "$@" && return 0
-    [ $try = 4 ] && break
-    log "downloading $* failed (try $try of 4); trying again in $((try * 30)) s"
-    sleep $((try * 30))
-  done
-  echo "error: could not download $* from the Python package index (4 tries); run scripts/setup.sh again when the connection is back" >&2
-  return 1
+  retry "$* from the Python package index" \
+    .venv/bin/pip download -q --retries 10 "${resume[@]}" -d "$wheels" "$@"
 }
 pip_from_wheels() { .venv/bin/pip install -q --no-index --find-links "$wheels" "$@"; }
 pip_install() { pip_fetch "$@" && pip_from_wheels "$@"; }
