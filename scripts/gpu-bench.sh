@@ -32,8 +32,11 @@ ITERS=${ITERS:-1000000}  # the time limits end the runs; ITERS bounds a dry run
 CROP=${CROP:-256}
 log() { echo "== $*" | tee -a "$OUT/gpu.log"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT/gpu.log"
-demo_c=(datasets/demo/content/astronaut.jpg datasets/demo/content/chelsea.jpg datasets/demo/content/city.jpg)
-demo_s=(datasets/demo/style/great_wave.jpg datasets/demo/style/composition_viii.jpg datasets/demo/style/starry_night.jpg datasets/demo/style/moulin_de_la_galette.jpg)
+# Validation and sample pairs: the ones every round since round 2 used (.gpu/val, packed by
+# gpu-pack.sh), so the published state's validation scores compare across rounds.
+val_c=(.gpu/val/content/*)
+val_s=(.gpu/val/style/*)
+[ -f "${val_c[0]}" ] && [ -f "${val_s[0]}" ] || { echo "error: no .gpu/val images; run scripts/gpu-pack.sh" >&2; exit 1; }
 quiet() { grep -vE '^\s+"|^configuration|^\{|^\}|^\s+\]|^\s+\['; }
 # One adain-train over .gpu/data: train OUTDIR SECS [flags...]
 train() {
@@ -41,7 +44,7 @@ train() {
   rm -rf "$dir"
   $B/adain-train --content .gpu/data/content --style .gpu/data/style --out "$dir" --encoder .gpu/models/vgg_normalised.safetensors \
     --iterations "$ITERS" --time-limit "$secs" --batch-size "$BATCH" --crop "$CROP" --device "$DEVICE" --lr "${LR:-1e-4}" \
-    --clip-grad-norm "${CLIP:-0}" --workers 12 -q --sample-content "${demo_c[@]}" --sample-style "${demo_s[@]}" "$@" 2>&1 \
+    --clip-grad-norm "${CLIP:-0}" --workers 12 -q --sample-content "${val_c[@]}" --sample-style "${val_s[@]}" "$@" 2>&1 \
     | quiet | tee -a "$OUT/gpu.log"
 }
 
