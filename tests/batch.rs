@@ -809,14 +809,16 @@ fn mix_weights_reproduce_single_styles() {
 }
 
 /// --preserve-color: the output's mean colour is clearly nearer the photo's than without it.
-/// (Not all the way: the decoder adds a colour cast of its own, measured 29 vs 44 here with the
-/// published decoder; the recolouring itself is unit-tested in imaging.)
+/// (Not all the way: the decoder adds a colour cast of its own; the recolouring itself is
+/// unit-tested in imaging.) At 192x128 with a 256 px style the 10,391-iteration decoder gives a
+/// distance of ~25 against ~62 without; a 96x64 photo, used before, is mostly border for the
+/// decoder, whose own cast there swamped the effect (68 vs 75).
 #[test]
 fn preserve_color_keeps_the_photo_colours() {
     let d = tempfile::tempdir().unwrap();
     let c = d.path().join("c");
     std::fs::create_dir_all(&c).unwrap();
-    save_demo("content/chelsea.jpg", &c.join("cat.png"), 96, 64);
+    save_demo("content/chelsea.jpg", &c.join("cat.png"), 192, 128);
     let style = root().join("datasets/demo/style/starry_night.jpg");
     let mean = |img: &image::RgbImage| -> [f64; 3] {
         let mut m = [0.0; 3];
@@ -830,7 +832,7 @@ fn preserve_color_keeps_the_photo_colours() {
     let run = |o: &str, extra: &[&str]| {
         let out = d.path().join(o);
         let mut args = vec!["--content", s(&c), "--style", s(&style), "--format", "png"];
-        args.extend_from_slice(&["--style-size", "128", "--out", s(&out), "-q"]);
+        args.extend_from_slice(&["--style-size", "256", "--out", s(&out), "-q"]);
         args.extend_from_slice(extra);
         assert_eq!(batch(&args).status.code(), Some(0));
         png(&out.join("cat_stylized_starry_night_alpha1.png"))
