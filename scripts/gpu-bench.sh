@@ -17,7 +17,8 @@
 #                and fp16 (needs all ort pieces), then the CPU provider of the same machine; ms per
 #                output end to end (decode and JPEG writing included) and the stage split.
 #                Dry run here: DEVICE=cpu ORT_LIB=<CPU libonnxruntime.so> BATCH_N=3
-# Env: BATCH, LR (default 1e-4), IDENTITY (train: default 0), CLIP (default 0), DEVICE=cpu for a
+# Env: BATCH, LR (default 1e-4), IDENTITY (train: default 0), CLIP (default 0), SELECT (train:
+# best-loss or last, adain-train --select; default best-loss), DEVICE=cpu for a
 # dry run without a GPU (tiny settings: add ITERS=4).
 # Needs: python3 with torch 2.11 (its torch/lib is libtorch for tch), an NVIDIA GPU.
 set -uo pipefail
@@ -74,7 +75,7 @@ while [ $# -gt 0 ]; do
   train)
     secs=$2; shift 2
     log "train: continue the published decoder for $secs s"
-    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --publish-without-moments --identity-weight "${IDENTITY:-0}" \
+    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --publish-without-moments --select "${SELECT:-best-loss}" --identity-weight "${IDENTITY:-0}" \
       --precision bf16 --channels-last --loader resident --log-every 100 --val-every 500 --save-every 2000 --sample-every 0
     cp /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;
   ort-piece)

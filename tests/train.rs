@@ -12,7 +12,7 @@ use adain::train::checkpoint;
 use adain::train::data::{Batches, DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use adain::train::trainer::{
-    self, DeviceChoice, LossRow, Model, Precision, TrainConfig, TrainProgress,
+    self, DeviceChoice, LossRow, Model, Precision, Select, TrainConfig, TrainProgress,
 };
 use adain::train::{eval, trainer::learning_rate};
 use common::*;
@@ -65,6 +65,7 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         init_decoder: None,
         continue_from: None,
         publish: None,
+        select: Select::BestLoss,
         publish_moments: true,
         note: String::new(),
         sample_content: vec![],
@@ -792,6 +793,29 @@ fn the_best_validated_checkpoint_is_the_one_exported() {
     let v = out.val.unwrap();
     assert!((v.content + 10.0 * v.style - best.1).abs() <= 1e-9 * best.1);
     assert!(v.ssim.is_finite() && v.ssim_alpha0.is_finite() && v.style_error > 0.0);
+
+    // --select last: the same run exports its last checkpoint, with the end state's scores.
+    cfg.out = d.path().join("last");
+    cfg.select = Select::Last;
+    let last = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    assert_eq!(last.decoder_iteration, 5);
+    let end = trainer::read_losses(&d.path().join("last/losses.csv"))
+        .unwrap()
+        .pop()
+        .unwrap();
+    let v = last.val.unwrap();
+    assert_eq!(
+        (Some(v.content), Some(v.style), Some(v.ssim)),
+        (end.val_content, end.val_style, end.val_ssim)
+    );
+    let exported = Weights::load(&last.decoder, model::DECODER).unwrap();
+    let at_5 = Weights::load(
+        &d.path()
+            .join("last/checkpoints/decoder_iter_0000005.safetensors"),
+        model::DECODER,
+    )
+    .unwrap();
+    assert_weights_close(&exported, &at_5, 0.0);
 }
 
 /// A decoder published without its moments (`--publish-without-moments`, as onnx/ is kept in

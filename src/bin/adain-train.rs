@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::model::{self, Weights};
 use adain::train::data::LoaderKind;
-use adain::train::trainer::{self, DeviceChoice, LossRow, Precision, TrainConfig, TrainProgress};
+use adain::train::trainer::{
+    self, DeviceChoice, LossRow, Precision, Select, TrainConfig, TrainProgress,
+};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -134,6 +136,10 @@ struct Args {
     /// (and, when DIR already holds graphs, re-exported graphs).
     #[arg(long, value_name = "DIR")]
     publish: Option<PathBuf>,
+    /// Which checkpoint to export and publish: best-loss (the lowest validation loss, or the
+    /// last without validation) or last. Validation loss and the quality bench can disagree.
+    #[arg(long, value_enum, default_value_t = Select::BestLoss)]
+    select: Select,
     /// With --publish: leave the Adam moments out (a second 14 MB file) and say so in
     /// training/state.json; the next --continue-from restarts Adam behind its warm-up. The
     /// choice for a models folder kept in git, such as onnx/.
@@ -240,6 +246,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         init_decoder: a.init_decoder,
         continue_from: a.continue_from,
         publish: a.publish.clone(),
+        select: a.select,
         publish_moments: !a.publish_without_moments,
         note: a.note,
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
