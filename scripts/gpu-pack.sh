@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-bench.sh needs on a GPU machine that has no Rust and no internet, into
 # .gpu/ (git-ignored; carry it): stripped binaries, the encoder weights, a pre-resized training
-# subset (short side 288 px, JPEG q90), the 4 + 4 validation images and, for ONNX Runtime's CUDA provider, the
-# onnxruntime-gpu 1.31.1 libraries xz-compressed and split into pieces under 60 MiB
+# subset (short side 288 px, JPEG q90), the 4 + 4 validation images and, for ONNX Runtime's
+# CUDA provider, the onnxruntime-gpu 1.31.1 libraries xz-compressed and split into pieces under 60 MiB
 # (.gpu/ort/pieces/*), so each fits one 64 MiB transfer (see README, "GPU").
 # usage: scripts/gpu-pack.sh [--no-ort]
 set -euo pipefail

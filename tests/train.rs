@@ -606,6 +606,14 @@ fn bf16_losses_are_close_to_fp32() {
     );
 }
 
+/// (from, to) iterations of each round in a published state.
+fn round_spans(st: &checkpoint::Published) -> Vec<(u64, u64)> {
+    st.rounds
+        .iter()
+        .map(|r| (r.from_iteration, r.to_iteration))
+        .collect()
+}
+
 /// Short GPU windows add up: a run published after 2 iterations (decoder, bfloat16 Adam moments,
 /// state.json) and continued to 4 by a new process with --continue-from reproduces an
 /// uninterrupted 4-iteration run: the same losses at every iteration and the same weights up to
@@ -678,13 +686,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     }
     let st = checkpoint::read_published(&published).unwrap();
     assert_eq!(st.iteration, 4);
-    assert_eq!(
-        st.rounds
-            .iter()
-            .map(|r| (r.from_iteration, r.to_iteration))
-            .collect::<Vec<_>>(),
-        vec![(0, 2), (2, 4)]
-    );
+    assert_eq!(round_spans(&st), vec![(0, 2), (2, 4)]);
     let wp = Weights::load(&published.join("decoder.safetensors"), model::DECODER).unwrap();
     assert_weights_close(&wb, &wp, 0.0);
 }
@@ -715,13 +717,7 @@ fn a_resumed_continuation_publishes_its_whole_round() {
             .any(|l| l.contains("resuming") && l.contains("iteration 3"))
     );
     let st = checkpoint::read_published(&published).unwrap();
-    assert_eq!(
-        st.rounds
-            .iter()
-            .map(|r| (r.from_iteration, r.to_iteration))
-            .collect::<Vec<_>>(),
-        vec![(0, 2), (2, 5)]
-    );
+    assert_eq!(round_spans(&st), vec![(0, 2), (2, 5)]);
     let round = &st.rounds[1];
     assert!(
         (round.seconds - (st.elapsed_s - before.elapsed_s)).abs() <= 1e-9,

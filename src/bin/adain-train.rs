@@ -132,8 +132,9 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     continue_from: Option<PathBuf>,
     /// At the end, publish the exported decoder into DIR: decoder.safetensors, compact Adam
-    /// moments (unless --publish-without-moments), training/state.json with this round appended, the cumulative losses.csv/png
-    /// (and, when DIR already holds graphs, re-exported graphs).
+    /// moments (unless --publish-without-moments), training/state.json with this round
+    /// appended, the cumulative losses.csv/png (and, when DIR already holds graphs, re-exported
+    /// graphs).
     #[arg(long, value_name = "DIR")]
     publish: Option<PathBuf>,
     /// Which checkpoint to export and publish: best-loss (the lowest validation loss, or the

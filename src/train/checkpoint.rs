@@ -149,6 +149,17 @@ pub struct Published {
     pub rounds: Vec<Round>,
 }
 
+impl Published {
+    /// Iterations where each round after the first began (the loss plot's marks).
+    pub fn later_round_starts(&self) -> Vec<u64> {
+        self.rounds
+            .iter()
+            .skip(1)
+            .map(|r| r.from_iteration)
+            .collect()
+    }
+}
+
 pub const PUBLISHED_DECODER: &str = "decoder.safetensors";
 
 pub fn published_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {

@@ -107,6 +107,22 @@ where
     Ok(())
 }
 
+/// Both panels' legend: top right, where the curves leave room, on a translucent white box.
+fn draw_legend<'a, 'b: 'a, Y: Ranged>(
+    chart: &mut Chart<'a, 'b, Y>,
+    font_size: u32,
+    path: &Path,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", font_size))
+        .draw()
+        .map_err(|e| perr(path, e))
+}
+
 /// The training losses against iteration, log scale.
 fn draw_losses(
     area: &Area<'_>,
@@ -167,15 +183,7 @@ fn draw_losses(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 18))
-        .draw()
-        .map_err(|e| perr(path, e))?;
-    Ok(())
+    draw_legend(&mut chart, 18, path)
 }
 
 /// The validation measures against iteration (empty until validation has run).
@@ -223,14 +231,7 @@ fn draw_validation(
             });
     }
     if !val.is_empty() {
-        vchart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| perr(path, e))?;
+        draw_legend(&mut vchart, 16, path)?;
     }
     Ok(())
 }

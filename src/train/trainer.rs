@@ -133,6 +133,11 @@ fn default_val_size() -> u32 {
 }
 
 impl TrainConfig {
+    /// The validation loss that picks the best checkpoint: the training objective's weighting.
+    pub fn val_loss(&self, v: &ValScores) -> f64 {
+        self.content_weight * v.content + self.style_weight * v.style
+    }
+
     /// The loader's settings for this run.
     pub fn data(&self) -> DataConfig {
         DataConfig {
@@ -683,7 +688,7 @@ impl<'a> Run<'a> {
         let Some(p) = &self.start.published else {
             return Vec::new();
         };
-        let mut v: Vec<u64> = p.rounds.iter().skip(1).map(|r| r.from_iteration).collect();
+        let mut v = p.later_round_starts();
         v.push(p.iteration);
         v
     }
@@ -790,7 +795,7 @@ impl<'a> Run<'a> {
         let v = self.model.validate(&self.samples);
         set_val(row, &v);
         self.last_val_it = Some(done);
-        let vt = cfg.content_weight * v.content + cfg.style_weight * v.style;
+        let vt = cfg.val_loss(&v);
         if self
             .best
             .as_ref()
@@ -837,8 +842,7 @@ impl<'a> Run<'a> {
             .last()
             .filter(|r| r.iteration == last_it)
             .and_then(row_val);
-        let end_total =
-            end_val.map(|v| cfg.content_weight * v.content + cfg.style_weight * v.style);
+        let end_total = end_val.as_ref().map(|v| cfg.val_loss(v));
         let at = self.progress_at(last_it);
         let last = checkpoint::save(
             &self.model,
@@ -863,32 +867,27 @@ impl<'a> Run<'a> {
             ));
         }
         // By default the best-validated checkpoint is what gets exported: never the middle of a
-        // spike.
-        let best = self.best.take();
-        let chosen = match best {
-            Some(b) if cfg.select == Select::Last => {
-                if b.progress.iteration != last_it {
+        // spike. When the best is the last (or there is none), the last checkpoint is it, with
+        // the end state's validation.
+        let chosen = match self.best.take() {
+            Some(b) if b.progress.iteration != last_it => match cfg.select {
+                Select::BestLoss => {
+                    self.progress.println(&format!(
+                        "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
+                        b.progress.iteration
+                    ));
+                    checkpoint::load(&mut self.model, &cfg.out, &b)?;
+                    b
+                }
+                Select::Last => {
                     self.progress.println(&format!(
                         "exporting the last checkpoint ({last_it}, --select last); the best-validated one was {}",
                         b.progress.iteration
                     ));
+                    last
                 }
-                last
-            }
-            Some(b) if b.progress.iteration != last_it => {
-                self.progress.println(&format!(
-                    "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
-                    b.progress.iteration
-                ));
-                checkpoint::load(&mut self.model, &cfg.out, &b)?;
-                b
-            }
-            Some(b) => CheckpointMeta {
-                val: b.val,
-                val_total: b.val_total,
-                ..last
             },
-            None => last,
+            _ => last,
         };
         if let Some(dir) = &cfg.publish {
             self.publish(dir, &chosen)?;
@@ -950,7 +949,7 @@ impl<'a> Run<'a> {
             .cloned()
             .collect();
         losslog::write(&dir.join("training/losses.csv"), &kept)?;
-        plot_published(dir)?;
+        draw_published(dir, &kept, &state)?;
         self.progress
             .println(&format!("published iteration {it} to {}", dir.display()));
         Ok(())
@@ -962,11 +961,14 @@ impl<'a> Run<'a> {
 /// with it, and `adain-train --replot DIR` redraws an existing folder after a plot change.
 pub fn plot_published(dir: &Path) -> Result<PathBuf> {
     let st = checkpoint::read_published(dir)?;
-    let csv = dir.join("training/losses.csv");
-    let rows = read_losses(&csv)?;
-    let starts: Vec<u64> = st.rounds.iter().skip(1).map(|r| r.from_iteration).collect();
+    let rows = read_losses(&dir.join("training/losses.csv"))?;
+    draw_published(dir, &rows, &st)
+}
+
+/// [`plot_published`] from the log rows and state in hand (publishing has just written them).
+fn draw_published(dir: &Path, rows: &[LossRow], st: &Published) -> Result<PathBuf> {
     let png = dir.join("training/losses.png");
-    super::plot::loss_curves(&rows, &starts, &png)?;
+    super::plot::loss_curves(rows, &st.later_round_starts(), &png)?;
     Ok(png)
 }
 
