@@ -198,6 +198,8 @@ fn draw_validation(
     let mut vchart = ChartBuilder::on(area)
         .caption("validation", ("sans-serif", 28))
         .margin(15)
+        // Room for the last iteration label, which is centred on the panel's right edge.
+        .margin_right(35)
         .x_label_area_size(45)
         .y_label_area_size(50)
         .build_cartesian_2d(xr, 0.0..1.0)
@@ -205,6 +207,7 @@ fn draw_validation(
     vchart
         .configure_mesh()
         .x_desc("iteration")
+        .x_labels(6)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 16))
         .draw()
