@@ -38,4 +38,7 @@ if [ "${1:-}" != "--no-ort" ] && [ ! -d .gpu/ort/pieces ]; then
   tar -C .cache/ortgpu/onnxruntime/capi -cf - libonnxruntime.so.1.31.1 libonnxruntime_providers_shared.so \
     libonnxruntime_providers_cuda.so | xz -T0 -6 | split -b 58M - .gpu/ort/pieces/ort-gpu.tar.xz.
 fi
-du -sh .gpu/* .gpu/ort/pieces/* 2>/dev/null
+# Sizes; with --no-ort there are no pieces, and du on the missing glob used to make a finished
+# pack exit 1.
+du -sh .gpu/*
+if [ -d .gpu/ort/pieces ]; then du -sh .gpu/ort/pieces/*; fi
