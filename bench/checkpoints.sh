@@ -10,6 +10,7 @@
 # OUT env: working folder (default outputs/checkpoint-bench). About 3 min per checkpoint, 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/pairs.sh
 RUN=${1:?usage: bench/checkpoints.sh RUN_DIR [ITERATION...]}; shift
 OUT=${OUT:-outputs/checkpoint-bench}
 IN=outputs/quality-bench/inputs
@@ -17,32 +18,29 @@ IN=outputs/quality-bench/inputs
   { echo "error: $IN/content and $IN/style are missing: run bench/quality.sh first" >&2; exit 1; }
 [ -d "$RUN/checkpoints" ] || { echo "error: $RUN/checkpoints: not a training run's folder" >&2; exit 1; }
 
-ckpts=()
-if [ $# -gt 0 ]; then
-  for it in "$@"; do
-    f=$(printf '%s/checkpoints/decoder_iter_%07d.safetensors' "$RUN" "$it")
-    [ -f "$f" ] || { echo "error: $f: no checkpoint at iteration $it" >&2; exit 1; }
-    ckpts+=("$f")
-  done
-else
+ckpt() { printf '%s/checkpoints/decoder_iter_%07d.safetensors' "$RUN" "$1"; }
+its=("$@")
+if [ ${#its[@]} -eq 0 ]; then
   shopt -s nullglob
-  ckpts=("$RUN"/checkpoints/decoder_iter_*.safetensors)
-  [ ${#ckpts[@]} -gt 0 ] || { echo "error: $RUN/checkpoints holds no decoder checkpoints" >&2; exit 1; }
+  for f in "$RUN"/checkpoints/decoder_iter_*.safetensors; do
+    f=$(basename "$f" .safetensors); its+=($((10#${f#decoder_iter_})))
+  done
+  [ ${#its[@]} -gt 0 ] || { echo "error: $RUN/checkpoints holds no decoder checkpoints" >&2; exit 1; }
 fi
+for it in "${its[@]}"; do
+  [ -f "$(ckpt "$it")" ] || { echo "error: $(ckpt "$it"): no checkpoint at iteration $it" >&2; exit 1; }
+done
 
 mkdir -p "$OUT"
-for f in "${ckpts[@]}"; do
-  it=$(basename "$f" .safetensors); it=$((10#${it#decoder_iter_}))
+for it in "${its[@]}"; do
+  f=$(ckpt "$it")
   d="$OUT/iter_$it"
   if [ -f "$d/quality.txt" ]; then echo "iteration $it: scored before ($d)" >&2; continue; fi
   echo "iteration $it: export, stylize, score" >&2
   rm -rf "$d"; mkdir -p "$d"
   ./target/release/adain export --decoder "$f" --out "$d/onnx" >&2
-  ./target/release/adain-batch --models "$d/onnx" --content "$IN/content" --style "$IN/style" \
-    --alphas 1,0.5,0.1,0 --content-size 0 --style-size 0 --format png --out "$d/out" --quiet >&2
-  ./target/release/adain quality --content "$IN/content" --style "$IN/style" --outputs "$d/out" \
-    --pattern '{content}_stylized_{style}_alpha{alpha}.png' --alphas 1,0.5,0.1,0 \
-    --label "iteration $it" --report "$d/quality.csv" > "$d/quality.txt.tmp"
+  bench_stylize "$IN" "$d/out" --models "$d/onnx"
+  bench_score "$IN" "$d/out" "iteration $it" "$d/quality.csv" > "$d/quality.txt.tmp"
   mv "$d/quality.txt.tmp" "$d/quality.txt"
   # The images are the bulk (256 PNGs); the scores are what is kept.
   rm -rf "$d/out" "$d/onnx"
@@ -50,8 +48,7 @@ done
 
 published=outputs/quality-bench/adain.txt
 {
-  for f in "${ckpts[@]}"; do
-    it=$(basename "$f" .safetensors); it=$((10#${it#decoder_iter_}))
+  for it in "${its[@]}"; do
     tail -n +2 "$OUT/iter_$it/quality.txt"
   done
   if [ -f "$published" ]; then tail -n +2 "$published"; fi

