@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 source bench/pairs.sh
 RUN=${1:?usage: bench/checkpoints.sh RUN_DIR [ITERATION...]}; shift
 OUT=${OUT:-outputs/checkpoint-bench}
-IN=outputs/quality-bench/inputs
+IN=$BENCH_OUT/inputs
 [ -d "$IN/content" ] && [ -d "$IN/style" ] ||
   { echo "error: $IN/content and $IN/style are missing: run bench/quality.sh first" >&2; exit 1; }
 [ -d "$RUN/checkpoints" ] || { echo "error: $RUN/checkpoints: not a training run's folder" >&2; exit 1; }
@@ -46,7 +46,7 @@ for it in "${its[@]}"; do
   rm -rf "$d/out" "$d/onnx"
 done
 
-published=outputs/quality-bench/adain.txt
+published=$BENCH_OUT/adain.txt
 {
   for it in "${its[@]}"; do
     tail -n +2 "$OUT/iter_$it/quality.txt"

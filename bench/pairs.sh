@@ -2,6 +2,8 @@
 # its pairs. One definition, because checkpoints.sh prints its rows beside quality.sh's published
 # ones, which only compare when both ran the same alphas, sizes and naming.
 # IN: a folder with content/ and style/ (bench/quality.sh's resized inputs).
+# Where bench/quality.sh writes by default, and so where checkpoints.sh finds its inputs and rows.
+BENCH_OUT=outputs/quality-bench
 BENCH_ALPHAS=1,0.5,0.1,0
 # bench_stylize IN OUT [adain-batch options...]: every pair at every alpha, at the inputs' sizes.
 bench_stylize() {

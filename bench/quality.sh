@@ -13,7 +13,8 @@
 # ratio; each output is scored at its own size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NC=${1:-8}; NS=${2:-8}; OUT=${3:-outputs/quality-bench}
+source bench/pairs.sh
+NC=${1:-8}; NS=${2:-8}; OUT=${3:-$BENCH_OUT}
 bash scripts/setup.sh >&2
 [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh >&2
 rm -rf "$OUT"; mkdir -p "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite"
@@ -24,7 +25,6 @@ pick() {
 }
 pick content "$NC"; pick style "$NS"
 
-source bench/pairs.sh
 PRECISIONS=${PRECISIONS:-fp32}
 T0=$(date +%s.%N)
 bench_stylize "$OUT/inputs" "$OUT/adain"
