@@ -6,8 +6,15 @@ are `<graph input>/<sample index>`. This script owns only what Rust cannot do we
 ONNX Runtime's QDQ patterns (which its CPU kernels fuse into QLinearConv / VNNI code), so
 they track the runtime version we ship instead of being re-derived by hand.
 
-Weights: per output channel, symmetric int8. Activations: uint8, asymmetric (the u8 x s8 form
-the x86 VNNI kernels run), ranges from min-max averaged over the samples (CalibMovingAverage):
+Weights: per output channel, symmetric, 7-bit by default (`--weight-bits 7`, ONNX Runtime's
+`reduce_range`: values in [-64, 64] stored as int8). Why 7: x86 CPUs without VNNI (every
+AVX2-only part, and AVX-512 without VNNI) multiply u8 x s8 with VPMADDUBSW, which adds two
+products in a saturating 16-bit sum: 255 x 127 x 2 overflows it, and with 8-bit weights the
+style statistics of the int8 encoder came out 19% off on an AVX2-only EPYC. 255 x 64 x 2 fits,
+so 7-bit weights are exact on every x86-64 kernel; VNNI (VPDPBUSD, 32-bit sums) would take 8
+bits, but one graph for every CPU costs less than two graphs and a CPU check (see README,
+Precision, for the measured cost). Activations: uint8, asymmetric (the u8 x s8 form the x86
+kernels run), ranges from min-max averaged over the samples (CalibMovingAverage):
 measured on 18 val targets at 512x512 against the fp32 decoder, plain min-max (ranges set by
 the rarest outliers) gave mean |difference| 3.9/255 and SSIM 0.939 to the fp32 image, the
 moving average 2.5/255 and 0.975, at the price of rare saturated values (0.03% of values off by
@@ -137,6 +144,8 @@ def main():
     p.add_argument("--calibration", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--method", choices=sorted(METHODS), default="minmax")
+    p.add_argument("--weight-bits", type=int, choices=[7, 8], default=7,
+                   help="8 saturates u8 x s8 sums on x86 CPUs without VNNI (see above)")
     p.add_argument("--note", default="", help="text stored as metadata adain.precision")
     p.add_argument("--recipe", default="", help="text stored as metadata adain.int8.recipe")
     a = p.parse_args()
@@ -163,6 +172,7 @@ def main():
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            reduce_range=a.weight_bits == 7,
             calibrate_method=METHODS[a.method],
             extra_options={
                 "WeightSymmetric": True,
@@ -186,6 +196,7 @@ def main():
                 q.metadata_props.add(key=prop.key, value=prop.value)
         q.metadata_props.add(key="adain.precision", value=a.note or "int8")
         q.metadata_props.add(key="adain.int8.recipe", value=a.recipe)
+        q.metadata_props.add(key="adain.int8.weight_bits", value=str(a.weight_bits))
         q.metadata_props.add(key="adain.int8.calibration",
                              value=f"{a.method}, {len(reader.samples)} samples")
         onnx.checker.check_model(q)

@@ -4,6 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
+# qemu-user runs the int8 check on an emulated AVX2-only CPU without VNNI (tests/int8_cpus.rs),
+# whatever CPU this machine has. Debian's package; root installs it, others are told how.
+if ! command -v qemu-x86_64 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing qemu-user (Debian) for the emulated-CPU int8 test" >&2
+    source scripts/retry.sh
+    retry "qemu-user from Debian" sh -c \
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null'
+  else
+    echo "note: qemu-x86_64 not found; the emulated-CPU int8 test needs it (apt-get install qemu-user)" >&2
+  fi
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "== cargo test --release (batch side, no libtorch)" >&2

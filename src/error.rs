@@ -51,6 +51,14 @@ pub enum Error {
         precision: crate::onnx::Precision,
         export: String,
     },
+    #[error(
+        "{path}: int8 graph made by another recipe ({found}), which can be wrong on this CPU; remake it with `{export} --if-stale`"
+    )]
+    StaleGraph {
+        path: PathBuf,
+        found: String,
+        export: String,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("onnx runtime: {0}")]

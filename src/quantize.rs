@@ -19,9 +19,9 @@ use crate::runtime::{Models, Provider, RuntimeConfig};
 
 /// How int8 graphs are made (recorded in each as `adain.int8.recipe`): a graph made another way
 /// is stale, so set-up remakes it.
-pub const RECIPE: &str = "4: decoder, and encoder for styles; per-channel symmetric int8 \
-     weights, uint8 activations, min-max ranges averaged over the samples, statistics and the \
-     decoder's last convolution float, reflection pads on uint8";
+pub const RECIPE: &str = "5: decoder, and encoder for styles; per-channel symmetric 7-bit \
+     weights (exact on x86 without VNNI), uint8 activations, min-max ranges averaged over the \
+     samples, statistics and the decoder's last convolution float, reflection pads on uint8";
 
 /// What the int8 decoder is calibrated on: every content x style pair, the alphas taken in turn.
 #[derive(Debug, Clone)]
@@ -107,8 +107,8 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
     drop(models);
     let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let method = format!(
-        "per-channel symmetric int8 weights, uint8 activations, min-max (averaged over samples), \
-         images at shorter side {}",
+        "per-channel symmetric 7-bit weights, uint8 activations, min-max (averaged over \
+         samples), images at shorter side {}",
         cal.short_side
     );
     let mut written = Vec::new();
