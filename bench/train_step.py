@@ -37,7 +37,7 @@ times = []
 for i in range(a.iters):
     t0 = time.perf_counter()
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
-        lc, ls, _ = losses(enc, dec, c, s, False)
+        lc, ls, _, _ = losses(enc, dec, c, s, False)
         loss = lc.float() + 10 * ls.float()
     opt.zero_grad()
     loss.backward()

@@ -5,13 +5,16 @@ reference the tch trainer is tested against (tests/train.rs) and benchmarked aga
 
 Network: VGG-19 to relu4_1 from the encoder safetensors; the decoder as nn.Conv2d layers with
 decoder.pth keys. Losses: relu4_1 content MSE against the (detached) AdaIN target, relu1_1..relu4_1
-mean/std MSE (unbiased variance + 1e-5), optional SANet identity term (50 x pixel MSE + feature
-MSE of D(E(c)) vs c). Optimizer: torch.optim.Adam, clip_grad_norm_ when asked.
+mean/std MSE (unbiased variance + 1e-5), optional SANet identity terms of D(E(c)) vs c: pixel MSE
+and the sum of feature MSEs at relu1_1..relu4_1, each with its own weight. The reconstruction
+objective uses the identity terms alone (no style image, no AdaIN). Optimizer: torch.optim.Adam,
+clip_grad_norm_ when asked.
 
 usage: train_reference.py --encoder E --decoder D0 --batches DIR --out DIR
-         [--content-weight 1] [--style-weight 10] [--identity-weight 0] [--clip 0]
+         [--objective adain|reconstruction] [--content-weight 1] [--style-weight 10]
+         [--identity-pixel-weight 0] [--identity-feature-weight 0] [--clip 0]
   The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]) and
-  lrs.npy (the learning rate of each step). Writes DIR/losses.json (per step: content, style, identity, grad_norm) and
+  lrs.npy (the learning rate of each step). Writes DIR/losses.json (per step: content, style, identity_pixel, identity_feature, grad_norm) and
   DIR/decoder.safetensors (the weights after the last step).
 """
 import argparse, json, os
@@ -71,7 +74,19 @@ def stats(x):
     return x.mean((2, 3), keepdim=True), (x.var((2, 3), keepdim=True, unbiased=True) + 1e-5).sqrt()
 
 
-def losses(enc, dec, c, s, identity):
+def identity_terms(enc, dec, c, ct):
+    """Pixel MSE and summed relu1_1..relu4_1 feature MSE of D(E(c)) (cropped to c) against c."""
+    icc = dec(ct[-1])[:, :, : c.shape[2], : c.shape[3]]
+    return F.mse_loss(icc, c), sum(F.mse_loss(a, b) for a, b in zip(enc.taps(icc), ct))
+
+
+def losses(enc, dec, c, s, identity, objective="adain"):
+    """(content, style, identity pixel, identity feature); the terms an objective skips are 0."""
+    zero = torch.zeros(())
+    if objective == "reconstruction":
+        with torch.no_grad():
+            ct = enc.taps(c)
+        return (zero, zero) + identity_terms(enc, dec, c, ct)
     with torch.no_grad():
         st = enc.taps(s)
         ct = enc.taps(c)
@@ -82,11 +97,8 @@ def losses(enc, dec, c, s, identity):
     gt = enc.taps(g)
     lc = F.mse_loss(gt[-1], t)
     ls = sum(F.mse_loss(stats(a)[0], stats(b)[0]) + F.mse_loss(stats(a)[1], stats(b)[1]) for a, b in zip(gt, st))
-    li = torch.zeros(())
-    if identity:
-        icc = dec(ct[-1])[:, :, : c.shape[2], : c.shape[3]]
-        li = 50 * F.mse_loss(icc, c) + sum(F.mse_loss(a, b) for a, b in zip(enc.taps(icc), ct))
-    return lc, ls, li
+    lp, lf = identity_terms(enc, dec, c, ct) if identity else (zero, zero)
+    return lc, ls, lp, lf
 
 
 def main():
@@ -97,7 +109,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--content-weight", type=float, default=1.0)
     ap.add_argument("--style-weight", type=float, default=10.0)
-    ap.add_argument("--identity-weight", type=float, default=0.0)
+    ap.add_argument("--objective", choices=["adain", "reconstruction"], default="adain")
+    ap.add_argument("--identity-pixel-weight", type=float, default=0.0)
+    ap.add_argument("--identity-feature-weight", type=float, default=0.0)
     ap.add_argument("--clip", type=float, default=0.0)
     a = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -112,15 +126,19 @@ def main():
         for grp in opt.param_groups:
             grp["lr"] = float(lrs[i])
         c, s = torch.from_numpy(b["content"][i]), torch.from_numpy(b["style"][i])
-        lc, ls, li = losses(enc, dec, c, s, a.identity_weight > 0)
-        total = a.content_weight * lc + a.style_weight * ls + a.identity_weight * li
+        identity = a.identity_pixel_weight > 0 or a.identity_feature_weight > 0
+        lc, ls, lp, lf = losses(enc, dec, c, s, identity, a.objective)
+        total = a.identity_pixel_weight * lp + a.identity_feature_weight * lf
+        if a.objective == "adain":
+            total = total + a.content_weight * lc + a.style_weight * ls
         opt.zero_grad()
         total.backward()
         norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in dec.parameters()))
         if a.clip > 0:
             torch.nn.utils.clip_grad_norm_(dec.parameters(), a.clip)
         opt.step()
-        rows.append({"content": lc.item(), "style": ls.item(), "identity": li.item(), "grad_norm": norm.item()})
+        rows.append({"content": lc.item(), "style": ls.item(), "identity_pixel": lp.item(),
+                     "identity_feature": lf.item(), "grad_norm": norm.item()})
     os.makedirs(a.out, exist_ok=True)
     json.dump(rows, open(os.path.join(a.out, "losses.json"), "w"))
     save_file(dec.state(), os.path.join(a.out, "decoder.safetensors"))
@@ -129,7 +147,7 @@ def main():
     torch.manual_seed(0)
     fresh = Decoder()
     with torch.no_grad():
-        lc, ls, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
+        lc, ls, _, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
     json.dump({"content": lc.item(), "style": ls.item()}, open(os.path.join(a.out, "pytorch_init.json"), "w"))
 
 

@@ -5,7 +5,8 @@
 #                loader (session 1's path), then bf16 + channels-last + the GPU-resident loader;
 #                then the same step in plain PyTorch (bench/train_step.py), fp32 and bf16 autocast
 #   ab SECS      identity-term A/B: two runs continuing the published decoder (onnx/) for SECS
-#                seconds each, same seed, --identity-weight 0 vs $IDENTITY (default 1), with
+#                seconds each, same seed, identity terms off vs $IDENTITY (default 1) x SANet's
+#                weights (pixel 50, feature 1), with
 #                validation every 250 iterations; prints each run's best validation scores
 #   train SECS   continues the published decoder (onnx/: decoder, moments when kept, iteration,
 #                schedule) for SECS seconds (bf16, channels-last, resident data, validation every
@@ -32,6 +33,8 @@ BATCH=${BATCH:-8}
 ITERS=${ITERS:-1000000}  # the time limits end the runs; ITERS bounds a dry run
 CROP=${CROP:-256}
 log() { echo "== $*" | tee -a "$OUT/gpu.log"; }
+# SANet's identity weights (pixel 50, feature 1) times $1, as adain-train flags.
+identity_flags() { echo "--identity-pixel-weight $(awk "BEGIN { print 50 * $1 }") --identity-feature-weight $1"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$OUT/gpu.log"
 # Validation and sample pairs: the ones every round since round 2 used (.gpu/val, packed by
 # gpu-pack.sh), so the published state's validation scores compare across rounds.
@@ -66,8 +69,8 @@ while [ $# -gt 0 ]; do
   ab)
     secs=$2; shift 2
     for w in 0 "${IDENTITY:-1}"; do
-      log "A/B: --identity-weight $w for $secs s from the published decoder"
-      train "/tmp/ab-$w" "$secs" --continue-from onnx --identity-weight "$w" --precision bf16 --channels-last \
+      log "A/B: identity $w x (pixel 50, feature 1) for $secs s from the published decoder"
+      train "/tmp/ab-$w" "$secs" --continue-from onnx $(identity_flags "$w") --precision bf16 --channels-last \
         --loader resident --log-every 100 --val-every 250 --save-every 0 --sample-every 0
       cp /tmp/ab-$w/losses.csv "$OUT/ab-identity-$w.losses.csv"; cp /tmp/ab-$w/losses.png "$OUT/ab-identity-$w.losses.png"
       grep -h '"val"' -A6 /tmp/ab-$w/checkpoints/best.json | tee -a "$OUT/gpu.log"
@@ -75,7 +78,7 @@ while [ $# -gt 0 ]; do
   train)
     secs=$2; shift 2
     log "train: continue the published decoder for $secs s"
-    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --publish-without-moments --select "${SELECT:-best-loss}" --identity-weight "${IDENTITY:-0}" \
+    train /tmp/run "$secs" --continue-from onnx --publish "$OUT/publish" --publish-without-moments --select "${SELECT:-best-loss}" $(identity_flags "${IDENTITY:-0}") \
       --precision bf16 --channels-last --loader resident --log-every 100 --val-every 500 --save-every 2000 --sample-every 0
     cp /tmp/run/losses.csv /tmp/run/losses.png /tmp/run/samples_final.png /tmp/run/config.json "$OUT/" ;;
   ort-piece)

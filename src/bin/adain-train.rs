@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use adain::model::{self, Weights};
 use adain::train::data::LoaderKind;
 use adain::train::trainer::{
-    self, DeviceChoice, LossRow, Precision, Select, TrainConfig, TrainProgress,
+    self, DeviceChoice, LossRow, Objective, Precision, Select, TrainConfig, TrainProgress,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -60,15 +60,27 @@ struct Args {
     /// that kept none).
     #[arg(long, value_name = "N")]
     warmup: Option<u64>,
+    /// What a step minimises: `adain`, the paper's content + style loss (plus the identity
+    /// terms whose weights are set); `reconstruction`, the identity terms alone (D(E(c)) against
+    /// c, no style pass: the decoder learns to invert relu4_1), a phase to run before AdaIN
+    /// training and continue with --init-decoder. Reconstruction with both identity weights 0
+    /// uses SANet's 50 (pixel) and 1 (feature).
+    #[arg(long, value_enum, default_value_t = Objective::Adain)]
+    objective: Objective,
     #[arg(long, default_value_t = 1.0)]
     content_weight: f64,
     /// Style loss weight ("gamma" in the course report).
     #[arg(long, alias = "gamma", default_value_t = 10.0)]
     style_weight: f64,
-    /// Identity term weight (SANet): 50 x pixel MSE of D(E(c)) vs c + feature MSE at
-    /// relu1_1..relu4_1; 0 = off (saves its extra decoder and encoder passes).
-    #[arg(long, default_value_t = 0.0)]
-    identity_weight: f64,
+    /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50, beside a
+    /// feature weight of 1). With the feature weight 0 too, the AdaIN objective skips the
+    /// identity passes (an extra decoder and encoder pass).
+    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    identity_pixel_weight: f64,
+    /// Weight of the identity feature term, the summed MSE of relu1_1..relu4_1 of D(E(c))
+    /// against those of c (SANet: 1).
+    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    identity_feature_weight: f64,
     /// Clip the global gradient norm to this before each Adam step (0 = no clipping). Steps
     /// with a non-finite loss or gradient are always skipped and counted in losses.csv.
     #[arg(long, default_value_t = 0.0, value_name = "NORM")]
@@ -216,6 +228,14 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         || a.continue_from.as_ref().is_some_and(|d| {
             adain::train::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
         });
+    let (pixel, feature) = match (
+        a.objective,
+        a.identity_pixel_weight,
+        a.identity_feature_weight,
+    ) {
+        (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
+        (_, p, f) => (p, f),
+    };
     let cfg = TrainConfig {
         content: a.content,
         style: a.style,
@@ -228,7 +248,9 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
         content_weight: a.content_weight,
         style_weight: a.style_weight,
-        identity_weight: a.identity_weight,
+        objective: a.objective,
+        identity_pixel_weight: pixel,
+        identity_feature_weight: feature,
         clip_grad_norm: a.clip_grad_norm,
         crop: a.crop,
         resize: a.resize,
@@ -271,8 +293,15 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     let out = trainer::train(&cfg, a.resume, &Bar(bar), stop)?;
     if let Some(r) = out.rows.last() {
         eprintln!(
-            "iteration {}: content {:.4}, style {:.4}, identity {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
-            r.iteration, r.content, r.style, r.identity, r.total, r.grad_norm, r.images_per_s
+            "iteration {}: content {:.4}, style {:.4}, identity pixel {:.4} feature {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
+            r.iteration,
+            r.content,
+            r.style,
+            r.identity_pixel,
+            r.identity_feature,
+            r.total,
+            r.grad_norm,
+            r.images_per_s
         );
     }
     if let Some(v) = out.val {

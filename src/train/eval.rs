@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use super::trainer::{Model, Precision};
+use super::trainer::{Model, Objective, Precision};
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
 use crate::model::Weights;
@@ -61,7 +61,7 @@ pub fn evaluate(
     for c in contents {
         let ct = load(c, size, device)?;
         for (sname, st) in &styles_t {
-            let l = tch::no_grad(|| model.losses(&ct, st, false));
+            let l = tch::no_grad(|| model.losses(&ct, st, Objective::Adain, false));
             rows.push(EvalRow {
                 content: c.display().to_string(),
                 style: sname.clone(),

@@ -21,9 +21,12 @@ pub struct LossRow {
     pub epoch: f64,
     pub content: f64,
     pub style: f64,
-    /// Identity (reconstruction) term, 0 when `--identity-weight` is 0.
+    /// Identity pixel term (unweighted), 0 when it is not computed.
     #[serde(default)]
-    pub identity: f64,
+    pub identity_pixel: f64,
+    /// Identity feature term (unweighted), 0 when it is not computed.
+    #[serde(default)]
+    pub identity_feature: f64,
     pub total: f64,
     pub lr: f64,
     /// Mean global gradient norm before clipping.
@@ -49,23 +52,27 @@ pub struct LossRow {
     pub val_ssim_alpha0: Option<f64>,
 }
 
-/// Loss weights a row's `total` is computed with.
+/// Loss weights a row's `total` is computed with (the step's tensors: `Losses::total`).
 #[derive(Debug, Clone, Copy)]
 pub struct Weighting {
     pub content: f64,
     pub style: f64,
-    pub identity: f64,
+    pub identity_pixel: f64,
+    pub identity_feature: f64,
 }
 
 impl Weighting {
-    pub fn total(&self, content: f64, style: f64, identity: f64) -> f64 {
-        self.content * content + self.style * style + self.identity * identity
+    /// `terms`: content, style, identity pixel, identity feature.
+    pub fn total(&self, terms: [f64; 4]) -> f64 {
+        let [c, s, p, f] = terms;
+        self.content * c + self.style * s + self.identity_pixel * p + self.identity_feature * f
     }
 }
 
 /// Step values summed on the device since the last row.
 pub struct LogWindow {
-    /// `[content, style, identity, grad_norm]` summed over applied steps.
+    /// `[content, style, identity pixel, identity feature, grad_norm]` summed over applied
+    /// steps.
     sums: Option<Tensor>,
     /// Applied steps, summed on the device.
     applied: Option<Tensor>,
@@ -85,10 +92,17 @@ impl LogWindow {
         }
     }
 
-    /// Adds one step: its losses, gradient norm and applied flag (0-dim tensors).
-    pub fn add(&mut self, values: [&Tensor; 4], applied: &Tensor, images: usize) {
+    /// Adds one step: its loss terms, gradient norm and applied flag (0-dim tensors).
+    pub fn add(
+        &mut self,
+        terms: [&Tensor; 4],
+        grad_norm: &Tensor,
+        applied: &Tensor,
+        images: usize,
+    ) {
+        let [c, s, p, f] = terms;
         let v = Tensor::stack(
-            &values.map(|t| t.detach().to_kind(Kind::Float).reshape([1])),
+            &[c, s, p, f, grad_norm].map(|t| t.detach().to_kind(Kind::Float).reshape([1])),
             0,
         )
         .squeeze_dim(1)
@@ -117,8 +131,8 @@ impl LogWindow {
         let rate = self.images as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
         let sums: Vec<f64> = match &self.sums {
             Some(s) => Vec::<f64>::try_from(s.to_kind(Kind::Double).to_device(tch::Device::Cpu))
-                .expect("four sums"),
-            None => vec![0.0; 4],
+                .expect("five sums"),
+            None => vec![0.0; 5],
         };
         let applied = self
             .applied
@@ -126,20 +140,19 @@ impl LogWindow {
             .map(|a| a.double_value(&[]))
             .unwrap_or(0.0);
         let n = applied.max(1.0);
-        let (content, style, identity, grad_norm) =
-            (sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n);
-        let (content, style, identity, grad_norm) = if applied > 0.0 {
-            (content, style, identity, grad_norm)
-        } else {
-            (f64::NAN, f64::NAN, f64::NAN, f64::NAN)
-        };
+        let means: [f64; 5] = std::array::from_fn(|i| match applied > 0.0 {
+            true => sums[i] / n,
+            false => f64::NAN,
+        });
+        let [content, style, identity_pixel, identity_feature, grad_norm] = means;
         let row = LossRow {
             iteration,
             epoch,
             content,
             style,
-            identity,
-            total: w.total(content, style, identity),
+            identity_pixel,
+            identity_feature,
+            total: w.total([content, style, identity_pixel, identity_feature]),
             lr,
             grad_norm,
             skipped: (self.steps as f64 - applied).round().max(0.0) as u64,

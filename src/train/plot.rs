@@ -131,16 +131,21 @@ fn draw_losses(
     round_starts: &[u64],
     path: &Path,
 ) -> Result<()> {
-    let with_identity = rows.iter().any(|r| r.identity > 0.0);
     type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
-    let mut series: Vec<Series> = vec![
+    let all: [Series; 5] = [
         ("content", BLUE, |r| r.content),
         ("style (unweighted)", RED, |r| r.style),
         ("total", BLACK, |r| r.total),
+        ("identity pixel (unweighted)", GREEN, |r| r.identity_pixel),
+        ("identity feature (unweighted)", MAGENTA, |r| {
+            r.identity_feature
+        }),
     ];
-    if with_identity {
-        series.push(("identity (unweighted)", GREEN, |r| r.identity));
-    }
+    // Only the terms the run computed (reconstruction has no content or style term).
+    let series: Vec<Series> = all
+        .into_iter()
+        .filter(|s| rows.iter().any(|r| (s.2)(r) > 0.0))
+        .collect();
     let vals = rows
         .iter()
         .flat_map(|r| series.iter().map(|s| (s.2)(r)).collect::<Vec<_>>())

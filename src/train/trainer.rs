@@ -1,6 +1,6 @@
-//! The training loop: the reference step (content loss on relu4_1 against the AdaIN target,
-//! style loss on relu1_1..relu4_1 mean/std, unbiased variance), an optional identity term
-//! (SANet), Adam with inverse decay `lr_i = lr / (1 + decay * i)` behind an optional warm-up,
+//! The training loop: the objectives (the paper's: content loss on relu4_1 against the AdaIN
+//! target, style loss on relu1_1..relu4_1 mean/std, unbiased variance; optional identity terms
+//! (SANet), pixel and feature, each weighted; reconstruction: the identity terms alone), Adam with inverse decay `lr_i = lr / (1 + decay * i)` behind an optional warm-up,
 //! validation scores in the log, and the orchestration of checkpoints, plots and samples.
 //! Optimizer, checkpoints and the loss log live in `optim`, `checkpoint` and `log`.
 
@@ -41,6 +41,19 @@ pub enum Precision {
     Bf16,
 }
 
+/// What a training step minimises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// The paper's loss, content + style weight x style at alpha 1, plus the identity terms
+    /// whose weights are set.
+    #[default]
+    Adain,
+    /// The identity terms alone: the decoder learns to invert relu4_1 (D(E(c)) against c), with
+    /// no style pass; a phase that can precede AdaIN training (--init-decoder from its output).
+    Reconstruction,
+}
+
 /// Which checkpoint a run exports and publishes at its end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -69,12 +82,18 @@ pub struct TrainConfig {
     /// (used when Adam starts without moments, e.g. from --init-decoder).
     #[serde(default)]
     pub warmup: u64,
+    #[serde(default)]
+    pub objective: Objective,
     pub content_weight: f64,
     pub style_weight: f64,
-    /// Weight of the identity term (SANet): 50 * pixel MSE of D(E(c)) vs c + feature MSE at
-    /// relu1_1..relu4_1. 0 turns it off (and skips its passes).
+    /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50 beside a feature
+    /// weight of 1).
     #[serde(default)]
-    pub identity_weight: f64,
+    pub identity_pixel_weight: f64,
+    /// Weight of the identity feature term, the summed MSE of relu1_1..relu4_1 of D(E(c))
+    /// against c's. Both 0: no identity passes.
+    #[serde(default)]
+    pub identity_feature_weight: f64,
     /// Clip the global gradient norm to this (0 = no clipping).
     #[serde(default)]
     pub clip_grad_norm: f64,
@@ -133,9 +152,20 @@ fn default_val_size() -> u32 {
 }
 
 impl TrainConfig {
-    /// The validation loss that picks the best checkpoint: the training objective's weighting.
+    /// The validation loss that picks the best checkpoint: the AdaIN objective's content and
+    /// style weighting; for reconstruction, 1 - SSIM of the reconstruction to the content.
     pub fn val_loss(&self, v: &ValScores) -> f64 {
-        self.content_weight * v.content + self.style_weight * v.style
+        match self.objective {
+            Objective::Adain => self.content_weight * v.content + self.style_weight * v.style,
+            Objective::Reconstruction => 1.0 - v.ssim_alpha0,
+        }
+    }
+
+    /// Whether a step computes the identity terms.
+    pub fn identity(&self) -> bool {
+        self.objective == Objective::Reconstruction
+            || self.identity_pixel_weight > 0.0
+            || self.identity_feature_weight > 0.0
     }
 
     /// The loader's settings for this run.
@@ -152,11 +182,14 @@ impl TrainConfig {
         }
     }
 
-    fn weighting(&self) -> Weighting {
+    /// The weights of the step's terms; reconstruction has no content or style term.
+    pub fn weighting(&self) -> Weighting {
+        let adain = self.objective == Objective::Adain;
         Weighting {
-            content: self.content_weight,
-            style: self.style_weight,
-            identity: self.identity_weight,
+            content: if adain { self.content_weight } else { 0.0 },
+            style: if adain { self.style_weight } else { 0.0 },
+            identity_pixel: self.identity_pixel_weight,
+            identity_feature: self.identity_feature_weight,
         }
     }
 }
@@ -192,12 +225,33 @@ pub struct Model {
     cl: bool,
 }
 
-/// The losses of one step, as 0-dim tensors on the device.
+/// The losses of one step, unweighted, as 0-dim tensors on the device. A term the objective
+/// does not compute is zero.
 pub struct Losses {
     pub content: Tensor,
     pub style: Tensor,
-    /// Zero when the identity term is off.
-    pub identity: Tensor,
+    /// MSE of D(E(c)) against c.
+    pub identity_pixel: Tensor,
+    /// Summed MSE of relu1_1..relu4_1 of D(E(c)) against those of c.
+    pub identity_feature: Tensor,
+}
+
+impl Losses {
+    /// The four terms, in [`Weighting::total`]'s order.
+    pub fn terms(&self) -> [&Tensor; 4] {
+        [
+            &self.content,
+            &self.style,
+            &self.identity_pixel,
+            &self.identity_feature,
+        ]
+    }
+
+    /// The weighted sum a step minimises: the one place the weighting meets the tensors.
+    pub fn total(&self, w: &Weighting) -> Tensor {
+        let [c, s, p, f] = self.terms();
+        c * w.content + s * w.style + p * w.identity_pixel + f * w.identity_feature
+    }
 }
 
 /// Validation scores over the fixed pairs (means).
@@ -223,9 +277,6 @@ fn style_loss(a: &[Tensor], b: &[Tensor], device: Device) -> Tensor {
     }
     style
 }
-
-/// Pixel weight inside the identity term (SANet's lambda_identity1 / lambda_identity2 = 50).
-const IDENTITY_PIXEL_WEIGHT: f64 = 50.0;
 
 impl Model {
     /// Encoder from `enc`; decoder initialised as PyTorch's `nn.Conv2d` does
@@ -284,9 +335,21 @@ impl Model {
         self.decoder.forward_kind(&self.prep(t), self.kind)
     }
 
-    /// The reference losses for content `c` and style `s` (`[B,3,H,W]`), alpha 1, and the
-    /// identity term when `identity` is set.
-    pub fn losses(&self, c: &Tensor, s: &Tensor, identity: bool) -> Losses {
+    /// The losses of `objective` for content `c` and style `s` (`[B,3,H,W]`; `s` unused by
+    /// reconstruction), alpha 1, with the identity terms when `identity` is set (always for
+    /// reconstruction).
+    pub fn losses(&self, c: &Tensor, s: &Tensor, objective: Objective, identity: bool) -> Losses {
+        let zero = || Tensor::zeros([], (Kind::Float, self.device));
+        if objective == Objective::Reconstruction {
+            let c_taps = tch::no_grad(|| self.enc_taps(c));
+            let (identity_pixel, identity_feature) = self.identity_terms(c, &c_taps);
+            return Losses {
+                content: zero(),
+                style: zero(),
+                identity_pixel,
+                identity_feature,
+            };
+        }
         let (s_taps, c_taps, t) = tch::no_grad(|| {
             let s_taps = self.enc_taps(s);
             let c_taps = self.enc_taps(c);
@@ -299,25 +362,31 @@ impl Model {
         let g_taps = self.enc_taps(&g);
         let content = mse(&g_taps[3], &t);
         let style = style_loss(&g_taps, &s_taps, self.device);
-        let identity = if identity {
-            // AdaIN(c, c) is c's own relu4_1 (exactly, up to eps), so the identity pair decodes
-            // the content's features directly.
-            let icc = self.decode(&c_taps[3]);
-            let (h, w) = (c.size()[2], c.size()[3]);
-            let icc = icc.narrow(2, 0, h).narrow(3, 0, w);
-            let feat = self.enc_taps(&icc).iter().zip(&c_taps).fold(
-                Tensor::zeros([], (Kind::Float, self.device)),
-                |acc, (a, b)| acc + mse(a, b),
-            );
-            mse(&icc, c) * IDENTITY_PIXEL_WEIGHT + feat
-        } else {
-            Tensor::zeros([], (Kind::Float, self.device))
+        let (identity_pixel, identity_feature) = match identity {
+            true => self.identity_terms(c, &c_taps),
+            false => (zero(), zero()),
         };
         Losses {
             content,
             style,
-            identity,
+            identity_pixel,
+            identity_feature,
         }
+    }
+
+    /// The identity terms of content `c` with encoder taps `c_taps`: pixel MSE and summed
+    /// feature MSE of D(E(c)), cropped to `c`, against `c`.
+    fn identity_terms(&self, c: &Tensor, c_taps: &[Tensor]) -> (Tensor, Tensor) {
+        // AdaIN(c, c) is c's own relu4_1 (exactly, up to eps), so the identity pair decodes the
+        // content's features directly.
+        let icc = self.decode(&c_taps[3]);
+        let (h, w) = (c.size()[2], c.size()[3]);
+        let icc = icc.narrow(2, 0, h).narrow(3, 0, w);
+        let feat = self.enc_taps(&icc).iter().zip(c_taps).fold(
+            Tensor::zeros([], (Kind::Float, self.device)),
+            |acc, (a, b)| acc + mse(a, b),
+        );
+        (mse(&icc, c), feat)
     }
 
     /// Decoder weights in `decoder.pth` layout.
@@ -707,21 +776,16 @@ impl<'a> Run<'a> {
             self.progress.println(&w);
         }
         let lr = scheduled_lr(cfg, it, self.start.adam_start);
-        let l = self.model.losses(&c, &s, cfg.identity_weight > 0.0);
-        let total = &l.content * cfg.content_weight
-            + &l.style * cfg.style_weight
-            + &l.identity * cfg.identity_weight;
+        let l = self.model.losses(&c, &s, cfg.objective, cfg.identity());
+        let total = l.total(&cfg.weighting());
         // Adam's step count starts with its moments (bias correction as a fresh torch.optim.Adam).
         let adam_step = it - self.start.adam_start + 1;
         let m = &mut self.model;
         let info = m
             .adam
             .step(&m.vs, &total, lr, adam_step, cfg.clip_grad_norm);
-        self.window.add(
-            [&l.content, &l.style, &l.identity, &info.grad_norm],
-            &info.applied,
-            cfg.batch_size,
-        );
+        self.window
+            .add(l.terms(), &info.grad_norm, &info.applied, cfg.batch_size);
         self.last_it = it + 1;
         Ok(())
     }
