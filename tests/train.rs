@@ -64,6 +64,7 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         val_size: 64,
         workers: 2,
         time_limit_s: 0.0,
+        profile: false,
         init_decoder: None,
         continue_from: None,
         publish: None,
@@ -457,6 +458,90 @@ fn training_steps_match_plain_pytorch() {
 fn reconstruction_steps_match_plain_pytorch() {
     let d = tempfile::tempdir().unwrap();
     steps_match_plain_pytorch(d.path(), Objective::Reconstruction, 50.0, 1.0);
+}
+
+/// --profile: every stage of both objectives' steps is timed, and the stages add up to the step.
+#[test]
+fn profile_times_every_stage_of_the_step() {
+    for (objective, stages) in [
+        (
+            Objective::Adain,
+            &[
+                "data loader wait",
+                "style encoder (no grad)",
+                "content encoder (no grad)",
+                "AdaIN",
+                "decoder forward",
+                "encoder of the output",
+                "content + style loss",
+                "identity passes",
+                "backward",
+                "optimizer (clip, Adam)",
+            ][..],
+        ),
+        (
+            Objective::Reconstruction,
+            &["content encoder (no grad)", "identity passes", "backward"][..],
+        ),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let mut cfg = config(&d.path().join("run"), 3);
+        cfg.objective = objective;
+        cfg.identity_pixel_weight = 50.0;
+        cfg.identity_feature_weight = 1.0;
+        cfg.profile = true;
+        cfg.save_every = 0;
+        let capture = Capture::default();
+        trainer::train(&cfg, false, &capture, &AtomicBool::new(false)).unwrap();
+        let lines = capture.0.lock().unwrap().clone();
+        let table = lines
+            .iter()
+            .find(|l| l.starts_with("profile:"))
+            .unwrap_or_else(|| panic!("no profile table in {lines:?}"));
+        eprintln!("{objective:?}\n{table}");
+        assert!(table.contains("over 3 steps"), "{table}");
+        let ms = |stage: &str| -> f64 {
+            let line = table
+                .lines()
+                .find(|l| l.trim_start().starts_with(stage))
+                .unwrap_or_else(|| panic!("{stage} missing from\n{table}"));
+            line[stage.len() + 2..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        for stage in stages {
+            assert!(ms(stage) >= 0.0, "{stage}");
+        }
+        assert!(ms("backward") > 0.0);
+        if objective == Objective::Reconstruction {
+            assert!(
+                !table.contains("style encoder"),
+                "reconstruction has no style pass"
+            );
+        }
+        let parts: Vec<f64> = table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.contains("step (all stages)"))
+            .map(|l| {
+                let before_ms = l.split(" ms").next().unwrap();
+                before_ms
+                    .split_whitespace()
+                    .last()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let total = ms("step (all stages)");
+        // Each figure is rounded to 0.1 ms.
+        let sum: f64 = parts.iter().sum();
+        let tol = 0.05 * (parts.len() + 1) as f64;
+        assert!((sum - total).abs() <= tol, "stages {sum} vs step {total}");
+    }
 }
 
 /// The log, the checkpoint and the export tell one story: the loss logged for iteration k+1

@@ -136,6 +136,11 @@ struct Args {
     /// Stop after this many seconds of training (checkpoint and export as at the end); 0 = none.
     #[arg(long, default_value_t = 0.0, value_name = "SECS")]
     time_limit: f64,
+    /// Time every stage of every step (loader wait, each encoder pass, decoder, losses,
+    /// backward, optimizer) and print the mean per step at the end. On CUDA each stage waits
+    /// for the device, which slows the step.
+    #[arg(long)]
+    profile: bool,
     /// Start from these decoder weights (.safetensors or an exported decoder.onnx), fresh Adam.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["resume", "continue_from"])]
     init_decoder: Option<PathBuf>,
@@ -266,6 +271,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         val_size: a.val_size,
         workers: a.workers,
         time_limit_s: a.time_limit,
+        profile: a.profile,
         init_decoder: a.init_decoder,
         continue_from: a.continue_from,
         publish: a.publish.clone(),

@@ -1,6 +1,6 @@
 //! Training the AdaIN decoder with tch (feature "train"): the tch model, the data loaders, the
 //! step with the reference losses, the optimizer, checkpoints and the published decoder, the
-//! loss log and plots, evaluation. The only module that knows tch.
+//! loss log and plots, evaluation, the step's profile. The only module that knows tch.
 
 pub mod checkpoint;
 pub mod data;
@@ -9,4 +9,5 @@ pub mod log;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod profile;
 pub mod trainer;

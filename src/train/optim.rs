@@ -7,6 +7,7 @@
 //! Nothing here reads a value back to the host: the clip coefficient and the skip decision stay
 //! on the device (`where`), so a CUDA step never waits for the GPU.
 
+use super::profile::Laps;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -60,6 +61,19 @@ impl Adam {
         step: u64,
         max_norm: f64,
     ) -> StepInfo {
+        self.step_timed(vs, loss, lr, step, max_norm, &mut Laps::off())
+    }
+
+    /// [`Adam::step`], charging the backward pass and the update to `laps`.
+    pub fn step_timed(
+        &mut self,
+        vs: &nn::VarStore,
+        loss: &Tensor,
+        lr: f64,
+        step: u64,
+        max_norm: f64,
+        laps: &mut Laps,
+    ) -> StepInfo {
         let vars = vs.variables();
         for v in vars.values() {
             let mut g = v.grad();
@@ -68,6 +82,7 @@ impl Adam {
             }
         }
         loss.backward();
+        laps.lap("backward");
         let (bc1, bc2) = (1.0 - BETA1.powi(step as i32), 1.0 - BETA2.powi(step as i32));
         tch::no_grad(|| {
             let grads: Vec<Tensor> = self.names.iter().map(|n| vars[n].grad()).collect();
@@ -106,10 +121,12 @@ impl Adam {
                 let mut p = vars[name].shallow_clone();
                 let _ = p.g_sub_(&update.where_scalarother(&ok, 0.0));
             }
-            StepInfo {
+            let info = StepInfo {
                 grad_norm,
                 applied: ok.to_kind(Kind::Float),
-            }
+            };
+            laps.lap("optimizer (clip, Adam)");
+            info
         })
     }
 

@@ -15,6 +15,7 @@ use super::data::{Batches, DataConfig, LoaderKind};
 use super::log::{self as losslog, LogWindow, Weighting};
 use super::model::{Decoder, Encoder, adain, channels_last, image_tensor, mean_std};
 use super::optim::Adam;
+use super::profile::Laps;
 use crate::error::{Error, Result};
 use crate::model::{self, Weights};
 
@@ -132,6 +133,9 @@ pub struct TrainConfig {
     /// warm-up: the choice for a models folder kept in git.
     #[serde(default = "yes")]
     pub publish_moments: bool,
+    /// Time every stage of every step and print the table at the end (`--profile`).
+    #[serde(default)]
+    pub profile: bool,
     /// Free text recorded with this run's round in the published state.
     #[serde(default)]
     pub note: String,
@@ -339,10 +343,24 @@ impl Model {
     /// reconstruction), alpha 1, with the identity terms when `identity` is set (always for
     /// reconstruction).
     pub fn losses(&self, c: &Tensor, s: &Tensor, objective: Objective, identity: bool) -> Losses {
+        self.losses_timed(c, s, objective, identity, &mut Laps::off())
+    }
+
+    /// [`Model::losses`], charging each stage to `laps`.
+    pub fn losses_timed(
+        &self,
+        c: &Tensor,
+        s: &Tensor,
+        objective: Objective,
+        identity: bool,
+        laps: &mut Laps,
+    ) -> Losses {
         let zero = || Tensor::zeros([], (Kind::Float, self.device));
         if objective == Objective::Reconstruction {
             let c_taps = tch::no_grad(|| self.enc_taps(c));
+            laps.lap("content encoder (no grad)");
             let (identity_pixel, identity_feature) = self.identity_terms(c, &c_taps);
+            laps.lap("identity passes");
             return Losses {
                 content: zero(),
                 style: zero(),
@@ -352,18 +370,28 @@ impl Model {
         }
         let (s_taps, c_taps, t) = tch::no_grad(|| {
             let s_taps = self.enc_taps(s);
+            laps.lap("style encoder (no grad)");
             let c_taps = self.enc_taps(c);
+            laps.lap("content encoder (no grad)");
             let (sm, ss) = mean_std(&s_taps[3]);
             let alpha = Tensor::ones([c.size()[0]], (Kind::Float, self.device));
             let t = adain(&c_taps[3], &sm, &ss, &alpha);
+            laps.lap("AdaIN");
             (s_taps, c_taps, t)
         });
         let g = self.decode(&t);
+        laps.lap("decoder forward");
         let g_taps = self.enc_taps(&g);
+        laps.lap("encoder of the output");
         let content = mse(&g_taps[3], &t);
         let style = style_loss(&g_taps, &s_taps, self.device);
+        laps.lap("content + style loss");
         let (identity_pixel, identity_feature) = match identity {
-            true => self.identity_terms(c, &c_taps),
+            true => {
+                let terms = self.identity_terms(c, &c_taps);
+                laps.lap("identity passes");
+                terms
+            }
             false => (zero(), zero()),
         };
         Losses {
@@ -687,6 +715,8 @@ struct Run<'a> {
     last_val_it: Option<u64>,
     whole_windows_skipped: usize,
     wait_s: f64,
+    /// Stage times of every step when `--profile` is on.
+    laps: Laps,
     /// Wall time of this process's training loop, and when it began.
     train_s: f64,
     t0: Instant,
@@ -736,6 +766,10 @@ impl<'a> Run<'a> {
             last_val_it: None,
             whole_windows_skipped: 0,
             wait_s: 0.0,
+            laps: match cfg.profile {
+                true => Laps::on(device),
+                false => Laps::off(),
+            },
             train_s: 0.0,
             t0: Instant::now(),
         })
@@ -770,22 +804,33 @@ impl<'a> Run<'a> {
     fn step(&mut self, it: u64) -> Result<()> {
         let cfg = self.cfg;
         let tw = Instant::now();
+        self.laps.start();
         let (c, s) = self.batches.next(self.model.device)?;
         self.wait_s += tw.elapsed().as_secs_f64();
+        self.laps.lap("data loader wait");
         for w in self.batches.take_warnings() {
             self.progress.println(&w);
         }
         let lr = scheduled_lr(cfg, it, self.start.adam_start);
-        let l = self.model.losses(&c, &s, cfg.objective, cfg.identity());
+        let l = self
+            .model
+            .losses_timed(&c, &s, cfg.objective, cfg.identity(), &mut self.laps);
         let total = l.total(&cfg.weighting());
         // Adam's step count starts with its moments (bias correction as a fresh torch.optim.Adam).
         let adam_step = it - self.start.adam_start + 1;
         let m = &mut self.model;
-        let info = m
-            .adam
-            .step(&m.vs, &total, lr, adam_step, cfg.clip_grad_norm);
+        let info = m.adam.step_timed(
+            &m.vs,
+            &total,
+            lr,
+            adam_step,
+            cfg.clip_grad_norm,
+            &mut self.laps,
+        );
         self.window
             .add(l.terms(), &info.grad_norm, &info.applied, cfg.batch_size);
+        self.laps.lap("log window");
+        self.laps.end_step();
         self.last_it = it + 1;
         Ok(())
     }
@@ -929,6 +974,9 @@ impl<'a> Run<'a> {
                 self.train_s,
                 self.batches.bad_files()
             ));
+        }
+        if let Some(table) = self.laps.table() {
+            self.progress.println(&table);
         }
         // By default the best-validated checkpoint is what gets exported: never the middle of a
         // spike. When the best is the last (or there is none), the last checkpoint is it, with
