@@ -106,3 +106,33 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// int8 style statistics against fp32's (`name`: mean or std): relative mean |difference|
+/// under 8%, and not 0, which would mean the int8 graph did not run.
+pub fn assert_int8_statistics_near(name: &str, ours: &Array4<f32>, theirs: &Array4<f32>) {
+    let rel = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / theirs.iter().map(|b| b.abs()).sum::<f32>();
+    eprintln!("int8 style {name}: relative mean |difference| {rel:.4}");
+    assert!(rel > 0.0 && rel < 0.08, "int8 style {name} off by {rel}");
+}
+
+/// An int8-decoded image against the fp32 one, both clamped to [0,1]: mean |difference| under
+/// 8/255, and not 0.
+pub fn assert_int8_image_near(ours: &Array4<f32>, theirs: &Array4<f32>) {
+    let clamp = |a: &Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
+    let (a, b) = (clamp(theirs), clamp(ours));
+    let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    eprintln!(
+        "int8 vs fp32 decoder: mean |difference| {:.2}/255",
+        mean * 255.0
+    );
+    assert!(
+        mean > 0.0 && mean * 255.0 < 8.0,
+        "int8 mean difference {}/255",
+        mean * 255.0
+    );
+}

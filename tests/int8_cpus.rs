@@ -44,9 +44,8 @@ fn write_references(dir: &Path) {
     }
 }
 
-/// The int8 style encoder and decoder against the fp32 references in `dir`: relative mean
-/// |difference| of the style statistics under 8% and mean |difference| of the clamped image
-/// under 8/255, the bounds tests/interop.rs holds freshly made int8 graphs to.
+/// The int8 style encoder and decoder against the fp32 references in `dir`, with the bounds
+/// tests/interop.rs holds freshly made int8 graphs to (tests/common.rs).
 fn int8_stays_near(dir: &Path) {
     let models = root().join("onnx");
     let open = |graph| {
@@ -59,30 +58,9 @@ fn int8_stays_near(dir: &Path) {
     let (mut enc, mut dec) = (open(ENCODER_FILE), open(DECODER_FILE));
     let load = |name: &str| -> Array4<f32> { read_npy(dir.join(format!("{name}.npy"))).unwrap() };
     let s8 = enc.encode(load("style").view()).unwrap();
-    for (name, ours) in [("mean", &s8.mean), ("std", &s8.std)] {
-        let theirs = load(name);
-        let rel = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f32>()
-            / theirs.iter().map(|b| b.abs()).sum::<f32>();
-        eprintln!("int8 style {name}: relative mean |difference| {rel:.4}");
-        assert!(rel > 0.0 && rel < 0.08, "int8 style {name} off by {rel}");
-    }
-    let clamp = |a: Array4<f32>| a.mapv(|v| v.clamp(0.0, 1.0));
-    let d8 = clamp(dec.decode(load("t").view()).unwrap());
-    let d32 = clamp(load("image"));
-    let mean = d32.iter().zip(&d8).map(|(x, y)| (x - y).abs()).sum::<f32>() / d32.len() as f32;
-    eprintln!(
-        "int8 vs fp32 decoder: mean |difference| {:.2}/255",
-        mean * 255.0
-    );
-    assert!(
-        mean > 0.0 && mean * 255.0 < 8.0,
-        "int8 mean difference {}/255",
-        mean * 255.0
-    );
+    assert_int8_statistics_near("mean", &s8.mean, &load("mean"));
+    assert_int8_statistics_near("std", &s8.std, &load("std"));
+    assert_int8_image_near(&dec.decode(load("t").view()).unwrap(), &load("image"));
 }
 
 fn has_vnni() -> bool {
