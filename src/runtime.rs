@@ -255,7 +255,7 @@ fn check_int8_recipe(dir: &Path) -> Result<()> {
     for graph in Precision::Int8.own_graphs() {
         let path = dir.join(Precision::Int8.file(graph));
         let meta = crate::onnx::read_metadata(&path)?;
-        let found = crate::onnx::metadata_value(&meta, "adain.int8.recipe");
+        let found = crate::onnx::metadata_value(&meta, crate::onnx::INT8_RECIPE_KEY);
         if found != Some(crate::quantize::RECIPE) {
             let found = match found {
                 Some(r) => format!("recipe {}", r.split(':').next().unwrap_or(r)),

@@ -141,7 +141,7 @@ fn int8_graphs_of_another_recipe_are_refused() {
     let bytes = std::fs::read(&path).unwrap();
     let mut m = <onnx_protobuf::ModelProto as protobuf::Message>::parse_from_bytes(&bytes).unwrap();
     for p in m.metadata_props.iter_mut() {
-        if p.key == "adain.int8.recipe" {
+        if p.key == adain::onnx::INT8_RECIPE_KEY {
             p.value = "4: per-channel symmetric int8 weights".into();
         }
     }

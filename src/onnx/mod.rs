@@ -36,6 +36,10 @@ pub const GRAPH_FILES: [&str; 5] = [
 /// [`Precision::as_str`].
 pub const PRECISION_KEY: &str = "adain.precision";
 
+/// Metadata key of an int8 graph's quantisation recipe (python/quantize.py writes it); current
+/// graphs hold [`crate::quantize::RECIPE`].
+pub const INT8_RECIPE_KEY: &str = "adain.int8.recipe";
+
 /// Whether `dir` already holds every graph of `precision` as [`export_with`] would write it from `enc` and `dec`
 /// at `precision`: each file present, made by this exporter version at this precision, from
 /// weights with these sha256s. Lets set-up skip an export that would rewrite the same bytes.
@@ -47,7 +51,7 @@ pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision
         };
         let marked = metadata_value(&meta, PRECISION_KEY)
             .map(|v| v.split_whitespace().next().unwrap_or_default());
-        let recipe = metadata_value(&meta, "adain.int8.recipe");
+        let recipe = metadata_value(&meta, INT8_RECIPE_KEY);
         marked.unwrap_or("fp32") == precision.as_str()
             && (precision != Precision::Int8 || recipe == Some(crate::quantize::RECIPE))
             && meta.iter().all(|(k, v)| {
