@@ -20,8 +20,8 @@ ARMS=${ARMS:-paper identity recon two-phase low-style}
 [ -d datasets/full/content/train ] || { echo "error: datasets/full missing: run datasets/fetch.sh" >&2; exit 1; }
 IDENTITY=(--identity-pixel-weight 50 --identity-feature-weight 1)
 # The trainer's validation pairs since round 2: val contents and styles 9-12 in name order (the
-# quality bench uses 1-8).
-val() { ls "datasets/full/$1/val" | sort | sed -n 9,12p | sed "s|^|datasets/full/$1/val/|"; }
+# quality bench uses 1-8), in the byte order scripts/gpu-pack.sh packs them in.
+val() { ls "datasets/full/$1/val" | LC_ALL=C sort | sed -n 9,12p | sed "s|^|datasets/full/$1/val/|"; }
 mapfile -t VC < <(val content); mapfile -t VS < <(val style)
 mkdir -p "$OUT"
 

@@ -1,7 +1,8 @@
 //! The training loop: the objectives (the paper's: content loss on relu4_1 against the AdaIN
 //! target, style loss on relu1_1..relu4_1 mean/std, unbiased variance; optional identity terms
-//! (SANet), pixel and feature, each weighted; reconstruction: the identity terms alone), Adam with inverse decay `lr_i = lr / (1 + decay * i)` behind an optional warm-up,
-//! validation scores in the log, and the orchestration of checkpoints, plots and samples.
+//! (SANet), pixel and feature, each weighted; reconstruction: the identity terms alone), Adam
+//! with inverse decay `lr_i = lr / (1 + decay * i)` behind an optional warm-up, validation scores
+//! in the log, and the orchestration of checkpoints, plots and samples.
 //! Optimizer, checkpoints and the loss log live in `optim`, `checkpoint` and `log`.
 
 use std::path::{Path, PathBuf};
