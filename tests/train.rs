@@ -8,9 +8,11 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use adain::model::{self, Weights};
+use adain::train::bank::Bank;
 use adain::train::checkpoint;
 use adain::train::data::{Batches, DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
+use adain::train::profile::Laps;
 use adain::train::trainer::{
     self, DeviceChoice, LossRow, Model, Objective, Precision, Select, TrainConfig, TrainProgress,
 };
@@ -56,6 +58,7 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         device: DeviceChoice::Cpu,
         channels_last: false,
         precision: Precision::Fp32,
+        feature_cache: 0,
         loader: LoaderKind::Threads,
         save_every: 2,
         log_every: 1,
@@ -718,6 +721,123 @@ fn bf16_losses_are_close_to_fp32() {
         Kind::Float,
         "master weights stay fp32"
     );
+}
+
+/// The four loss terms as numbers.
+fn terms(l: &trainer::Losses) -> [f64; 4] {
+    l.terms().map(|t| t.double_value(&[]))
+}
+
+#[test]
+fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
+    // The bank's features and style statistics, gathered for a batch, must give the losses the
+    // step would compute by encoding that batch's crops, for every objective.
+    let m = Model::new(&encoder_weights(), Device::Cpu, 5, false, Precision::Fp32).unwrap();
+    let cfg = config(Path::new("unused"), 1);
+    for (objective, identity) in [
+        (Objective::Adain, false),
+        (Objective::Adain, true),
+        (Objective::Reconstruction, true),
+    ] {
+        let bank = Bank::build(
+            &cfg.data(),
+            5,
+            LoaderKind::Threads,
+            Device::Cpu,
+            identity,
+            objective == Objective::Adain,
+            &|x| m.enc_taps(x),
+        )
+        .unwrap();
+        assert_eq!(bank.len(), 5);
+        for it in [0u64, 7] {
+            let (frozen, style_px) = bank.batch(it);
+            let cached =
+                tch::no_grad(|| m.losses_from(&frozen, objective, identity, &mut Laps::off()));
+            let fresh = tch::no_grad(|| m.losses(&frozen.content, &style_px, objective, identity));
+            let (a, b) = (terms(&cached), terms(&fresh));
+            eprintln!("{objective:?} identity {identity} it {it}: bank {a:?} fresh {b:?}");
+            for k in 0..4 {
+                assert!(
+                    (a[k] - b[k]).abs() <= 1e-5 * b[k].abs().max(1e-3),
+                    "{objective:?} term {k}: bank {} vs fresh {}",
+                    a[k],
+                    b[k]
+                );
+            }
+            let used = if objective == Objective::Adain {
+                [0, 1]
+            } else {
+                [2, 3]
+            };
+            assert!(used.iter().all(|&k| a[k] > 0.0), "terms computed: {a:?}");
+        }
+        // Iterations draw different bank entries, deterministically.
+        assert_eq!(bank.picks(3), bank.picks(3));
+        assert_ne!(bank.picks(3), bank.picks(4));
+    }
+    let err = Bank::build(
+        &cfg.data(),
+        1,
+        LoaderKind::Threads,
+        Device::Cpu,
+        false,
+        true,
+        &|x| m.enc_taps(x),
+    )
+    .err()
+    .expect("a bank smaller than a batch");
+    assert!(err.to_string().contains("--feature-cache 1"), "{err}");
+    // A bank larger than the machine's memory is refused before any crop is drawn (the kernel
+    // would otherwise kill the run mid-build).
+    if Path::new("/proc/meminfo").is_file() {
+        let err = Bank::build(
+            &cfg.data(),
+            1 << 40,
+            LoaderKind::Threads,
+            Device::Cpu,
+            true,
+            true,
+            &|x| m.enc_taps(x),
+        )
+        .err()
+        .expect("a bank beyond the memory");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("--feature-cache {}", 1u64 << 40)) && msg.contains("GB"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn a_run_on_the_feature_bank_resumes_as_an_uninterrupted_one() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let banked = |out: &Path, it| TrainConfig {
+        feature_cache: 6,
+        identity_pixel_weight: 50.0,
+        identity_feature_weight: 1.0,
+        ..config(out, it)
+    };
+    let p = Capture::default();
+    let full = trainer::train(&banked(&a, 4), false, &p, &stop).unwrap();
+    assert!(
+        p.0.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("feature bank: 6 content and 6 style crops")),
+        "the bank is announced"
+    );
+    trainer::train(&banked(&b, 2), false, &Capture::default(), &stop).unwrap();
+    let resumed = trainer::train(&banked(&b, 4), true, &Capture::default(), &stop).unwrap();
+    let wa = Weights::load(&full.decoder, model::DECODER).unwrap();
+    let wb = Weights::load(&resumed.decoder, model::DECODER).unwrap();
+    assert_weights_close(&wa, &wb, 1e-5);
+    let rows = trainer::read_losses(&a.join("losses.csv")).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.identity_pixel > 0.0 && r.style > 0.0));
 }
 
 /// (from, to) iterations of each round in a published state.

@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
 
+use super::bank::{Bank, Frozen};
 use super::checkpoint::{self, CheckpointMeta, Progress, Published, Round};
 use super::data::{Batches, DataConfig, LoaderKind};
 use super::log::{self as losslog, LogWindow, Weighting};
@@ -107,6 +108,10 @@ pub struct TrainConfig {
     pub precision: Precision,
     #[serde(default)]
     pub loader: LoaderKind,
+    /// Crops in the feature bank (0 = off): this many content and style crops are drawn once
+    /// and their frozen-encoder outputs reused by every step (see [`super::bank`]).
+    #[serde(default)]
+    pub feature_cache: usize,
     pub save_every: u64,
     pub log_every: u64,
     pub sample_every: u64,
@@ -273,12 +278,12 @@ fn mse(a: &Tensor, b: &Tensor) -> Tensor {
     a.mse_loss(b, tch::Reduction::Mean)
 }
 
-fn style_loss(a: &[Tensor], b: &[Tensor], device: Device) -> Tensor {
+/// The style loss of taps `a` against the per-layer (mean, std) `b` of the style.
+fn style_loss(a: &[Tensor], b: &[(Tensor, Tensor)], device: Device) -> Tensor {
     let mut style = Tensor::zeros([], (Kind::Float, device));
-    for (x, y) in a.iter().zip(b) {
+    for (x, (ym, ys)) in a.iter().zip(b) {
         let (xm, xs) = mean_std(x);
-        let (ym, ys) = mean_std(y);
-        style = style + mse(&xm, &ym) + mse(&xs, &ys);
+        style = style + mse(&xm, ym) + mse(&xs, ys);
     }
     style
 }
@@ -328,7 +333,8 @@ impl Model {
         }
     }
 
-    fn enc_taps(&self, x: &Tensor) -> Vec<Tensor> {
+    /// relu1_1..relu4_1 of `x` through the frozen encoder, in the run's precision, as float32.
+    pub fn enc_taps(&self, x: &Tensor) -> Vec<Tensor> {
         self.encoder
             .taps(&self.prep(&x.to_kind(self.kind)))
             .into_iter()
@@ -356,11 +362,55 @@ impl Model {
         identity: bool,
         laps: &mut Laps,
     ) -> Losses {
-        let zero = || Tensor::zeros([], (Kind::Float, self.device));
-        if objective == Objective::Reconstruction {
-            let c_taps = tch::no_grad(|| self.enc_taps(c));
+        let frozen = self.frozen(c, s, objective, identity, laps);
+        self.losses_from(&frozen, objective, identity, laps)
+    }
+
+    /// The frozen encoder's share of a step (no gradients): what [`Model::losses_from`] needs,
+    /// and what a [`Bank`] holds precomputed.
+    pub fn frozen(
+        &self,
+        c: &Tensor,
+        s: &Tensor,
+        objective: Objective,
+        identity: bool,
+        laps: &mut Laps,
+    ) -> Frozen {
+        tch::no_grad(|| {
+            let style_stats = match objective {
+                Objective::Reconstruction => Vec::new(),
+                Objective::Adain => {
+                    let st = self.enc_taps(s).iter().map(mean_std).collect();
+                    laps.lap("style encoder (no grad)");
+                    st
+                }
+            };
+            let mut content_taps = self.enc_taps(c);
+            if !(identity || objective == Objective::Reconstruction) {
+                content_taps = content_taps.split_off(3);
+            }
             laps.lap("content encoder (no grad)");
-            let (identity_pixel, identity_feature) = self.identity_terms(c, &c_taps);
+            Frozen {
+                content: c.shallow_clone(),
+                content_taps,
+                style_stats,
+            }
+        })
+    }
+
+    /// The losses of a step from its frozen inputs: decoder, encoder of the output, terms.
+    pub fn losses_from(
+        &self,
+        f: &Frozen,
+        objective: Objective,
+        identity: bool,
+        laps: &mut Laps,
+    ) -> Losses {
+        let zero = || Tensor::zeros([], (Kind::Float, self.device));
+        let c4 = f.content_taps.last().expect("relu4_1");
+        if objective == Objective::Reconstruction {
+            let (identity_pixel, identity_feature) =
+                self.identity_terms(&f.content, &f.content_taps);
             laps.lap("identity passes");
             return Losses {
                 content: zero(),
@@ -369,27 +419,22 @@ impl Model {
                 identity_feature,
             };
         }
-        let (s_taps, c_taps, t) = tch::no_grad(|| {
-            let s_taps = self.enc_taps(s);
-            laps.lap("style encoder (no grad)");
-            let c_taps = self.enc_taps(c);
-            laps.lap("content encoder (no grad)");
-            let (sm, ss) = mean_std(&s_taps[3]);
-            let alpha = Tensor::ones([c.size()[0]], (Kind::Float, self.device));
-            let t = adain(&c_taps[3], &sm, &ss, &alpha);
-            laps.lap("AdaIN");
-            (s_taps, c_taps, t)
+        let t = tch::no_grad(|| {
+            let (sm, ss) = &f.style_stats[3];
+            let alpha = Tensor::ones([c4.size()[0]], (Kind::Float, self.device));
+            adain(c4, sm, ss, &alpha)
         });
+        laps.lap("AdaIN");
         let g = self.decode(&t);
         laps.lap("decoder forward");
         let g_taps = self.enc_taps(&g);
         laps.lap("encoder of the output");
         let content = mse(&g_taps[3], &t);
-        let style = style_loss(&g_taps, &s_taps, self.device);
+        let style = style_loss(&g_taps, &f.style_stats, self.device);
         laps.lap("content + style loss");
         let (identity_pixel, identity_feature) = match identity {
             true => {
-                let terms = self.identity_terms(c, &c_taps);
+                let terms = self.identity_terms(&f.content, &f.content_taps);
                 laps.lap("identity passes");
                 terms
             }
@@ -480,13 +525,14 @@ impl Model {
                 let rec = self.decode(&c_taps[3]).narrow(2, 0, h).narrow(3, 0, w);
                 ssim0 += crate::metrics::ssim_luma(to_array(&rec).view(), c_img.view());
                 for s_taps in &style_taps {
-                    let (sm, ss) = mean_std(&s_taps[3]);
+                    let s_stats: Vec<(Tensor, Tensor)> = s_taps.iter().map(mean_std).collect();
+                    let (sm, ss) = &s_stats[3];
                     let one = Tensor::ones([1], (Kind::Float, self.device));
-                    let t = adain(&c_taps[3], &sm, &ss, &one);
+                    let t = adain(&c_taps[3], sm, ss, &one);
                     let g = self.decode(&t).narrow(2, 0, h).narrow(3, 0, w);
                     let g_taps = self.enc_taps(&g);
                     acc[0] += mse(&g_taps[3], &t).double_value(&[]);
-                    acc[1] += style_loss(&g_taps, s_taps, self.device).double_value(&[]);
+                    acc[1] += style_loss(&g_taps, &s_stats, self.device).double_value(&[]);
                     acc[2] += crate::metrics::style_error(&stats(&g_taps), &stats(s_taps));
                     acc[3] += crate::metrics::ssim_luma(to_array(&g).view(), c_img.view());
                     pairs += 1;
@@ -698,12 +744,36 @@ pub fn train(
     run.finish()
 }
 
+/// Where a step's inputs come from.
+enum Feed {
+    /// Fresh crops every step; the frozen encoder runs in the step.
+    Loader(Batches),
+    /// A fixed bank of crops whose frozen features were computed before training.
+    Bank(Box<Bank>),
+}
+
+impl Feed {
+    fn content_files(&self) -> usize {
+        match self {
+            Feed::Loader(b) => b.content_files(),
+            Feed::Bank(b) => b.content_files,
+        }
+    }
+
+    fn bad_files(&self) -> usize {
+        match self {
+            Feed::Loader(b) => b.bad_files(),
+            Feed::Bank(b) => b.bad_files,
+        }
+    }
+}
+
 /// One training process: the model, its data, the log and the best checkpoint so far.
 struct Run<'a> {
     cfg: &'a TrainConfig,
     progress: &'a dyn TrainProgress,
     model: Model,
-    batches: Batches,
+    feed: Feed,
     samples: Samples,
     start: Start,
     per_epoch: f64,
@@ -738,8 +808,36 @@ impl<'a> Run<'a> {
         let losses_path = cfg.out.join("losses.csv");
         let rows = std::mem::take(&mut start.rows);
         losslog::write(&losses_path, &rows)?;
-        let batches = Batches::start(&cfg.data(), start.iteration, cfg.loader, device)?;
-        let per_epoch = super::data::iterations_per_epoch(batches.content_files(), cfg.batch_size);
+        let feed = match cfg.feature_cache {
+            0 => Feed::Loader(Batches::start(
+                &cfg.data(),
+                start.iteration,
+                cfg.loader,
+                device,
+            )?),
+            n => {
+                let m = &model;
+                let mut bank = Bank::build(
+                    &cfg.data(),
+                    n,
+                    cfg.loader,
+                    device,
+                    cfg.identity(),
+                    cfg.objective == Objective::Adain,
+                    &|x| m.enc_taps(x),
+                )?;
+                progress.println(&format!(
+                    "feature bank: {n} content and {n} style crops encoded in {:.1} s ({:.2} GB)",
+                    bank.build_s,
+                    bank.bytes() as f64 / 1e9
+                ));
+                for w in std::mem::take(&mut bank.warnings) {
+                    progress.println(&w);
+                }
+                Feed::Bank(Box::new(bank))
+            }
+        };
+        let per_epoch = super::data::iterations_per_epoch(feed.content_files(), cfg.batch_size);
         let samples = load_samples(cfg, device)?;
         let best = match resume {
             true => checkpoint::read_pointer(&cfg.out, "best.json")?
@@ -755,7 +853,7 @@ impl<'a> Run<'a> {
             cfg,
             progress,
             model,
-            batches,
+            feed,
             samples,
             last_it: start.iteration,
             start,
@@ -806,16 +904,26 @@ impl<'a> Run<'a> {
         let cfg = self.cfg;
         let tw = Instant::now();
         self.laps.start();
-        let (c, s) = self.batches.next(self.model.device)?;
-        self.wait_s += tw.elapsed().as_secs_f64();
-        self.laps.lap("data loader wait");
-        for w in self.batches.take_warnings() {
-            self.progress.println(&w);
-        }
+        let (objective, identity) = (cfg.objective, cfg.identity());
+        let l = match &mut self.feed {
+            Feed::Loader(b) => {
+                let (c, s) = b.next(self.model.device)?;
+                self.wait_s += tw.elapsed().as_secs_f64();
+                self.laps.lap("data loader wait");
+                for w in b.take_warnings() {
+                    self.progress.println(&w);
+                }
+                self.model
+                    .losses_timed(&c, &s, objective, identity, &mut self.laps)
+            }
+            Feed::Bank(bank) => {
+                let (frozen, _) = bank.batch(it);
+                self.laps.lap("feature bank batch");
+                self.model
+                    .losses_from(&frozen, objective, identity, &mut self.laps)
+            }
+        };
         let lr = scheduled_lr(cfg, it, self.start.adam_start);
-        let l = self
-            .model
-            .losses_timed(&c, &s, cfg.objective, cfg.identity(), &mut self.laps);
         let total = l.total(&cfg.weighting());
         // Adam's step count starts with its moments (bias correction as a fresh torch.optim.Adam).
         let adam_step = it - self.start.adam_start + 1;
@@ -973,7 +1081,7 @@ impl<'a> Run<'a> {
                 100.0 * self.wait_s / self.train_s,
                 self.wait_s,
                 self.train_s,
-                self.batches.bad_files()
+                self.feed.bad_files()
             ));
         }
         if let Some(table) = self.laps.table() {
