@@ -97,3 +97,20 @@ fn tmp_path(path: &Path) -> std::path::PathBuf {
         .unwrap_or_default();
     path.with_file_name(format!("{}{name}", tmp_prefix()))
 }
+
+/// Whether `a` and `b` are the same file: the same (device, inode) on Unix, so a hard link or
+/// another spelling of the path counts (as `cp a a` refuses); canonical paths elsewhere.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}

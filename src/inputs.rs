@@ -2,7 +2,7 @@
 //! sees the same order, each with the collision-free name its outputs carry. One owner for
 //! adain-batch, the trainer's loader, `adain quality` and int8 calibration.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -26,6 +26,10 @@ pub struct Found {
     /// Paths skipped because they are (or look like) adain-batch outputs: images named like
     /// outputs, and the output folder itself when it lies inside an input folder.
     pub outputs_skipped: Vec<PathBuf>,
+    /// Folders not entered under `--recursive` because they are a folder already searched,
+    /// reached again through a symbolic link: a file system loop (a link to `..`), or a second
+    /// way to the same images (which would otherwise be stylized twice under two names).
+    pub loops: Vec<PathBuf>,
 }
 
 fn has_image_ext(p: &Path) -> bool {
@@ -69,6 +73,10 @@ pub fn discover_excluding(
             rels.push((root.clone(), rel));
             continue;
         }
+        // Folders are identified by their canonical path: a symbolic link back to one already
+        // searched is reported and not followed, so a loop cannot recurse without end (as
+        // `find -L` and ripgrep report "file system loop" and go on).
+        let mut visited: HashSet<PathBuf> = root.canonicalize().into_iter().collect();
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {
             let entries = std::fs::read_dir(&dir)
@@ -86,7 +94,12 @@ pub fn discover_excluding(
                     if inside_out {
                         found.outputs_skipped.push(p);
                     } else if recursive {
-                        stack.push(p);
+                        let again = p.canonicalize().is_ok_and(|c| !visited.insert(c));
+                        if again {
+                            found.loops.push(p);
+                        } else {
+                            stack.push(p);
+                        }
                     }
                 } else if has_image_ext(&p) && batch && is_output(&p) {
                     found.outputs_skipped.push(p);
@@ -131,6 +144,7 @@ pub fn discover_excluding(
         found.inputs.push(Input { path, name });
     }
     found.ignored.sort();
+    found.loops.sort();
     Ok(found)
 }
 

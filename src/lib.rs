@@ -10,6 +10,7 @@
 //! that knows ort; `train` the only one that knows tch; binaries only parse arguments.
 
 pub mod batch;
+pub mod console;
 pub mod error;
 pub mod fsutil;
 pub mod imaging;

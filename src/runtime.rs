@@ -11,7 +11,7 @@ use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Ix4};
 use ort::ep::{self, ExecutionProvider};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::value::TensorRef;
+use ort::value::{Outlet, TensorElementType, TensorRef};
 
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
@@ -171,7 +171,7 @@ fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, Resolved)>
                 lib.display()
             )));
         }
-        eprintln!("note: CUDA execution provider unavailable; running on CPU");
+        crate::console::say("note: CUDA execution provider unavailable; running on CPU");
     }
     let s = b
         .commit_from_file(path)
@@ -271,6 +271,110 @@ fn check_int8_recipe(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A graph input or output as the pipeline feeds or reads it: its name and dimensions (`None`:
+/// any size). Every one is float32.
+struct Port(&'static str, &'static [Option<i64>]);
+
+const IMAGE: &[Option<i64>] = &[None, Some(3), None, None];
+const FEATURES: &[Option<i64>] = &[None, Some(512), None, None];
+const STATS: &[Option<i64>] = &[None, Some(512), Some(1), Some(1)];
+const ADAIN_INPUTS: &[Port] = &[
+    Port("content_features", FEATURES),
+    Port("style_mean", STATS),
+    Port("style_std", STATS),
+    Port("alpha", &[None]),
+];
+const ENCODER_PORTS: (&[Port], &[Port]) = (
+    &[Port("image", IMAGE)],
+    &[
+        Port("features", FEATURES),
+        Port("mean", STATS),
+        Port("std", STATS),
+    ],
+);
+const ADAIN_PORTS: (&[Port], &[Port]) = (ADAIN_INPUTS, &[Port("t", FEATURES)]);
+const DECODER_PORTS: (&[Port], &[Port]) = (&[Port("t", FEATURES)], &[Port("image", IMAGE)]);
+const FUSED_PORTS: (&[Port], &[Port]) = (ADAIN_INPUTS, &[Port("image", IMAGE)]);
+
+fn show_ports(ports: &[Port]) -> String {
+    let dim = |d: &Option<i64>| d.map_or("?".to_string(), |v| v.to_string());
+    ports
+        .iter()
+        .map(|Port(n, d)| format!("{n} [{}]", d.iter().map(dim).collect::<Vec<_>>().join(",")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn show_outlets(outlets: &[Outlet]) -> String {
+    outlets
+        .iter()
+        .map(
+            |o| match (o.dtype().tensor_type(), o.dtype().tensor_shape()) {
+                (Some(t), Some(s)) => {
+                    let dims: Vec<String> = s
+                        .iter()
+                        .map(|&d| if d < 0 { "?".into() } else { d.to_string() })
+                        .collect();
+                    format!("{} {t:?} [{}]", o.name(), dims.join(","))
+                }
+                _ => format!("{} (not a tensor)", o.name()),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `outlets` are exactly `want`: same names, float32, same rank, and every fixed
+/// dimension equal (a dimension the graph leaves dynamic is accepted).
+fn ports_match(want: &[Port], outlets: &[Outlet]) -> bool {
+    want.len() == outlets.len()
+        && want.iter().all(|Port(name, dims)| {
+            outlets.iter().any(|o| {
+                o.name() == *name
+                    && o.dtype().tensor_type() == Some(TensorElementType::Float32)
+                    && o.dtype().tensor_shape().is_some_and(|s| {
+                        s.len() == dims.len()
+                            && s.iter()
+                                .zip(*dims)
+                                .all(|(&g, w)| g < 0 || w.is_none_or(|w| g == w))
+                    })
+            })
+        })
+}
+
+/// Refuses, at start, a graph that is not the one its file name promises (a decoder copied over
+/// the encoder, an encoder with 3 output channels): otherwise every image fails later with
+/// ONNX Runtime's "Invalid input name", or the run panics on a shape.
+fn check_ports(
+    session: &Session,
+    path: &Path,
+    (inputs, outputs): (&[Port], &[Port]),
+) -> Result<()> {
+    if ports_match(inputs, session.inputs()) && ports_match(outputs, session.outputs()) {
+        return Ok(());
+    }
+    Err(Error::Runtime(format!(
+        "{}: not the graph this file name stands for: expected inputs {} and outputs {} \
+         (float32); found inputs {} and outputs {}. Re-export it (`adain export`) or fix --models",
+        path.display(),
+        show_ports(inputs),
+        show_ports(outputs),
+        show_outlets(session.inputs()),
+        show_outlets(session.outputs())
+    )))
+}
+
+/// [`open_session`], then [`check_ports`].
+fn open_checked(
+    path: &Path,
+    cfg: &RuntimeConfig,
+    ports: (&[Port], &[Port]),
+) -> Result<(Session, Resolved)> {
+    let (s, r) = open_session(path, cfg)?;
+    check_ports(&s, path, ports)?;
+    Ok((s, r))
+}
+
 impl Models {
     /// Opens the graphs of `cfg.precision` in `dir`: that precision's own files where it has
     /// them, the fp32 ones otherwise. The fused AdaIN + decoder graph is used when the
@@ -292,24 +396,36 @@ impl Models {
         if precision == Precision::Int8 {
             check_int8_recipe(dir)?;
         }
-        let (encoder, provider) = open_session(&dir.join(precision.content_encoder()), cfg)?;
+        let (encoder, provider) =
+            open_checked(&dir.join(precision.content_encoder()), cfg, ENCODER_PORTS)?;
         // Once the first session settled the provider, the others must use the same one.
         let cfg2 = RuntimeConfig {
             provider: provider.as_choice(),
             ..cfg.clone()
         };
         let style_encoder = if precision.content_encoder() != precision.file(ENCODER_FILE) {
-            Some(open_session(&dir.join(precision.file(ENCODER_FILE)), &cfg2)?.0)
+            Some(
+                open_checked(
+                    &dir.join(precision.file(ENCODER_FILE)),
+                    &cfg2,
+                    ENCODER_PORTS,
+                )?
+                .0,
+            )
         } else {
             None
         };
-        let (adain, _) = open_session(&dir.join(ADAIN_FILE), &cfg2)?;
-        let (decoder, _) = open_session(&dir.join(precision.file(DECODER_FILE)), &cfg2)?;
+        let (adain, _) = open_checked(&dir.join(ADAIN_FILE), &cfg2, ADAIN_PORTS)?;
+        let (decoder, _) = open_checked(
+            &dir.join(precision.file(DECODER_FILE)),
+            &cfg2,
+            DECODER_PORTS,
+        )?;
         let fused = dir.join(precision.file(ADAIN_DECODER_FILE));
         let own_fused =
             precision == Precision::Fp32 || precision.own_graphs().contains(&ADAIN_DECODER_FILE);
         let adain_decoder = if own_fused && fused.is_file() {
-            Some(open_session(&fused, &cfg2)?.0)
+            Some(open_checked(&fused, &cfg2, FUSED_PORTS)?.0)
         } else {
             None
         };

@@ -33,7 +33,7 @@ impl Stop {
             while !watch.load(Ordering::SeqCst) {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            eprintln!("\n{notice}");
+            crate::console::say(&format!("\n{notice}"));
         });
         Stop { flag: stop, signal }
     }

@@ -293,6 +293,25 @@ fn shards_cover_every_output_exactly_once_and_merge() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(report::read(&merged).unwrap().len(), 8);
+    // A shard report cut inside its last row is refused, naming it; the merged file stays.
+    let cut = d.path().join("cut.csv");
+    let bytes = std::fs::read(&reports[0]).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
+    let o = Command::new(bin("adain"))
+        .arg("merge-reports")
+        .arg(&cut)
+        .args(&reports[1..])
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cut.csv") && err.contains("cut short"),
+        "{err}"
+    );
+    assert_eq!(report::read(&merged).unwrap().len(), 8);
 }
 
 #[test]
@@ -578,6 +597,267 @@ fn outputs_are_never_inputs() {
     let third = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o2), "-q"]);
     assert_eq!(third.status.code(), Some(0));
     assert_eq!(files(&o2, ".jpg").len(), 4);
+}
+
+/// Symbolic links under `--recursive` that lead back to a folder already searched (a link to
+/// `..`, an absolute link to the root, a link to a sibling) are reported and not followed: the
+/// two images give exactly their outputs, and the run ends (it once never started).
+#[cfg(unix)]
+#[test]
+fn symlink_loops_under_recursive_are_reported_not_followed() {
+    use std::os::unix::fs::symlink;
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    write_image(&t.join("top.png"), 40, 40, 1);
+    write_image(&t.join("a/b/deep.png"), 48, 40, 2);
+    std::fs::create_dir_all(t.join("x")).unwrap();
+    symlink("..", t.join("a/b/loop")).unwrap();
+    symlink(&t, t.join("x/abs_loop")).unwrap();
+    symlink("../x", t.join("a/tox")).unwrap();
+    let st = d.path().join("style");
+    write_image(&st.join("s1.png"), 32, 32, 3);
+    let o = d.path().join("out");
+    let out = batch_within(
+        120,
+        &[
+            "--content",
+            s(&t),
+            "--style",
+            s(&st),
+            "--out",
+            s(&o),
+            "--recursive",
+            "--alphas",
+            "1",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let mut got = files(&o, ".jpg");
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "a__b__deep_stylized_s1_alpha1.jpg",
+            "top_stylized_s1_alpha1.jpg"
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not follow") && err.contains("file system loop"),
+        "{err}"
+    );
+}
+
+/// The report is never written through a symbolic link, nor over an input or a model.
+#[cfg(unix)]
+#[test]
+fn the_report_never_overwrites_a_link_target_an_input_or_a_model() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    std::fs::create_dir_all(&o).unwrap();
+    let victim = d.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, o.join("report.csv")).unwrap();
+    let args = ["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"];
+    assert_eq!(batch(&args).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    let meta = std::fs::symlink_metadata(o.join("report.csv")).unwrap();
+    assert!(meta.is_file(), "the link was replaced by the report");
+    // --report over a content image, and into the models folder: exit 1, both untouched.
+    let photo = c.join("a.png");
+    let before = std::fs::read(&photo).unwrap();
+    let models = d.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    for f in [
+        "encoder.onnx",
+        "adain.onnx",
+        "decoder.onnx",
+        "adain_decoder.onnx",
+    ] {
+        let from = root().join("onnx").join(f);
+        if from.is_file() {
+            std::fs::copy(&from, models.join(f)).unwrap();
+        }
+    }
+    let notes = models.join("notes.csv");
+    std::fs::write(&notes, "mine").unwrap();
+    let o2 = d.path().join("out2");
+    let data = d.path().join("data.csv");
+    std::fs::write(&data, "a,b\n1,2\n").unwrap();
+    let photo_csv = c.join("a.csv");
+    std::fs::hard_link(&photo, &photo_csv).unwrap();
+    for (report, why) in [
+        (s(&photo), "not a .csv path"),
+        (s(&photo_csv), "it is the content image"),
+        (s(&notes), "it is in the models folder"),
+        ("elsewhere.onnx", "not a .csv path"),
+        (s(&data), "something other than an adain report"),
+    ] {
+        let out = Command::new(bin("adain-batch"))
+            .args(["--models", s(&models), "--threads", "1"])
+            .args(["--content", s(&c), "--style", s(&st), "--out", s(&o2)])
+            .args(["--report", report, "-q"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{report}: {err}");
+        assert!(
+            err.contains(why) && err.contains("refusing"),
+            "{report}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&photo).unwrap(),
+        before,
+        "the photo is untouched"
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "a,b\n1,2\n");
+    assert!(
+        !o2.exists() || files(&o2, ".jpg").is_empty(),
+        "nothing written"
+    );
+}
+
+/// A models folder whose graph is not what its name says (a decoder copied over the encoder,
+/// the AdaIN step over the decoder) is refused at start, exit 1, naming the file and what its
+/// inputs and outputs should be; nothing is written.
+#[test]
+fn a_graph_under_the_wrong_name_is_refused_at_start() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    for (victim, source, expected) in [
+        (
+            "encoder.onnx",
+            "decoder.onnx",
+            "expected inputs image [?,3,?,?]",
+        ),
+        (
+            "decoder.onnx",
+            "adain.onnx",
+            "expected inputs t [?,512,?,?]",
+        ),
+    ] {
+        let models = d.path().join(format!("models-{victim}"));
+        std::fs::create_dir_all(&models).unwrap();
+        for f in ["encoder.onnx", "adain.onnx", "decoder.onnx"] {
+            std::fs::copy(root().join("onnx").join(f), models.join(f)).unwrap();
+        }
+        std::fs::copy(root().join("onnx").join(source), models.join(victim)).unwrap();
+        let o = d.path().join(format!("out-{victim}"));
+        let out = Command::new(bin("adain-batch"))
+            .args(["--models", s(&models), "--threads", "1"])
+            .args(["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{victim}: {err}");
+        assert!(
+            err.contains(&format!("{victim}: not the graph")) && err.contains(expected),
+            "{victim}: {err}"
+        );
+        assert!(!o.join("report.csv").exists(), "nothing written");
+    }
+}
+
+/// A closed or full stderr (`2>&1 | head -1`, `2>/dev/full`) never stops the work: every output
+/// and every report row is written, the summary saved, exit 0.
+#[cfg(unix)]
+#[test]
+fn a_closed_or_full_stderr_loses_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    for how in ["closed", "full"] {
+        let o = d.path().join(format!("out-{how}"));
+        let mut cmd = Command::new(bin("adain-batch"));
+        cmd.args([
+            "--models",
+            root().join("onnx").to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
+        .args(["--content", s(&c), "--style", s(&st), "--out", s(&o)])
+        .args(["--alphas", "0.5,1", "--batch-size", "1"]);
+        let status = match how {
+            "full" if Path::new("/dev/full").exists() => {
+                let full = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap();
+                cmd.stderr(full).status().unwrap()
+            }
+            "full" => continue,
+            _ => {
+                let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+                drop(child.stderr.take()); // the reader is gone before the first line
+                child.wait().unwrap()
+            }
+        };
+        assert_eq!(status.code(), Some(0), "stderr {how}");
+        assert_eq!(files(&o, ".jpg").len(), 8, "stderr {how}: every output");
+        let rows = report::read(&o.join("report.csv")).unwrap();
+        assert_eq!(rows.len(), 8, "stderr {how}: every row");
+        assert!(o.join("report.summary.json").is_file(), "stderr {how}");
+    }
+}
+
+/// Resume trusts only what looks finished: a 0-byte file and a link to a text file named like
+/// outputs are made again (the link replaced, its target untouched); a JPEG cut short passes
+/// the signature check and is made again under --verify. A dangling link at the lock's path is
+/// replaced, not followed out of --out.
+#[cfg(unix)]
+#[test]
+fn resume_remakes_outputs_that_only_look_finished() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let o = d.path().join("out");
+    let args = [
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&o),
+        "--alphas",
+        "1",
+        "-q",
+    ];
+    assert_eq!(batch(&args).status.code(), Some(0));
+    let mut names = files(&o, ".jpg");
+    names.sort();
+    assert_eq!(names.len(), 4);
+    let good = std::fs::read(o.join(&names[3])).unwrap();
+    let text = d.path().join("notes.txt");
+    std::fs::write(&text, "not an image").unwrap();
+    std::fs::write(o.join(&names[0]), b"").unwrap();
+    std::fs::remove_file(o.join(&names[1])).unwrap();
+    std::os::unix::fs::symlink(&text, o.join(&names[1])).unwrap();
+    std::fs::write(o.join(&names[2]), &good[..good.len() / 3]).unwrap();
+    let outside = d.path().join("outside-lock");
+    std::fs::remove_file(o.join(".adain-lock")).ok();
+    std::os::unix::fs::symlink(&outside, o.join(".adain-lock")).unwrap();
+    let again = batch(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(!outside.exists(), "the lock link was not followed");
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    let ok = |rows: &[report::Row]| rows.iter().filter(|r| r.status == Some(Status::Ok)).count();
+    assert_eq!(
+        ok(&rows),
+        2,
+        "the empty file and the link are made again, the cut JPEG is not"
+    );
+    for n in &names[..2] {
+        assert!(std::fs::symlink_metadata(o.join(n)).unwrap().is_file());
+        assert!(image::open(o.join(n)).is_ok(), "{n} is an image now");
+    }
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "not an image");
+    let verified = batch(&[&args[..], &["--verify"]].concat());
+    assert_eq!(verified.status.code(), Some(0));
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    assert_eq!(ok(&rows), 1, "--verify remakes the cut JPEG");
+    assert!(image::open(o.join(&names[2])).is_ok());
 }
 
 /// Two processes on one output folder: the second stops at once (exit 1) instead of redoing

@@ -56,7 +56,8 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
         ],
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    assert_eq!(out.status.code(), Some(2), "error rows exit 2: {err}");
+    assert!(err.contains("1 of 3 outputs could not be scored"), "{err}");
     let mut rows: Vec<csv::StringRecord> = csv::Reader::from_path(&report)
         .unwrap()
         .records()
@@ -73,6 +74,21 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
         "{err}"
     );
     assert_eq!(&rows[2][5], "ok");
+    // A bad style is one line, however many outputs it fails (here one content x 3 alphas).
+    let again = quality(
+        [&c, &s, &o, &d.path().join("q/again.csv")],
+        &[
+            "--pattern",
+            "{content}__{style}__{alpha}.png",
+            "--alphas",
+            "0.5,0.7,1",
+            "--style-size",
+            "40",
+        ],
+    );
+    let err2 = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err2}");
+    assert_eq!(err2.matches("broken.png").count(), 1, "{err2}");
     let ours: Vec<f64> = (7..10).map(|i| rows[2][i].parse().unwrap()).collect();
 
     let r = std::process::Command::new(root().join(".venv/bin/python"))

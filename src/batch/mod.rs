@@ -60,6 +60,8 @@ pub struct BatchConfig {
     /// Outputs per decoder call; 0 picks by provider (2 on CPU, 16 on CUDA).
     pub batch_size: usize,
     pub overwrite: bool,
+    /// Resume decodes each existing output fully before trusting it (see [`record::finished`]).
+    pub verify: bool,
     pub shard: Option<Shard>,
     pub report: Option<PathBuf>,
     pub grid: Grid,
@@ -86,7 +88,7 @@ impl Progress for NoProgress {
     fn start(&self, _: u64) {}
     fn inc(&self, _: u64) {}
     fn println(&self, line: &str) {
-        eprintln!("{line}");
+        crate::console::say(line);
     }
     fn finish(&self) {}
 }
@@ -131,6 +133,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     };
     // Everything that can fail before work starts is checked before anything is written.
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
+    check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
     let (_lock, report_path, report) = prepare_out(cfg, progress)?;
     if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
         progress.println(
@@ -263,6 +266,13 @@ fn discover(cfg: &BatchConfig, progress: &dyn Progress) -> Result<(Vec<Input>, V
                 f.outputs_skipped[0].display()
             ));
         }
+        if !f.loops.is_empty() {
+            progress.println(&format!(
+                "note: did not follow {} {what} folder link(s) to a folder already searched (file system loop or repeat), e.g. {}",
+                f.loops.len(),
+                f.loops[0].display()
+            ));
+        }
         if f.inputs.is_empty() {
             return Err(Error::Invalid(format!(
                 "no {what} images found in {roots:?}"
@@ -282,6 +292,58 @@ fn discover(cfg: &BatchConfig, progress: &dyn Progress) -> Result<(Vec<Input>, V
 }
 
 /// OUT/report.csv, or OUT/report-shard-I-of-N.csv, unless --report names it.
+/// Refuses a report path that would overwrite something that is not a report: `--report
+/// photo.jpg` once replaced the photo with CSV, and `--report MODELS/adain_decoder.onnx` the
+/// model (`cp a a` refuses the same way). A report is a `.csv` path that is not an input, not in
+/// the models folder, and, if it exists, empty or already an adain report.
+fn check_report_path(
+    path: &Path,
+    cfg: &BatchConfig,
+    contents: &[Input],
+    styles: &[Input],
+) -> Result<()> {
+    let refuse = |what: String| {
+        Err(Error::Invalid(format!(
+            "--report {}: {what}; refusing to overwrite it with the CSV report",
+            path.display()
+        )))
+    };
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
+    if !csv {
+        return refuse("not a .csv path".into());
+    }
+    // A link there is replaced, its target untouched (ReportWriter::create); only a file that
+    // exists can be an input or a model.
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_symlink() => {}
+        _ => return Ok(()),
+    }
+    let Ok(target) = path.canonicalize() else {
+        return Ok(());
+    };
+    for (what, set) in [("content", contents), ("style", styles)] {
+        if let Some(i) = set.iter().find(|i| crate::fsutil::same_file(&i.path, path)) {
+            return refuse(format!("it is the {what} image {}", i.path.display()));
+        }
+    }
+    if cfg
+        .models
+        .canonicalize()
+        .is_ok_and(|m| target.starts_with(m))
+    {
+        return refuse(format!(
+            "it is in the models folder {}",
+            cfg.models.display()
+        ));
+    }
+    if target.is_file() && !report::looks_like_report(&target) {
+        return refuse("it holds something other than an adain report".into());
+    }
+    Ok(())
+}
+
 fn report_path(cfg: &BatchConfig) -> PathBuf {
     cfg.report.clone().unwrap_or_else(|| match cfg.shard {
         Some(s) => cfg
@@ -301,6 +363,11 @@ fn lock_out(cfg: &BatchConfig) -> Result<std::fs::File> {
         None => ".adain-lock".into(),
     };
     let path = cfg.out.join(name);
+    // A symbolic link there (dangling or not) is replaced, never followed: opening through it
+    // once created an empty file outside --out.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    }
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

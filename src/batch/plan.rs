@@ -161,6 +161,8 @@ pub fn parse_alphas(s: &str) -> std::result::Result<Vec<f32>, String> {
         if !(0.0..=1.0).contains(&a) {
             return Err(format!("alpha {a} is outside [0, 1]"));
         }
+        // -0 is 0: one output name, one resume match (`--alphas=-0` once wrote `_alpha-0`).
+        let a = if a == 0.0 { 0.0 } else { a };
         if !v.contains(&a) {
             v.push(a);
         }
@@ -249,5 +251,8 @@ mod tests {
         assert!(parse_alphas("0.5,1.5").unwrap_err().contains("outside"));
         assert!(parse_alphas("x").is_err());
         assert_eq!(alpha_label(0.1), "0.1");
+        let zero = parse_alphas("-0,0").unwrap();
+        assert_eq!(zero.len(), 1, "-0 and 0 are one alpha");
+        assert!(zero[0].is_sign_positive() && alpha_label(zero[0]) == "0");
     }
 }

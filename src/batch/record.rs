@@ -129,7 +129,7 @@ impl<'a> Recorder<'a> {
         let cfg = self.inputs.cfg;
         let mut todo = Vec::new();
         for job in planned {
-            if cfg.overwrite || !job.output.is_file() {
+            if cfg.overwrite || !finished(&job.output, cfg.format, cfg.verify) {
                 todo.push(job.clone());
                 continue;
             }
@@ -145,4 +145,39 @@ impl<'a> Recorder<'a> {
         }
         Ok(todo)
     }
+}
+
+/// What resume trusts as a finished output: a regular file (not a link), non-empty, whose first
+/// bytes are the format's signature (JPEG `FF D8 FF`, PNG's 8-byte magic, `RIFF....WEBP`); with
+/// `verify`, one that also decodes whole. Our writes are atomic (temporary file + rename), so an
+/// output of ours is either absent or whole; what fails here was put there by something else
+/// (a 0-byte file, a link to a text file, a copy cut short) and is made again, atomically.
+pub fn finished(path: &std::path::Path, format: crate::imaging::Format, verify: bool) -> bool {
+    use std::io::Read;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let signed = match format {
+        crate::imaging::Format::Jpg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+        crate::imaging::Format::Png => head.starts_with(b"\x89PNG\r\n\x1a\n"),
+        crate::imaging::Format::Webp => {
+            n == 12 && head.starts_with(b"RIFF") && &head[8..] == b"WEBP"
+        }
+    };
+    // The pipeline's own loader: it also refuses a JPEG cut before its end marker, which the
+    // decoder alone would fill in grey.
+    let whole = crate::imaging::Sizing {
+        short_side: 0,
+        crop: false,
+        max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
+    };
+    signed && (!verify || crate::imaging::load(path, &whole).is_ok())
 }

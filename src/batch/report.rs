@@ -125,10 +125,27 @@ pub struct ReportWriter {
     len: u64,
 }
 
+/// Whether the file at `path` is empty or begins like an adain report (the first three columns
+/// of the header, so that reports of earlier versions still count), read from its first bytes.
+pub fn looks_like_report(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    n == 0 || head[..n].starts_with(b"content,style,alpha,")
+}
+
 impl ReportWriter {
     pub fn create(path: &Path) -> Result<Self> {
         if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+        }
+        // A symbolic link at the report's path is replaced, not written through (as outputs and
+        // the summary are): the run must not overwrite whatever file the link points to.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let mut w = ReportWriter {
@@ -313,6 +330,15 @@ impl Summary {
 pub fn merge(paths: &[PathBuf]) -> Result<Vec<Row>> {
     let mut by_out: std::collections::BTreeMap<String, Row> = std::collections::BTreeMap::new();
     for p in paths {
+        // Rows are written whole, each ending its line: a report that does not end with one
+        // was cut inside its last row (a shard killed mid-write, or still running).
+        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        if bytes.last().is_some_and(|&b| b != b'\n') {
+            return Err(Error::Invalid(format!(
+                "{}: its last row is cut short (no line end): is that shard still running, or was it killed mid-write? Rerun it, then merge",
+                p.display()
+            )));
+        }
         for row in read(p)? {
             let better = match by_out.get(&row.output) {
                 None => true,

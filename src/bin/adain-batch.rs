@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adain::batch::{self, BatchConfig, Grid, Progress, plan};
+use adain::console::say;
 use adain::imaging::{Format, Sizing};
 use adain::onnx::Precision;
 use adain::runtime::{Provider, RuntimeConfig};
@@ -17,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     name = "adain-batch",
     version,
     about = "Stylize every content x style pair at every alpha with AdaIN (ONNX Runtime)",
-    after_help = "Outputs are named <content>_stylized_<style>_alpha<alpha>.<ext>; see README.md. \
+    after_help = "Outputs are named <content>_stylized_<style>_alpha<alpha>.<ext>; see docs/GUIDE.md. \
                   Existing outputs are skipped, so rerunning an interrupted command finishes the rest."
 )]
 struct Args {
@@ -92,6 +93,10 @@ struct Args {
     /// Rewrite outputs that already exist (default: skip them, so a rerun resumes).
     #[arg(long)]
     overwrite: bool,
+    /// Resume trusts an existing output when it is a regular, non-empty file that starts like
+    /// the format (anything else is made again); --verify also decodes each one whole first.
+    #[arg(long)]
+    verify: bool,
     /// Do only shard I of N (0-based) of the job list: N processes together write every output once.
     #[arg(long, value_name = "I/N")]
     shard: Option<plan::Shard>,
@@ -140,7 +145,7 @@ impl Progress for Bar {
     }
     fn println(&self, line: &str) {
         // suspend() keeps the bar intact, and prints plainly when the bar is hidden.
-        self.0.suspend(|| eprintln!("{line}"));
+        self.0.suspend(|| say(line));
     }
     fn finish(&self) {
         self.0.finish_and_clear();
@@ -197,6 +202,7 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         },
         batch_size: a.batch_size,
         overwrite: a.overwrite,
+        verify: a.verify,
         shard: a.shard,
         report: a.report,
         grid: match a.grid {
@@ -259,19 +265,19 @@ fn main() -> ExitCode {
     let cfg = match config(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            say(&format!("error: {e}"));
             return ExitCode::from(1);
         }
     };
     match batch::run(&cfg, &Bar(bar), stop.flag()) {
         Ok(out) => {
-            eprintln!("{}", out.summary.render());
-            eprintln!("report: {}", out.report.display());
+            say(&out.summary.render());
+            say(&format!("report: {}", out.report.display()));
             for s in &out.sheets {
-                eprintln!("contact sheet: {}", s.display());
+                say(&format!("contact sheet: {}", s.display()));
             }
             if out.summary.interrupted {
-                eprintln!("interrupted: rerun the same command to finish the remaining outputs");
+                say("interrupted: rerun the same command to finish the remaining outputs");
                 ExitCode::from(stop.exit_code())
             } else if out.summary.outputs_failed > 0 || out.summary.report_error.is_some() {
                 ExitCode::from(2)
@@ -280,7 +286,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say(&format!("error: {e}"));
             ExitCode::from(1)
         }
     }

@@ -489,9 +489,16 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
     };
+    // One line per distinct problem: a bad style image fails every output that uses it, and
+    // its message (which names the file) would otherwise repeat per content and alpha.
+    let said = std::sync::Mutex::new(std::collections::HashSet::new());
     let rows = adain::quality::run(&cfg, &|r| match r.status {
         "missing" => eprintln!("missing: {}", r.output),
-        "error" => eprintln!("error: {}: {}", r.output, r.note),
+        "error" => {
+            if said.lock().expect("lock").insert(r.note.clone()) {
+                eprintln!("error: {}", r.note);
+            }
+        }
         _ if !r.note.is_empty() => eprintln!("note: {}: {}", r.output, r.note),
         _ => {}
     })?;
@@ -499,8 +506,29 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
     let spath = adain::quality::write_reports(&a.report, &rows, &summary)?;
     print!("{}", adain::quality::table(&summary));
     eprintln!("wrote {} and {}", a.report.display(), spath.display());
+    let errors = rows.iter().filter(|r| r.status == "error").count();
+    if errors > 0 {
+        return Err(PartialFailure(format!(
+            "{errors} of {} outputs could not be scored (error rows in {})",
+            rows.len(),
+            a.report.display()
+        ))
+        .into());
+    }
     Ok(())
 }
+
+/// Some of the work failed and is recorded (error rows): exit 2, as adain-batch does.
+#[derive(Debug)]
+struct PartialFailure(String);
+
+impl std::fmt::Display for PartialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PartialFailure {}
 
 #[cfg(feature = "train")]
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
@@ -551,7 +579,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<PartialFailure>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
