@@ -494,11 +494,10 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
     let said = std::sync::Mutex::new(std::collections::HashSet::new());
     let rows = adain::quality::run(&cfg, &|r| match r.status {
         "missing" => eprintln!("missing: {}", r.output),
-        "error" => {
-            if said.lock().expect("lock").insert(r.note.clone()) {
-                eprintln!("error: {}", r.note);
-            }
+        "error" if said.lock().expect("lock").insert(r.note.clone()) => {
+            eprintln!("error: {}", r.note)
         }
+        "error" => {}
         _ if !r.note.is_empty() => eprintln!("note: {}: {}", r.output, r.note),
         _ => {}
     })?;
