@@ -344,6 +344,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The `image` crate's name for the format (its encoders and its signature sniffing).
+    pub fn image_format(self) -> image::ImageFormat {
+        match self {
+            Format::Jpg => image::ImageFormat::Jpeg,
+            Format::Png => image::ImageFormat::Png,
+            Format::Webp => image::ImageFormat::WebP,
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Jpg => "jpg",
@@ -361,7 +370,7 @@ pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Result<Vec<u8>> {
     let mut buf = Cursor::new(Vec::new());
     let r = match format {
         Format::Jpg => unreachable!("handled above"),
-        Format::Png => img.write_to(&mut buf, image::ImageFormat::Png),
+        Format::Png => img.write_to(&mut buf, format.image_format()),
         Format::Webp => {
             img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))
         }

@@ -36,14 +36,15 @@ fn inputs_scaled(dir: &Path, k: u32) -> (PathBuf, PathBuf) {
     (c, s)
 }
 
+/// adain-batch on the graphs in `models`, one ONNX Runtime thread.
+fn adain_batch(models: &Path) -> Command {
+    let mut cmd = Command::new(bin("adain-batch"));
+    cmd.args(["--models", s(models), "--threads", "1"]);
+    cmd
+}
+
 fn batch(args: &[&str]) -> Output {
-    let out = Command::new(bin("adain-batch"))
-        .args([
-            "--models",
-            root().join("onnx").to_str().unwrap(),
-            "--threads",
-            "1",
-        ])
+    let out = adain_batch(&root().join("onnx"))
         .args(args)
         .output()
         .unwrap();
@@ -484,13 +485,7 @@ fn style_mix_and_preserve_color_write_their_outputs() {
 
 /// Runs adain-batch and fails the test (killing the process) if it has not finished in `secs`.
 fn batch_within(secs: u64, args: &[&str]) -> Output {
-    let mut child = Command::new(bin("adain-batch"))
-        .args([
-            "--models",
-            root().join("onnx").to_str().unwrap(),
-            "--threads",
-            "1",
-        ])
+    let mut child = adain_batch(&root().join("onnx"))
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -695,8 +690,7 @@ fn the_report_never_overwrites_a_link_target_an_input_or_a_model() {
         ("elsewhere.onnx", "not a .csv path"),
         (s(&data), "something other than an adain report"),
     ] {
-        let out = Command::new(bin("adain-batch"))
-            .args(["--models", s(&models), "--threads", "1"])
+        let out = adain_batch(&models)
             .args(["--content", s(&c), "--style", s(&st), "--out", s(&o2)])
             .args(["--report", report, "-q"])
             .output()
@@ -747,8 +741,7 @@ fn a_graph_under_the_wrong_name_is_refused_at_start() {
         }
         std::fs::copy(root().join("onnx").join(source), models.join(victim)).unwrap();
         let o = d.path().join(format!("out-{victim}"));
-        let out = Command::new(bin("adain-batch"))
-            .args(["--models", s(&models), "--threads", "1"])
+        let out = adain_batch(&models)
             .args(["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"])
             .output()
             .unwrap();
@@ -771,15 +764,9 @@ fn a_closed_or_full_stderr_loses_nothing() {
     let (c, st) = inputs(d.path());
     for how in ["closed", "full"] {
         let o = d.path().join(format!("out-{how}"));
-        let mut cmd = Command::new(bin("adain-batch"));
-        cmd.args([
-            "--models",
-            root().join("onnx").to_str().unwrap(),
-            "--threads",
-            "1",
-        ])
-        .args(["--content", s(&c), "--style", s(&st), "--out", s(&o)])
-        .args(["--alphas", "0.5,1", "--batch-size", "1"]);
+        let mut cmd = adain_batch(&root().join("onnx"));
+        cmd.args(["--content", s(&c), "--style", s(&st), "--out", s(&o)])
+            .args(["--alphas", "0.5,1", "--batch-size", "1"]);
         let status = match how {
             "full" if Path::new("/dev/full").exists() => {
                 let full = std::fs::OpenOptions::new()

@@ -148,10 +148,10 @@ impl<'a> Recorder<'a> {
 }
 
 /// What resume trusts as a finished output: a regular file (not a link), non-empty, whose first
-/// bytes are the format's signature (JPEG `FF D8 FF`, PNG's 8-byte magic, `RIFF....WEBP`); with
-/// `verify`, one that also decodes whole. Our writes are atomic (temporary file + rename), so an
-/// output of ours is either absent or whole; what fails here was put there by something else
-/// (a 0-byte file, a link to a text file, a copy cut short) and is made again, atomically.
+/// bytes are the format's signature (as the `image` crate sniffs it); with `verify`, one that
+/// also decodes whole. Our writes are atomic (temporary file + rename), so an output of ours is
+/// either absent or whole; what fails here was put there by something else (a 0-byte file, a
+/// link to a text file, a copy cut short) and is made again, atomically.
 pub fn finished(path: &std::path::Path, format: crate::imaging::Format, verify: bool) -> bool {
     use std::io::Read;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
@@ -160,18 +160,11 @@ pub fn finished(path: &std::path::Path, format: crate::imaging::Format, verify: 
     if !meta.is_file() || meta.len() == 0 {
         return false;
     }
-    let mut head = [0u8; 12];
+    let mut head = [0u8; 16];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    let head = &head[..n];
-    let signed = match format {
-        crate::imaging::Format::Jpg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
-        crate::imaging::Format::Png => head.starts_with(b"\x89PNG\r\n\x1a\n"),
-        crate::imaging::Format::Webp => {
-            n == 12 && head.starts_with(b"RIFF") && &head[8..] == b"WEBP"
-        }
-    };
+    let signed = image::guess_format(&head[..n]).is_ok_and(|f| f == format.image_format());
     // The pipeline's own loader: it also refuses a JPEG cut before its end marker, which the
     // decoder alone would fill in grey.
     let whole = crate::imaging::Sizing {
