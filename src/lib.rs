@@ -24,6 +24,7 @@ pub mod quantize;
 pub mod runtime;
 pub mod signals;
 pub mod tiling;
+pub mod vgg;
 pub mod weights_import;
 
 pub use error::{Error, Result};

