@@ -62,7 +62,7 @@ done
 PY="$ROOT/.venv/bin/python"
 [ -x "$PY" ] || PY=python3
 "$PY" -c 'from PIL import features; assert features.check("webp")' 2>/dev/null \
-  || { echo "error: $PY has no Pillow with WebP support; run scripts/setup.sh" >&2; exit 1; }
+  || { echo "error: $PY has no Pillow with WebP support; run scripts/setup.sh --int8" >&2; exit 1; }
 rm -rf "$OUT.tmp"
 "$PY" "$ROOT/datasets/assemble.py" "$CACHE" "$OUT.tmp" "$MAXS" "$VALP"
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"

