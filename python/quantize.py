@@ -12,8 +12,8 @@ AVX2-only part, and AVX-512 without VNNI) multiply u8 x s8 with VPMADDUBSW, whic
 products in a saturating 16-bit sum: 255 x 127 x 2 overflows it, and with 8-bit weights the
 style statistics of the int8 encoder came out 19% off on an AVX2-only EPYC. 255 x 64 x 2 fits,
 so 7-bit weights are exact on every x86-64 kernel; VNNI (VPDPBUSD, 32-bit sums) would take 8
-bits, but one graph for every CPU costs less than two graphs and a CPU check (see docs/GUIDE.md,
-Weights, for the measured cost). Activations: uint8, asymmetric (the u8 x s8 form the x86
+bits, but one graph for every CPU costs less than two graphs and a CPU check (see docs/weights.md
+for the measured cost). Activations: uint8, asymmetric (the u8 x s8 form the x86
 kernels run), ranges from min-max averaged over the samples (CalibMovingAverage):
 measured on 18 val targets at 512x512 against the fp32 decoder, plain min-max (ranges set by
 the rarest outliers) gave mean |difference| 3.9/255 and SSIM 0.939 to the fp32 image, the

