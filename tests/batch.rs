@@ -848,35 +848,119 @@ fn resume_remakes_outputs_that_only_look_finished() {
 }
 
 /// Two processes on one output folder: the second stops at once (exit 1) instead of redoing
-/// the work and interleaving the report; another shard may share the folder.
+/// the work and interleaving the report, when their shares of the work overlap (the same spec,
+/// an unsharded run beside a shard, `0/2` beside `0/3`); shards of one N share the folder. The
+/// running run is simulated by holding its lock file, as a live adain-batch does.
 #[test]
 fn a_second_run_on_the_same_output_folder_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs(d.path());
     let o = d.path().join("out");
     std::fs::create_dir_all(&o).unwrap();
-    let held = std::fs::File::create(o.join(".adain-lock")).unwrap();
-    held.try_lock().unwrap();
-    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another adain-batch run"));
+    let run = |shard: Option<&str>| {
+        let mut args = vec!["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"];
+        if let Some(sh) = shard {
+            args.extend(["--shard", sh]);
+        }
+        batch(&args)
+    };
+    let hold = |name: &str| {
+        let f = std::fs::File::create(o.join(name)).unwrap();
+        f.try_lock().unwrap();
+        f
+    };
+    let refused = |out: &std::process::Output, want: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("in use by another adain-batch run") && err.contains(want),
+            "{err}"
+        );
+    };
+
+    let held = hold(".adain-run-all");
+    refused(&run(None), "an unsharded run");
+    refused(&run(Some("1/2")), "overlaps this run's (shard 1/2)");
     assert!(
-        !o.join("report.csv").exists(),
-        "nothing written by the refused run"
+        !o.join("report.csv").exists() && !o.join("report-shard-1-of-2.csv").exists(),
+        "nothing written by the refused runs"
     );
-    let shard = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--out",
-        s(&o),
-        "--shard",
-        "0/2",
-        "-q",
-    ]);
-    assert_eq!(shard.status.code(), Some(0));
     drop(held);
+
+    let held = hold(".adain-run-shard-0-of-2");
+    refused(&run(Some("0/2")), "shard 0/2");
+    refused(&run(Some("1/3")), "overlaps this run's (shard 1/3)");
+    refused(&run(None), "overlaps this run's (an unsharded run)");
+    assert_eq!(
+        run(Some("1/2")).status.code(),
+        Some(0),
+        "the other half shares the folder"
+    );
+    assert_eq!(
+        run(Some("2/3")).status.code(),
+        Some(0),
+        "2/3 = [2/3, 1) is disjoint from 0/2"
+    );
+    drop(held);
+
+    // A lock file left by a killed run holds no lock: cleared, and the run goes ahead; a run
+    // that ends removes its own.
+    std::fs::write(o.join(".adain-run-shard-0-of-2"), b"").unwrap();
+    assert_eq!(run(None).status.code(), Some(0));
+    let left: Vec<_> = std::fs::read_dir(&o)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".adain-run-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A completely full output disk stops the run at start (exit 1, naming the folder and the
+/// cause) and leaves nothing there: no empty report, no lock files. Needs root to mount a small
+/// tmpfs; elsewhere it says so and checks nothing.
+#[test]
+fn a_full_output_disk_stops_the_run_at_start_and_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs(d.path());
+    let mnt = d.path().join("full");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let o = mnt.join("out");
+    std::fs::create_dir_all(&o).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(mnt.join("filler")).unwrap();
+        while f.write_all(&[0u8; 4096]).is_ok() {}
+    }
+    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(s(&o)) && err.contains("No space left"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&o)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left in the full folder: {left:?}");
 }
 
 /// Temporary files of a killed run are removed by the next one; a live process's are kept.

@@ -15,8 +15,8 @@ fn commands(text: &str) -> Vec<String> {
     let (mut out, mut in_block, mut pending) = (Vec::new(), false, String::new());
     for line in text.lines() {
         let t = line.trim();
-        if t.starts_with("```") {
-            in_block = !in_block && matches!(&t[3..], "sh" | "bash");
+        if let Some(lang) = t.strip_prefix("```") {
+            in_block = !in_block && matches!(lang, "sh" | "bash");
             continue;
         }
         if !in_block {
@@ -66,13 +66,17 @@ fn subcommands(help: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_documented_command_parses() {
-    #[allow(unused_mut)] // pushed to with the "train" feature
-    let mut binaries = vec![("adain-batch", bin("adain-batch")), ("adain", bin("adain"))];
-    #[cfg(feature = "train")]
-    binaries.push((
-        "adain-train",
-        std::path::PathBuf::from(env!("CARGO_BIN_EXE_adain-train")),
-    ));
+    // adain-train exists only with the "train" feature.
+    let train: Option<(&str, std::path::PathBuf)> = if cfg!(feature = "train") {
+        option_env!("CARGO_BIN_EXE_adain-train").map(|p| ("adain-train", p.into()))
+    } else {
+        None
+    };
+    let binaries: Vec<(&str, std::path::PathBuf)> =
+        [("adain-batch", bin("adain-batch")), ("adain", bin("adain"))]
+            .into_iter()
+            .chain(train)
+            .collect();
     let mut docs = vec![root().join("README.md")];
     let mut guides: Vec<_> = std::fs::read_dir(root().join("docs"))
         .unwrap()

@@ -8,6 +8,7 @@
 //! [`report::Row`], flushed as it arrives -> `sheets` draws the contact sheets -> the
 //! [`report::Summary`].
 
+pub mod lock;
 pub mod plan;
 pub mod report;
 
@@ -227,9 +228,9 @@ fn summarise(
 fn prepare_out(
     cfg: &BatchConfig,
     progress: &dyn Progress,
-) -> Result<(std::fs::File, PathBuf, ReportWriter)> {
+) -> Result<(lock::RunLock, PathBuf, ReportWriter)> {
     check_writable(&cfg.out)?;
-    let lock = lock_out(cfg)?;
+    let lock = lock::acquire(&cfg.out, cfg.shard)?;
     let stale = crate::fsutil::remove_stale_temps(&cfg.out);
     if stale > 0 {
         progress.println(&format!(
@@ -353,38 +354,9 @@ fn report_path(cfg: &BatchConfig) -> PathBuf {
     })
 }
 
-/// Fails early, naming the folder, when outputs cannot be written there.
-/// Takes the output folder's run lock (one per shard), held until the returned file is dropped:
-/// two processes writing the same outputs and report would both do all the work and interleave
-/// the report. The lock is advisory (flock) and released by the kernel if the process dies.
-fn lock_out(cfg: &BatchConfig) -> Result<std::fs::File> {
-    let name = match cfg.shard {
-        Some(s) => format!(".adain-lock-shard-{}-of-{}", s.index, s.count),
-        None => ".adain-lock".into(),
-    };
-    let path = cfg.out.join(name);
-    // A symbolic link there (dangling or not) is replaced, never followed: opening through it
-    // once created an empty file outside --out.
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-    }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Invalid(format!(
-            "output folder '{}' is in use by another adain-batch run (lock {}); wait for it, or use another --out or --shard",
-            cfg.out.display(),
-            path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
-    }
-}
-
+/// Fails early, naming the folder, when outputs cannot be written there: the folder is made,
+/// and a probe of a few kilobytes is written and removed, so a full disk stops the run before it
+/// leaves a lock or an empty report behind.
 fn check_writable(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Error::Invalid(format!(
@@ -395,7 +367,11 @@ fn check_writable(dir: &Path) -> Result<()> {
     tempfile::Builder::new()
         .prefix(".adain-write-test-")
         .tempfile_in(dir)
-        .map(drop)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(&[0u8; 16 * 1024])?;
+            f.flush()
+        })
         .map_err(|e| {
             Error::Invalid(format!(
                 "output folder '{}' is not writable: {e}",

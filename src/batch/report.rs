@@ -155,7 +155,11 @@ impl ReportWriter {
         };
         // The header goes out now, so even a run that fails at once leaves a well-formed file.
         let header = csv_line(|c| c.write_record(header()), path)?;
-        w.append(&header)?;
+        if let Err(e) = w.append(&header) {
+            // Not even the header fits (a full disk): leave no empty report behind.
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
         Ok(w)
     }
 
