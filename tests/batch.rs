@@ -790,6 +790,38 @@ fn a_closed_or_full_stderr_loses_nothing() {
     }
 }
 
+/// The same for the `adain` tool: an export whose stderr is closed or full still writes every
+/// graph and exits 0 (its "wrote ..." lines once panicked, exit 101, after the first graph).
+#[cfg(unix)]
+#[test]
+fn adain_with_a_closed_or_full_stderr_finishes_its_work() {
+    let d = tempfile::tempdir().unwrap();
+    for how in ["closed", "full"] {
+        let o = d.path().join(format!("graphs-{how}"));
+        let mut cmd = Command::new(bin("adain"));
+        cmd.args(["export", "--random-decoder", "0", "--out"]).arg(&o);
+        let status = match how {
+            "full" if Path::new("/dev/full").exists() => {
+                let full = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap();
+                cmd.stderr(full).status().unwrap()
+            }
+            "full" => continue,
+            _ => {
+                let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+                drop(child.stderr.take());
+                child.wait().unwrap()
+            }
+        };
+        assert_eq!(status.code(), Some(0), "stderr {how}");
+        for g in adain::onnx::GRAPH_FILES {
+            assert!(o.join(g).is_file(), "stderr {how}: {g}");
+        }
+    }
+}
+
 /// Resume trusts only what looks finished: a 0-byte file and a link to a text file named like
 /// outputs are made again (the link replaced, its target untouched); a JPEG cut short passes
 /// the signature check and is made again under --verify. A dangling link at the lock's path is

@@ -2,6 +2,14 @@
 //! Exit status: 0 done, 1 error, 130 (SIGINT) or 143 (SIGTERM) interrupted after saving a
 //! checkpoint (rerun with --resume).
 
+/// `eprintln!` that never panics: a closed or full stderr loses the line, not the work
+/// (adain::console).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        adain::console::say(&format!($($arg)*))
+    };
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -202,7 +210,7 @@ impl TrainProgress for Bar {
         }
     }
     fn println(&self, line: &str) {
-        self.0.suspend(|| eprintln!("{line}"));
+        self.0.suspend(|| say!("{line}"));
     }
     fn finish(&self) {
         self.0.finish_and_clear();
@@ -222,7 +230,7 @@ fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
 fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     if let Some(dir) = &a.replot {
         let png = trainer::plot_published(dir)?;
-        eprintln!("redrew {}", png.display());
+        say!("redrew {}", png.display());
         return Ok(());
     }
     let out_dir = a.out.clone().expect("clap requires --out unless --replot");
@@ -289,7 +297,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
         sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
     };
-    eprintln!("configuration:\n{}", serde_json::to_string_pretty(&cfg)?);
+    say!("configuration:\n{}", serde_json::to_string_pretty(&cfg)?);
     let bar = ProgressBar::with_draw_target(
         None,
         if a.quiet {
@@ -306,7 +314,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     );
     let out = trainer::train(&cfg, a.resume, &Bar(bar), stop)?;
     if let Some(r) = out.rows.last() {
-        eprintln!(
+        say!(
             "iteration {}: content {:.4}, style {:.4}, identity pixel {:.4} feature {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
             r.iteration,
             r.content,
@@ -319,12 +327,17 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         );
     }
     if let Some(v) = out.val {
-        eprintln!(
+        say!(
             "validation (iteration {}): content {:.4}, style {:.4}, style error {:.4}, SSIM {:.4}, SSIM at alpha 0 {:.4}",
-            out.decoder_iteration, v.content, v.style, v.style_error, v.ssim, v.ssim_alpha0
+            out.decoder_iteration,
+            v.content,
+            v.style,
+            v.style_error,
+            v.ssim,
+            v.ssim_alpha0
         );
     }
-    eprintln!(
+    say!(
         "decoder: {} (iteration {})",
         out.decoder.display(),
         out.decoder_iteration
@@ -351,7 +364,7 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         .chain(live)
     {
         adain::onnx::export(&enc, &dec, &dir)?;
-        eprintln!("exported graphs to {}", dir.display());
+        say!("exported graphs to {}", dir.display());
     }
     Ok(())
 }
@@ -362,7 +375,7 @@ fn main() -> ExitCode {
     match run(Args::parse(), stop.flag()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             if stop.requested() {
                 ExitCode::from(stop.exit_code())
             } else {

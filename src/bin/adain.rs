@@ -1,5 +1,13 @@
 //! `adain`: model management — import weights, export ONNX graphs, show what a graph holds.
 
+/// `eprintln!` that never panics: a closed or full stderr loses the line, not the work
+/// (adain::console).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        adain::console::say(&format!($($arg)*))
+    };
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -259,7 +267,7 @@ fn resize(a: ResizeArgs) -> anyhow::Result<()> {
         let rgb = adain::imaging::to_rgb8(img.data.view());
         adain::imaging::save(&out, &rgb, adain::imaging::Format::Jpg, a.quality)?;
     }
-    eprintln!("{}: {} image(s)", a.out.display(), found.len());
+    say!("{}: {} image(s)", a.out.display(), found.len());
     Ok(())
 }
 
@@ -333,7 +341,7 @@ fn export(
     cal: &adain::quantize::Calibration,
 ) -> anyhow::Result<()> {
     if if_stale && adain::onnx::is_current(out, enc, dec, precision) {
-        eprintln!("{}: {precision} graphs up to date", out.display());
+        say!("{}: {precision} graphs up to date", out.display());
         return Ok(());
     }
     let files = match precision {
@@ -346,7 +354,7 @@ fn export(
     };
     for path in files {
         let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        eprintln!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
+        say!("wrote {} ({:.1} MB)", path.display(), size as f64 / 1e6);
     }
     Ok(())
 }
@@ -368,9 +376,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for done in adain::vgg::unpack(&pack, &out_dir, if_stale)? {
                 use adain::vgg::Unpacked;
                 match done {
-                    Unpacked::Written(p) => eprintln!("wrote {}", p.display()),
-                    Unpacked::Current(p) => eprintln!("{}: up to date", p.display()),
-                    Unpacked::Kept(p) => eprintln!(
+                    Unpacked::Written(p) => say!("wrote {}", p.display()),
+                    Unpacked::Current(p) => say!("{}: up to date", p.display()),
+                    Unpacked::Kept(p) => say!(
                         "{}: kept (imported from your own .pth; delete it to use the shipped encoder)",
                         p.display()
                     ),
@@ -428,7 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             adain::batch::report::write_all(&out, &rows)?;
             let count = |s| rows.iter().filter(|r| r.status == Some(s)).count();
             use adain::batch::report::Status;
-            eprintln!(
+            say!(
                 "{}: {} outputs ({} ok, {} skipped, {} failed) from {} reports",
                 out.display(),
                 rows.len(),
@@ -484,7 +492,7 @@ fn sheet(a: SheetArgs) -> anyhow::Result<()> {
                     match adain::imaging::load(&p, &sizing) {
                         Ok(img) => adain::imaging::to_rgb8(img.data.view()),
                         Err(e) => {
-                            eprintln!("warning: {e}; drawing a grey cell");
+                            say!("warning: {e}; drawing a grey cell");
                             image::RgbImage::from_pixel(a.cell, a.cell, image::Rgb([128; 3]))
                         }
                     }
@@ -507,7 +515,7 @@ fn sheet(a: SheetArgs) -> anyhow::Result<()> {
     let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
     let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
     adain::imaging::save(&a.out, &sheet, adain::imaging::Format::Png, 100)?;
-    eprintln!("wrote {}", a.out.display());
+    say!("wrote {}", a.out.display());
     Ok(())
 }
 
@@ -536,18 +544,18 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
     // its message (which names the file) would otherwise repeat per content and alpha.
     let said = std::sync::Mutex::new(std::collections::HashSet::new());
     let rows = adain::quality::run(&cfg, &|r| match r.status {
-        "missing" => eprintln!("missing: {}", r.output),
+        "missing" => say!("missing: {}", r.output),
         "error" if said.lock().expect("lock").insert(r.note.clone()) => {
-            eprintln!("error: {}", r.note)
+            say!("error: {}", r.note)
         }
         "error" => {}
-        _ if !r.note.is_empty() => eprintln!("note: {}: {}", r.output, r.note),
+        _ if !r.note.is_empty() => say!("note: {}: {}", r.output, r.note),
         _ => {}
     })?;
     let summary = adain::quality::summarise(&rows);
     let spath = adain::quality::write_reports(&a.report, &rows, &summary)?;
     print!("{}", adain::quality::table(&summary));
-    eprintln!("wrote {} and {}", a.report.display(), spath.display());
+    say!("wrote {} and {}", a.report.display(), spath.display());
     let errors = rows.iter().filter(|r| r.status == "error").count();
     if errors > 0 {
         return Err(PartialFailure(format!(
@@ -612,7 +620,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         summary.push_str(&format!("{d},{},{c},{s},{}\n", rows.len(), c + 10.0 * s));
     }
     adain::fsutil::write_atomic(&a.out.join("summary.csv"), summary.as_bytes())?;
-    eprintln!("wrote {}", a.out.join("summary.csv").display());
+    say!("wrote {}", a.out.join("summary.csv").display());
     Ok(())
 }
 
@@ -620,7 +628,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             match e.downcast_ref::<PartialFailure>() {
                 Some(_) => ExitCode::from(2),
                 None => ExitCode::FAILURE,
