@@ -364,7 +364,7 @@ fn check_ports(
     )))
 }
 
-/// [`open_session`], then [`check_ports`].
+/// [`open_session`], then [`check_ports`] and [`check_metadata`].
 fn open_checked(
     path: &Path,
     cfg: &RuntimeConfig,
@@ -372,7 +372,52 @@ fn open_checked(
 ) -> Result<(Session, Resolved)> {
     let (s, r) = open_session(path, cfg)?;
     check_ports(&s, path, ports)?;
+    check_metadata(path)?;
     Ok((s, r))
+}
+
+/// Refuses a graph of ours whose metadata contradicts what its file name and this build
+/// promise: another precision than the name says (an fp16 decoder copied over `decoder.onnx`
+/// has the same ports and would run at half precision under `--precision fp32`), or another
+/// variance convention or epsilon than [`crate::model`]'s. Graphs without any `adain.*`
+/// metadata (made by other tools) are taken on their ports alone.
+fn check_metadata(path: &Path) -> Result<()> {
+    let meta = crate::onnx::read_metadata(path)?;
+    if !meta.iter().any(|(k, _)| k.starts_with("adain.")) {
+        return Ok(());
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let named = [Precision::Fp16, Precision::Int8]
+        .into_iter()
+        .find(|p| name.ends_with(&format!(".{}.onnx", p.as_str())))
+        .unwrap_or(Precision::Fp32);
+    let marked = crate::onnx::metadata_value(&meta, crate::onnx::PRECISION_KEY)
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or("fp32");
+    let bad = |reason: String| Err(Error::Runtime(format!("{}: {reason}", path.display())));
+    if marked != named.as_str() {
+        return bad(format!(
+            "an {marked} graph (metadata {}), but the file name stands for {named}; re-export it (`adain export`) or fix --models",
+            crate::onnx::PRECISION_KEY
+        ));
+    }
+    let eps = format!("{:e}", crate::model::EPS);
+    for (key, want) in [
+        ("adain.variance", crate::model::VARIANCE_CONVENTION),
+        ("adain.eps", eps.as_str()),
+    ] {
+        if let Some(found) = crate::onnx::metadata_value(&meta, key)
+            && found != want
+        {
+            return bad(format!(
+                "made for {key} '{found}', but this adain uses '{want}'; re-export it (`adain export`)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Models {

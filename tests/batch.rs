@@ -716,31 +716,58 @@ fn the_report_never_overwrites_a_link_target_an_input_or_a_model() {
 }
 
 /// A models folder whose graph is not what its name says (a decoder copied over the encoder,
-/// the AdaIN step over the decoder) is refused at start, exit 1, naming the file and what its
-/// inputs and outputs should be; nothing is written.
+/// the AdaIN step over the decoder, an fp16 decoder over the fp32 one, a graph made for another
+/// variance convention) is refused at start, exit 1, naming the file and what it should be;
+/// nothing is written.
 #[test]
 fn a_graph_under_the_wrong_name_is_refused_at_start() {
+    use onnx_protobuf::Message;
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs(d.path());
+    // The decoder with its variance convention rewritten, as another exporter might have made it.
+    let other_variance = d.path().join("decoder-biased.onnx");
+    let mut m = onnx_protobuf::ModelProto::parse_from_bytes(
+        &std::fs::read(root().join("onnx/decoder.onnx")).unwrap(),
+    )
+    .unwrap();
+    for p in m
+        .metadata_props
+        .iter_mut()
+        .filter(|p| p.key == "adain.variance")
+    {
+        p.value = "biased (divide by H*W)".into();
+    }
+    std::fs::write(&other_variance, m.write_to_bytes().unwrap()).unwrap();
     for (victim, source, expected) in [
         (
             "encoder.onnx",
-            "decoder.onnx",
-            "expected inputs image [?,3,?,?]",
+            root().join("onnx/decoder.onnx"),
+            "not the graph this file name stands for: expected inputs image [?,3,?,?]",
         ),
         (
             "decoder.onnx",
-            "adain.onnx",
-            "expected inputs t [?,512,?,?]",
+            root().join("onnx/adain.onnx"),
+            "not the graph this file name stands for: expected inputs t [?,512,?,?]",
+        ),
+        (
+            "decoder.onnx",
+            root().join("onnx/decoder.fp16.onnx"),
+            "an fp16 graph (metadata adain.precision), but the file name stands for fp32",
+        ),
+        (
+            "decoder.onnx",
+            other_variance.clone(),
+            "made for adain.variance 'biased (divide by H*W)'",
         ),
     ] {
-        let models = d.path().join(format!("models-{victim}"));
+        let case = source.file_stem().unwrap().to_string_lossy().into_owned();
+        let models = d.path().join(format!("models-{victim}-{case}"));
         std::fs::create_dir_all(&models).unwrap();
         for f in ["encoder.onnx", "adain.onnx", "decoder.onnx"] {
             std::fs::copy(root().join("onnx").join(f), models.join(f)).unwrap();
         }
-        std::fs::copy(root().join("onnx").join(source), models.join(victim)).unwrap();
-        let o = d.path().join(format!("out-{victim}"));
+        std::fs::copy(&source, models.join(victim)).unwrap();
+        let o = d.path().join(format!("out-{victim}-{case}"));
         let out = adain_batch(&models)
             .args(["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"])
             .output()
@@ -748,7 +775,7 @@ fn a_graph_under_the_wrong_name_is_refused_at_start() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{victim}: {err}");
         assert!(
-            err.contains(&format!("{victim}: not the graph")) && err.contains(expected),
+            err.contains(&format!("{victim}: ")) && err.contains(expected),
             "{victim}: {err}"
         );
         assert!(!o.join("report.csv").exists(), "nothing written");
@@ -799,7 +826,8 @@ fn adain_with_a_closed_or_full_stderr_finishes_its_work() {
     for how in ["closed", "full"] {
         let o = d.path().join(format!("graphs-{how}"));
         let mut cmd = Command::new(bin("adain"));
-        cmd.args(["export", "--random-decoder", "0", "--out"]).arg(&o);
+        cmd.args(["export", "--random-decoder", "0", "--out"])
+            .arg(&o);
         let status = match how {
             "full" if Path::new("/dev/full").exists() => {
                 let full = std::fs::OpenOptions::new()
