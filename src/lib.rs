@@ -15,6 +15,7 @@ pub mod error;
 pub mod fsutil;
 pub mod imaging;
 pub mod inputs;
+pub mod mask;
 pub mod metrics;
 pub mod model;
 pub mod onnx;

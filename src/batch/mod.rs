@@ -12,6 +12,7 @@ pub mod lock;
 pub mod plan;
 pub mod report;
 
+mod masked;
 mod naive;
 mod pipeline;
 mod record;
@@ -72,6 +73,11 @@ pub struct BatchConfig {
     /// Tile side in pixels for contents over four tiles' worth of pixels (see [`crate::tiling`]);
     /// 0 never tiles.
     pub tile: usize,
+    /// Masks (`--mask`): a folder of `<content name>.png` masks, or one mask file for a single
+    /// content; masked contents get one output per alpha placing every style by region.
+    pub mask: Option<PathBuf>,
+    /// A content without a mask is an error (exit 2) instead of getting unmasked outputs.
+    pub mask_required: bool,
 }
 
 /// Progress callbacks (the binary draws an indicatif bar; tests pass [`NoProgress`]).
@@ -108,6 +114,8 @@ struct Inputs<'a> {
     cfg: &'a BatchConfig,
     contents: &'a [Input],
     styles: &'a [Input],
+    /// Per content, its mask's path when its outputs are masked (`--mask`).
+    masks: &'a [Option<PathBuf>],
 }
 
 /// Runs a batch. Errors returned here mean nothing could start (exit 1); per-output failures
@@ -115,16 +123,20 @@ struct Inputs<'a> {
 pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Result<Outcome> {
     let t0 = Instant::now();
     let (contents, styles) = discover(cfg, progress)?;
+    let masks = find_masks(cfg, &contents, &styles, progress)?;
     let inputs = Inputs {
         cfg,
         contents: &contents,
         styles: &styles,
+        masks: &masks,
     };
+    let masked: Vec<bool> = masks.iter().map(Option::is_some).collect();
     let all = plan::jobs(
         &contents,
         &styles,
         &cfg.alphas,
         cfg.mix.is_some(),
+        &masked,
         &cfg.out,
         cfg.format.extension(),
     );
@@ -152,11 +164,16 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     progress.start(planned.len() as u64);
     // Resume: outputs already on disk are skipped (and reported) unless --overwrite.
     let todo = rec.skip_existing(&planned)?;
+    let (masked_todo, todo): (Vec<plan::Job>, Vec<plan::Job>) = todo
+        .into_iter()
+        .partition(|j| j.style == plan::StyleRef::Masked);
     let interrupted = if cfg.naive {
         naive::run(inputs, &mut rec, &mut models, &todo, stop)?
     } else {
         pipeline::run(inputs, &mut rec, &mut models, &todo, batch_size, stop)?
     };
+    let interrupted =
+        interrupted || masked::run(inputs, &mut rec, &mut models, &masked_todo, stop)?;
     progress.finish();
     let sheets = sheets::draw(inputs, &rec.thumbs, &planned, progress).unwrap_or_else(|e| {
         progress.println(&format!("error: cannot draw the contact sheets: {e}"));
@@ -241,6 +258,77 @@ fn prepare_out(
     let path = report_path(cfg);
     let report = ReportWriter::create(&path)?;
     Ok((lock, path, report))
+}
+
+/// Image extensions a mask may have, in the order they are looked for.
+const MASK_EXTENSIONS: [&str; 5] = ["png", "PNG", "webp", "bmp", "jpg"];
+
+/// Each content's mask under `--mask`: `DIR/<content name>.png` (the name as outputs spell it),
+/// or the one file given for a single content. Contents without one get unmasked outputs and
+/// one note, or, with `--mask-required`, are planned masked so that each output is an error
+/// row naming the mask looked for.
+fn find_masks(
+    cfg: &BatchConfig,
+    contents: &[Input],
+    styles: &[Input],
+    progress: &dyn Progress,
+) -> Result<Vec<Option<PathBuf>>> {
+    let Some(m) = &cfg.mask else {
+        return Ok(vec![None; contents.len()]);
+    };
+    if styles.len() < 2 {
+        return Err(Error::Invalid(format!(
+            "--mask places two or more styles by region; found {} style image(s)",
+            styles.len()
+        )));
+    }
+    if cfg.mix.is_some() {
+        return Err(Error::Invalid(
+            "--mask and --mix both decide how styles combine; give one".into(),
+        ));
+    }
+    if m.is_file() {
+        if contents.len() != 1 {
+            return Err(Error::Invalid(format!(
+                "--mask {} is one file, for one content; found {} contents (give a folder of <content name>.png masks)",
+                m.display(),
+                contents.len()
+            )));
+        }
+        return Ok(vec![Some(m.clone())]);
+    }
+    if !m.is_dir() {
+        return Err(Error::Invalid(format!(
+            "--mask {}: no such file or folder",
+            m.display()
+        )));
+    }
+    let mut missing = Vec::new();
+    let found: Vec<Option<PathBuf>> = contents
+        .iter()
+        .map(|c| {
+            let hit = MASK_EXTENSIONS
+                .iter()
+                .map(|e| m.join(format!("{}.{e}", c.name)))
+                .find(|p| p.is_file());
+            match hit {
+                Some(p) => Some(p),
+                None => {
+                    let want = m.join(format!("{}.png", c.name));
+                    missing.push(want.clone());
+                    cfg.mask_required.then_some(want)
+                }
+            }
+        })
+        .collect();
+    if !missing.is_empty() && !cfg.mask_required {
+        progress.println(&format!(
+            "note: {} content(s) have no mask (e.g. {}): their outputs are unmasked, one per style; --mask-required makes that an error",
+            missing.len(),
+            missing[0].display()
+        ));
+    }
+    Ok(found)
 }
 
 /// Finds the content and style images (never the output folder or files named like outputs),

@@ -51,7 +51,7 @@ pub(super) fn run(
         let content_encode_s = t.elapsed().as_secs_f64();
         let needed: Vec<usize> = match job.style {
             StyleRef::One(i) => vec![i],
-            StyleRef::Mix => (0..inputs.styles.len()).collect(),
+            StyleRef::Mix | StyleRef::Masked => (0..inputs.styles.len()).collect(),
         };
         let recolor = cfg.preserve_color.then_some(&content);
         let table = styles::encode(inputs, models, &needed, recolor);

@@ -155,7 +155,9 @@ impl Pipeline<'_, '_> {
             let style_outputs = match (&self.global, job.style) {
                 (None, _) => content.outputs,
                 (Some(_), StyleRef::One(i)) => self.style_uses[&i],
-                (Some(_), StyleRef::Mix) => self.style_uses.get(&0).copied().unwrap_or(1),
+                (Some(_), StyleRef::Mix | StyleRef::Masked) => {
+                    self.style_uses.get(&0).copied().unwrap_or(1)
+                }
             };
             Shares {
                 content_load_s: content.load_s,

@@ -33,11 +33,13 @@ pub fn discover_inputs(
     inputs::discover_excluding(what, roots, recursive, out, looks_like_output)
 }
 
-/// What a job blends: one style, or a weighted mix of all styles.
+/// What a job blends: one style, a weighted mix of all styles, or all styles placed by the
+/// content's mask (one region per style, see [`crate::mask`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StyleRef {
     One(usize),
     Mix,
+    Masked,
 }
 
 /// One output image.
@@ -55,29 +57,30 @@ pub fn alpha_label(a: f32) -> String {
 }
 
 /// Every (content, style, alpha) output in content-major order, so each content's jobs are
-/// contiguous and its features are computed once.
+/// contiguous and its features are computed once. A content with `masked[ci]` gets one
+/// masked output per alpha (`<content>_stylized_mask-<style1>-<style2>..._alpha<a>`) instead.
 pub fn jobs(
     contents: &[Input],
     styles: &[Input],
     alphas: &[f32],
     mix: bool,
+    masked: &[bool],
     out: &Path,
     ext: &str,
 ) -> Vec<Job> {
     let mut v = Vec::new();
-    let mix_name = || {
-        format!(
-            "mix-{}",
-            styles
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join("-")
-        )
+    let all_names = || {
+        styles
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join("-")
     };
     for (ci, c) in contents.iter().enumerate() {
-        let targets: Vec<(StyleRef, String)> = if mix {
-            vec![(StyleRef::Mix, mix_name())]
+        let targets: Vec<(StyleRef, String)> = if masked.get(ci).copied().unwrap_or(false) {
+            vec![(StyleRef::Masked, format!("mask-{}", all_names()))]
+        } else if mix {
+            vec![(StyleRef::Mix, format!("mix-{}", all_names()))]
         } else {
             styles
                 .iter()
@@ -226,7 +229,7 @@ mod tests {
                 name: format!("s{i}"),
             })
             .collect();
-        let all = jobs(&c, &s, &[0.1, 0.5], false, Path::new("out"), "jpg");
+        let all = jobs(&c, &s, &[0.1, 0.5], false, &[], Path::new("out"), "jpg");
         assert_eq!(all.len(), 42);
         for n in [1, 2, 5, 42, 50] {
             let mut got: Vec<PathBuf> = (0..n)

@@ -63,6 +63,12 @@ impl<'a> Recorder<'a> {
                     .collect::<Vec<_>>()
                     .join(";")
             }
+            // Every style, in the order the mask's regions take them.
+            StyleRef::Masked => styles
+                .iter()
+                .map(|s| s.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(";"),
         }
     }
 
@@ -75,6 +81,13 @@ impl<'a> Recorder<'a> {
             output: job.output.display().to_string(),
             provider: self.provider.clone(),
             precision: self.precision.clone(),
+            mask: match job.style {
+                StyleRef::Masked => self.inputs.masks[job.content]
+                    .as_ref()
+                    .map(|m| m.display().to_string())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
             ..Default::default()
         }
     }

@@ -47,6 +47,10 @@ pub struct Row {
     pub decode_ms: f64,
     pub save_ms: f64,
     pub total_ms: f64,
+    /// The mask file of a masked output (`--mask`); empty otherwise. Last, so the columns
+    /// before it keep their places, and optional, so reports made before it still read.
+    #[serde(default)]
+    pub mask: String,
 }
 
 /// Milliseconds, rounded to the microsecond, from seconds.

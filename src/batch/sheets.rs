@@ -36,7 +36,13 @@ pub(super) fn draw(
     if cfg.grid == Grid::None || planned.is_empty() {
         return Ok(Vec::new());
     }
-    let mut col_labels = vec!["content".to_string(), "style".to_string()];
+    // Masked rows show their mask where other rows show the style.
+    let style_col = if inputs.masks.iter().any(Option::is_some) {
+        "style/mask"
+    } else {
+        "style"
+    };
+    let mut col_labels = vec!["content".to_string(), style_col.to_string()];
     col_labels.extend(
         cfg.alphas
             .iter()
@@ -69,6 +75,10 @@ pub(super) fn draw(
             let style = match j0.style {
                 StyleRef::One(i) => input_thumb(&inputs.styles[i].path),
                 StyleRef::Mix => None,
+                // The mask stands in the style column, next to its content.
+                StyleRef::Masked => inputs.masks[j0.content]
+                    .as_deref()
+                    .and_then(&mut input_thumb),
             };
             row_cells.push(style.unwrap_or_else(blank));
             for a in &cfg.alphas {
@@ -81,6 +91,7 @@ pub(super) fn draw(
             let sname = match j0.style {
                 StyleRef::One(i) => inputs.styles[i].name.clone(),
                 StyleRef::Mix => "mix".into(),
+                StyleRef::Masked => "mask".into(),
             };
             labels.push(format!("{} x {}", inputs.contents[j0.content].name, sname));
             cells.push(row_cells);

@@ -29,14 +29,17 @@ pub(super) type StyleTable = HashMap<usize, std::result::Result<StyleStats, Stri
 
 /// The styles `jobs` need, sorted: every style when a job mixes them.
 pub(super) fn needed(jobs: &[&Job], n_styles: usize) -> Vec<usize> {
-    if jobs.iter().any(|j| j.style == StyleRef::Mix) {
+    if jobs
+        .iter()
+        .any(|j| matches!(j.style, StyleRef::Mix | StyleRef::Masked))
+    {
         return (0..n_styles).collect();
     }
     let mut v: Vec<usize> = jobs
         .iter()
         .filter_map(|j| match j.style {
             StyleRef::One(i) => Some(i),
-            StyleRef::Mix => None,
+            StyleRef::Mix | StyleRef::Masked => None,
         })
         .collect();
     v.sort();
@@ -50,7 +53,7 @@ pub(super) fn uses(jobs: &[Job], n_styles: usize) -> HashMap<usize, usize> {
     for j in jobs {
         match j.style {
             StyleRef::One(i) => *uses.entry(i).or_default() += 1,
-            StyleRef::Mix => {
+            StyleRef::Mix | StyleRef::Masked => {
                 for i in 0..n_styles {
                     *uses.entry(i).or_default() += 1;
                 }
@@ -116,6 +119,8 @@ pub(super) fn target(
 ) -> std::result::Result<StyleStats, String> {
     match job.style {
         StyleRef::One(i) => table[&i].clone(),
+        // Masked jobs take every style's own statistics (batch::masked), never one target.
+        StyleRef::Masked => Err("a masked output has no single style target".into()),
         StyleRef::Mix => {
             let weights = inputs.cfg.mix.as_deref().unwrap_or(&[]);
             let mut parts = Vec::new();

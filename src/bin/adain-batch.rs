@@ -69,6 +69,17 @@ struct Args {
     /// one output per alpha that blends all styles with these weights (normalised to sum 1).
     #[arg(long, value_name = "W1,W2,...", value_delimiter = ',', value_parser = parse_weight, allow_hyphen_values = true)]
     mix: Option<Vec<f32>>,
+    /// Spatial control: a folder of masks named like the contents (`<content name>.png`), or one
+    /// mask file for one content. Two styles: white takes the first (sorted order), black the
+    /// second, grey blends; K >= 3 styles: a PNG with exactly K colours, the colours sorted by
+    /// (R, G, B) taking the styles in sorted order. One output per alpha, named
+    /// `<content>_stylized_mask-<style1>-<style2>..._alpha<a>`.
+    #[arg(long, value_name = "DIR|FILE")]
+    mask: Option<PathBuf>,
+    /// With --mask, a content without a mask is an error row per output (exit 2) instead of
+    /// getting unmasked outputs.
+    #[arg(long, requires = "mask")]
+    mask_required: bool,
     /// Execution provider: auto (CUDA if usable, else CPU, and says so), cpu, or cuda (an error
     /// if CUDA cannot run).
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
@@ -212,6 +223,8 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         },
         naive: a.naive,
         tile: a.tile,
+        mask: a.mask,
+        mask_required: a.mask_required,
     })
 }
 

@@ -422,6 +422,89 @@ pub fn adain_graph(meta: &Provenance) -> ModelProto {
     )
 }
 
+/// Masked AdaIN ([`crate::mask::masked_adain`]) for other runtimes: `content_features`
+/// `[N,512,h,w]`, `mask` `[N,K,h,w]` (per-style weights on the feature grid, summing to 1 per
+/// cell), `style_mean`/`style_std` `[N,K,512]`, `alpha` `[N]` -> `t` `[N,512,h,w]`. Each
+/// region's content statistics are weighted by its mask: mean `sum(m f)/sum(m)`, variance
+/// `sum(m (f - mean)^2) / max(sum(m) - 1, 1)` (unbiased over a binary region's cells).
+pub fn adain_masked_graph(meta: &Provenance) -> ModelProto {
+    let mut g = builder("adain_adain_masked", meta);
+    g.input(
+        "content_features",
+        &nchw("N", 512, "h", "w"),
+        "relu4_1 of the content",
+    );
+    g.input(
+        "mask",
+        &[
+            Dim::Named("N"),
+            Dim::Named("K"),
+            Dim::Named("h"),
+            Dim::Named("w"),
+        ],
+        "per-style weights on the feature grid (area-averaged mask), summing to 1 at each cell",
+    );
+    let per_style = || [Dim::Named("N"), Dim::Named("K"), Dim::Fixed(512)];
+    g.input("style_mean", &per_style(), "each style's relu4_1 mean");
+    g.input("style_std", &per_style(), "each style's relu4_1 std");
+    g.input(
+        "alpha",
+        &[Dim::Named("N")],
+        "content-style trade-off in [0,1]",
+    );
+    let (ax1, ax2, ax34, ax123) = (
+        g.init_i64("axis1", &[1]),
+        g.init_i64("axis2", &[2]),
+        g.init_i64("axes_34", &[3, 4]),
+        g.init_i64("axes_123", &[1, 2, 3]),
+    );
+    let f = g.node("Unsqueeze", &["content_features", &ax1], vec![]); // [N,1,C,h,w]
+    let m = g.node("Unsqueeze", &["mask", &ax2], vec![]); // [N,K,1,h,w]
+    let keep = || vec![("keepdims", Attr::Int(1))];
+    let total = g.node("ReduceSum", &[&m, &ax34], keep()); // [N,K,1,1,1]
+    let tiny = g.scalar_f32("tiny", 1e-12);
+    let safe = g.node("Max", &[&total, &tiny], vec![]);
+    let fm = g.node("Mul", &[&f, &m], vec![]);
+    let sum = g.node("ReduceSum", &[&fm, &ax34], keep()); // [N,K,C,1,1]
+    let mean = g.node("Div", &[&sum, &safe], vec![]);
+    let d = g.node("Sub", &[&f, &mean], vec![]); // [N,K,C,h,w]
+    let sq = g.node("Mul", &[&d, &d], vec![]);
+    let wsq = g.node("Mul", &[&sq, &m], vec![]);
+    let ss = g.node("ReduceSum", &[&wsq, &ax34], keep());
+    let one = g.scalar_f32("one", 1.0);
+    let dof = g.node("Sub", &[&total, &one], vec![]);
+    let dof = g.node("Max", &[&dof, &one], vec![]);
+    let var = g.node("Div", &[&ss, &dof], vec![]);
+    let eps = g.scalar_f32("eps", EPS);
+    let var_eps = g.node("Add", &[&var, &eps], vec![]);
+    let std = g.node("Sqrt", &[&var_eps], vec![]);
+    let sm = g.node("Unsqueeze", &["style_mean", &ax34], vec![]); // [N,K,C,1,1]
+    let sd = g.node("Unsqueeze", &["style_std", &ax34], vec![]);
+    let normed = g.node("Div", &[&d, &std], vec![]);
+    let scaled = g.node("Mul", &[&normed, &sd], vec![]);
+    let styled = g.node("Add", &[&scaled, &sm], vec![]);
+    let weighted = g.node("Mul", &[&styled, &m], vec![]);
+    let t = g.node(
+        "ReduceSum",
+        &[&weighted, &ax1],
+        vec![("keepdims", Attr::Int(0))],
+    );
+    let a = g.node("Unsqueeze", &["alpha", &ax123], vec![]); // [N,1,1,1]
+    let delta = g.node("Sub", &[&t, "content_features"], vec![]);
+    let step = g.node("Mul", &[&a, &delta], vec![]);
+    let out = g.node("Add", &["content_features", &step], vec![]);
+    g.identity(&out, "t");
+    g.output(
+        "t",
+        &nchw("N", 512, "h", "w"),
+        "masked AdaIN target, for decoder.onnx",
+    );
+    g.finish(
+        "Masked AdaIN: each style's statistics in its mask's region, content statistics per region",
+        &meta.entries,
+    )
+}
+
 /// AdaIN and the decoder in one graph: the AdaIN target never leaves the execution provider's
 /// memory (on CUDA it would otherwise cross to the host and back for every batch).
 pub fn adain_decoder(w: &Weights, meta: &Provenance) -> ModelProto {

@@ -23,13 +23,15 @@ pub const ADAIN_FILE: &str = "adain.onnx";
 pub const DECODER_FILE: &str = "decoder.onnx";
 pub const STYLIZE_FILE: &str = "stylize.onnx";
 pub const ADAIN_DECODER_FILE: &str = "adain_decoder.onnx";
+pub const ADAIN_MASKED_FILE: &str = "adain_masked.onnx";
 /// Every graph [`export`] writes, in the order it writes them.
-pub const GRAPH_FILES: [&str; 5] = [
+pub const GRAPH_FILES: [&str; 6] = [
     ENCODER_FILE,
     ADAIN_FILE,
     DECODER_FILE,
     ADAIN_DECODER_FILE,
     STYLIZE_FILE,
+    ADAIN_MASKED_FILE,
 ];
 
 /// Metadata key naming a graph's precision (absent in fp32 graphs); its value starts with
@@ -246,6 +248,7 @@ pub fn export_with(
             ADAIN_FILE => graphs::adain_graph(&provenance(None, None)),
             DECODER_FILE => graphs::decoder(dec, &provenance(None, Some(dec))),
             ADAIN_DECODER_FILE => graphs::adain_decoder(dec, &provenance(None, Some(dec))),
+            ADAIN_MASKED_FILE => graphs::adain_masked_graph(&provenance(None, None)),
             _ => graphs::stylize(enc, dec, &provenance(Some(enc), Some(dec))),
         };
         (name, model)
