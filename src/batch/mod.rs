@@ -443,7 +443,8 @@ fn report_path(cfg: &BatchConfig) -> PathBuf {
 }
 
 /// Fails early, naming the folder, when outputs cannot be written there: the folder is made,
-/// and a probe of a few kilobytes is written and removed, so a full disk stops the run before it
+/// and a 512-byte probe (one block: any write fails on a full disk, and it stays under a small
+/// `ulimit -f`) is written and removed, so a full disk stops the run before it
 /// leaves a lock or an empty report behind.
 fn check_writable(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
@@ -457,7 +458,7 @@ fn check_writable(dir: &Path) -> Result<()> {
         .tempfile_in(dir)
         .and_then(|mut f| {
             use std::io::Write;
-            f.write_all(&[0u8; 16 * 1024])?;
+            f.write_all(&[0u8; 512])?;
             f.flush()
         })
         .map_err(|e| {
