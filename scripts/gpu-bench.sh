@@ -23,6 +23,7 @@
 # dry run without a GPU (tiny settings: add ITERS=4).
 # Needs: python3 with torch 2.11 (its torch/lib is libtorch for tch), an NVIDIA GPU.
 set -uo pipefail
+source "$(dirname "$0")/csv.sh"
 OUT=${OUT:-outputs/gpu}
 mkdir -p "$OUT"
 TORCH_LIB=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
@@ -59,7 +60,8 @@ while [ $# -gt 0 ]; do
       log "throughput: adain-train --precision $mode, batch $BATCH, ${BENCH_ITERS:-150} iterations"
       ITERS=${BENCH_ITERS:-150} train /tmp/tb 0 --precision $mode --log-every 50 --save-every 0 \
         --sample-every 0 --val-every 0 >/dev/null
-      tail -n 1 /tmp/tb/losses.csv | cut -d, -f1,3,4,10 | sed 's/^/iteration,content,style,images_per_s: /' | tee -a "$OUT/gpu.log"
+      csv_cols /tmp/tb/losses.csv iteration content style images_per_s | tail -n 1 |
+        sed 's/^/iteration,content,style,images_per_s: /' | tee -a "$OUT/gpu.log"
     done
     for flags in "" "--bf16 --channels-last"; do
       log "throughput: plain PyTorch step $flags"

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::batch::plan;
 use crate::error::{Error, Result};
@@ -44,16 +44,24 @@ pub struct QualityConfig {
     pub runtime: RuntimeConfig,
 }
 
-/// One output's scores.
-#[derive(Debug, Clone, Serialize)]
+/// Whether an output was scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QualityStatus {
+    Ok,
+    Missing,
+    Error,
+}
+
+/// One output's scores (a row of the per-output CSV, which reads back into it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QualityRow {
     pub method: String,
     pub content: String,
     pub style: String,
     pub alpha: String,
     pub output: String,
-    /// ok, missing or error.
-    pub status: &'static str,
+    pub status: QualityStatus,
     pub note: String,
     pub style_error: Option<f64>,
     pub content_error: Option<f64>,
@@ -161,7 +169,7 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
                         plan::alpha_label(alpha)
                     },
                     output: path.display().to_string(),
-                    status: "ok",
+                    status: QualityStatus::Ok,
                     note: String::new(),
                     style_error: None,
                     content_error: None,
@@ -179,7 +187,7 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
                     &full,
                     reference.as_deref(),
                 ) {
-                    Ok(None) => row.status = "missing",
+                    Ok(None) => row.status = QualityStatus::Missing,
                     Ok(Some(sc)) => {
                         row.style_error = Some(sc.style_error);
                         row.content_error = Some(sc.content_error);
@@ -189,7 +197,7 @@ pub fn run(cfg: &QualityConfig, progress: &dyn Fn(&QualityRow)) -> Result<Vec<Qu
                         row.note = sc.note;
                     }
                     Err(e) => {
-                        row.status = "error";
+                        row.status = QualityStatus::Error;
                         row.note = e;
                     }
                 }
@@ -285,15 +293,24 @@ pub fn summarise(rows: &[QualityRow]) -> Vec<QualitySummary> {
                 .iter()
                 .filter(|r| r.method == method && r.alpha == alpha)
                 .collect();
-            let ok: Vec<&&QualityRow> = group.iter().filter(|r| r.status == "ok").collect();
+            let ok: Vec<&&QualityRow> = group
+                .iter()
+                .filter(|r| r.status == QualityStatus::Ok)
+                .collect();
             let mean = |f: fn(&QualityRow) -> Option<f64>| {
                 ok.iter().filter_map(|r| f(r)).sum::<f64>() / ok.len().max(1) as f64
             };
             QualitySummary {
                 pairs: group.len(),
                 scored: ok.len(),
-                missing: group.iter().filter(|r| r.status == "missing").count(),
-                errors: group.iter().filter(|r| r.status == "error").count(),
+                missing: group
+                    .iter()
+                    .filter(|r| r.status == QualityStatus::Missing)
+                    .count(),
+                errors: group
+                    .iter()
+                    .filter(|r| r.status == QualityStatus::Error)
+                    .count(),
                 style_error: mean(|r| r.style_error),
                 content_error: mean(|r| r.content_error),
                 ssim: mean(|r| r.ssim),

@@ -58,22 +58,23 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "error rows exit 2: {err}");
     assert!(err.contains("1 of 3 outputs could not be scored"), "{err}");
-    let mut rows: Vec<csv::StringRecord> = csv::Reader::from_path(&report)
+    use adain::quality::{QualityRow, QualityStatus};
+    let mut rows: Vec<QualityRow> = csv::Reader::from_path(&report)
         .unwrap()
-        .records()
+        .deserialize()
         .map(|r| r.unwrap())
         .collect();
-    rows.sort_by_key(|r| r[2].to_string());
+    rows.sort_by_key(|r| r.style.clone());
     assert_eq!(rows.len(), 3, "one row per style: {rows:?}");
     // broken.png: an error row naming it; starry: missing; wave: scored.
-    assert_eq!(&rows[0][5], "error");
-    assert!(rows[0][6].contains("broken.png"), "{:?}", rows[0]);
-    assert_eq!(&rows[1][5], "missing");
+    assert_eq!(rows[0].status, QualityStatus::Error);
+    assert!(rows[0].note.contains("broken.png"), "{:?}", rows[0]);
+    assert_eq!(rows[1].status, QualityStatus::Missing);
     assert!(
         err.contains("missing: ") && err.contains("cat__starry__0.5.png"),
         "{err}"
     );
-    assert_eq!(&rows[2][5], "ok");
+    assert_eq!(rows[2].status, QualityStatus::Ok);
     // A bad style is one line, however many outputs it fails (here one content x 3 alphas).
     let again = quality(
         [&c, &s, &o, &d.path().join("q/again.csv")],
@@ -89,7 +90,9 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     let err2 = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(2), "{err2}");
     assert_eq!(err2.matches("broken.png").count(), 1, "{err2}");
-    let ours: Vec<f64> = (7..10).map(|i| rows[2][i].parse().unwrap()).collect();
+    let ours: Vec<f64> = [rows[2].style_error, rows[2].content_error, rows[2].ssim]
+        .map(|v| v.expect("scored"))
+        .to_vec();
 
     let r = std::process::Command::new(root().join(".venv/bin/python"))
         .arg(root().join("python/quality_reference.py"))

@@ -543,12 +543,13 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
     // One line per distinct problem: a bad style image fails every output that uses it, and
     // its message (which names the file) would otherwise repeat per content and alpha.
     let said = std::sync::Mutex::new(std::collections::HashSet::new());
+    use adain::quality::QualityStatus;
     let rows = adain::quality::run(&cfg, &|r| match r.status {
-        "missing" => say!("missing: {}", r.output),
-        "error" if said.lock().expect("lock").insert(r.note.clone()) => {
+        QualityStatus::Missing => say!("missing: {}", r.output),
+        QualityStatus::Error if said.lock().expect("lock").insert(r.note.clone()) => {
             say!("error: {}", r.note)
         }
-        "error" => {}
+        QualityStatus::Error => {}
         _ if !r.note.is_empty() => say!("note: {}: {}", r.output, r.note),
         _ => {}
     })?;
@@ -556,7 +557,10 @@ fn quality(a: QualityArgs) -> anyhow::Result<()> {
     let spath = adain::quality::write_reports(&a.report, &rows, &summary)?;
     print!("{}", adain::quality::table(&summary));
     say!("wrote {} and {}", a.report.display(), spath.display());
-    let errors = rows.iter().filter(|r| r.status == "error").count();
+    let errors = rows
+        .iter()
+        .filter(|r| r.status == QualityStatus::Error)
+        .count();
     if errors > 0 {
         return Err(PartialFailure(format!(
             "{errors} of {} outputs could not be scored (error rows in {})",
