@@ -155,6 +155,31 @@ fn each_side_of_a_half_mask_is_that_styles_output_and_a_white_mask_is_one_style(
         std::fs::read(single.join("twin_stylized_a_wave_alpha1.png")).unwrap()
     );
 
+    // --preserve-color recolours each style to the content before its statistics are taken:
+    // the masked output is made, and its colours are not the plain masked output's.
+    let kept = d.path().join("kept");
+    let o = batch(&[
+        "--content",
+        s(&content),
+        "--style",
+        s(&a),
+        "--style",
+        s(&b),
+        "--alphas",
+        "1",
+        "--mask",
+        s(&masks),
+        "--preserve-color",
+        "--out",
+        s(&kept),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let recoloured = pixels(&kept.join(name));
+    assert!(
+        diff(&recoloured, &masked, 0..256) > 1.0 / 255.0,
+        "preserve-color changed nothing"
+    );
+
     let rows = report::read(&half.join("report.csv")).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].mask, s(&masks.join("twin.png")));
