@@ -334,8 +334,8 @@ pub fn to_rgb8(data: ArrayView3<'_, f32>) -> RgbImage {
     })
 }
 
-/// Output encodings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output encodings (also adain-batch's `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Jpg,
     Png,

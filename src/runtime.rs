@@ -19,8 +19,8 @@ use crate::onnx::{
     ADAIN_DECODER_FILE, ADAIN_FILE, DECODER_FILE, ENCODER_FILE, Precision, STYLIZE_FILE,
 };
 
-/// Which execution provider to run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which execution provider to run on (also the binaries' `--provider` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Provider {
     /// CUDA when ONNX Runtime was built with it and it starts; otherwise CPU, and say so.
     Auto,

@@ -53,8 +53,8 @@ struct Args {
     #[arg(long, default_value_t = adain::imaging::FULL_SIZE_MAX_PIXELS, value_name = "PIXELS")]
     max_pixels: u64,
     /// Output image format (webp is lossless).
-    #[arg(long, value_enum, default_value_t = FormatArg::Jpg)]
-    format: FormatArg,
+    #[arg(long, value_enum, default_value_t = Format::Jpg)]
+    format: Format,
     /// JPEG quality, 1-100.
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
@@ -82,8 +82,8 @@ struct Args {
     mask_required: bool,
     /// Execution provider: auto (CUDA if usable, else CPU, and says so), cpu, or cuda (an error
     /// if CUDA cannot run).
-    #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
-    provider: ProviderArg,
+    #[arg(long, value_enum, default_value_t = Provider::Auto)]
+    provider: Provider,
     /// Graph precision: fp32 (exact, the default), int8 (decoder and style encoder quantised,
     /// about 2x faster on CPUs with VNNI; contents stay float32; `adain export --int8`), fp16
     /// (for GPUs; `adain export --half`).
@@ -123,20 +123,6 @@ struct Args {
     /// Benchmark baseline: decode and encode content and style again for every output.
     #[arg(long, hide = true)]
     naive: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Jpg,
-    Png,
-    Webp,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ProviderArg {
-    Auto,
-    Cpu,
-    Cuda,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -193,21 +179,13 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         alphas: a.alphas,
         out: a.out,
         models: a.models,
-        format: match a.format {
-            FormatArg::Jpg => Format::Jpg,
-            FormatArg::Png => Format::Png,
-            FormatArg::Webp => Format::Webp,
-        },
+        format: a.format,
         quality: a.quality,
         recursive: a.recursive,
         preserve_color: a.preserve_color,
         mix: a.mix,
         runtime: RuntimeConfig {
-            provider: match a.provider {
-                ProviderArg::Auto => Provider::Auto,
-                ProviderArg::Cpu => Provider::Cpu,
-                ProviderArg::Cuda => Provider::Cuda,
-            },
+            provider: a.provider,
             threads: a.threads,
             precision: a.precision,
         },
