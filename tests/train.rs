@@ -35,6 +35,7 @@ fn demo(kind: &str) -> PathBuf {
     root().join("datasets/demo").join(kind)
 }
 
+/// A small, fast, deterministic run on the demo set: the trainer's defaults otherwise.
 fn config(out: &Path, iterations: u64) -> TrainConfig {
     TrainConfig {
         content: vec![demo("content")],
@@ -43,39 +44,17 @@ fn config(out: &Path, iterations: u64) -> TrainConfig {
         encoder: root().join("models/vgg_normalised.safetensors"),
         iterations,
         batch_size: 2,
-        lr: 1e-4,
-        lr_decay: 5e-5,
-        warmup: 0,
-        content_weight: 1.0,
-        style_weight: 10.0,
-        objective: Objective::Adain,
-        identity_pixel_weight: 0.0,
-        identity_feature_weight: 0.0,
-        clip_grad_norm: 0.0,
         crop: 64,
         resize: 96,
         seed: 3,
         device: DeviceChoice::Cpu,
-        channels_last: false,
-        precision: Precision::Fp32,
-        feature_cache: 0,
         loader: LoaderKind::Threads,
         save_every: 2,
         log_every: 1,
         sample_every: 0,
         val_every: 0,
         val_size: 64,
-        workers: 2,
-        time_limit_s: 0.0,
-        profile: false,
-        init_decoder: None,
-        continue_from: None,
-        publish: None,
-        select: Select::BestLoss,
-        publish_moments: true,
-        note: String::new(),
-        sample_content: vec![],
-        sample_style: vec![],
+        ..Default::default()
     }
 }
 

@@ -22,6 +22,11 @@ use adain::train::trainer::{
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The trainer's defaults, which every option below shows and uses (one place: `TrainConfig`).
+fn d() -> TrainConfig {
+    TrainConfig::default()
+}
+
 #[derive(Parser)]
 #[command(
     name = "adain-train",
@@ -45,7 +50,7 @@ struct Args {
     /// Normalised encoder weights.
     #[arg(
         long,
-        default_value = "models/vgg_normalised.safetensors",
+        default_value_os_t = d().encoder,
         value_name = "FILE"
     )]
     encoder: PathBuf,
@@ -55,13 +60,13 @@ struct Args {
     /// Epochs over the content images, instead of --iterations.
     #[arg(long, value_name = "N")]
     epochs: Option<f64>,
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = d().batch_size, value_name = "N")]
     batch_size: usize,
     /// Learning rate (Adam).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = d().lr)]
     lr: f64,
     /// Inverse decay: lr_i = lr / (1 + decay * i).
-    #[arg(long, default_value_t = 5e-5)]
+    #[arg(long, default_value_t = d().lr_decay)]
     lr_decay: f64,
     /// Linear learning-rate warm-up over N iterations from this process's start (default: 0,
     /// or 500 when Adam starts without moments from --init-decoder or a --continue-from folder
@@ -73,71 +78,71 @@ struct Args {
     /// c, no style pass: the decoder learns to invert relu4_1), a phase to run before AdaIN
     /// training and continue with --init-decoder. Reconstruction with both identity weights 0
     /// uses SANet's 50 (pixel) and 1 (feature).
-    #[arg(long, value_enum, default_value_t = Objective::Adain)]
+    #[arg(long, value_enum, default_value_t = d().objective)]
     objective: Objective,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = d().content_weight)]
     content_weight: f64,
     /// Style loss weight ("gamma" in the course report).
-    #[arg(long, alias = "gamma", default_value_t = 10.0)]
+    #[arg(long, alias = "gamma", default_value_t = d().style_weight)]
     style_weight: f64,
     /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50, beside a
     /// feature weight of 1). With the feature weight 0 too, the AdaIN objective skips the
     /// identity passes (an extra decoder and encoder pass).
-    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    #[arg(long, default_value_t = d().identity_pixel_weight, value_name = "W")]
     identity_pixel_weight: f64,
     /// Weight of the identity feature term, the summed MSE of relu1_1..relu4_1 of D(E(c))
     /// against those of c (SANet: 1).
-    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    #[arg(long, default_value_t = d().identity_feature_weight, value_name = "W")]
     identity_feature_weight: f64,
     /// Clip the global gradient norm to this before each Adam step (0 = no clipping). Steps
     /// with a non-finite loss or gradient are always skipped and counted in losses.csv.
-    #[arg(long, default_value_t = 0.0, value_name = "NORM")]
+    #[arg(long, default_value_t = d().clip_grad_norm, value_name = "NORM")]
     clip_grad_norm: f64,
     /// Random crop size in pixels (a multiple of 8).
-    #[arg(long, default_value_t = 256, value_name = "PX")]
+    #[arg(long, default_value_t = d().crop, value_name = "PX")]
     crop: u32,
     /// Images are downscaled so the shorter side is at most this before cropping (aspect kept).
-    #[arg(long, default_value_t = 512, value_name = "PX")]
+    #[arg(long, default_value_t = d().resize, value_name = "PX")]
     resize: u32,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = d().seed)]
     seed: u64,
     /// cuda is an error when libtorch sees no GPU.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    #[arg(long, value_enum, default_value_t = d().device)]
     device: DeviceChoice,
     /// Channels-last memory format (faster convolutions on CUDA tensor cores).
     #[arg(long)]
     channels_last: bool,
     /// bf16: encoder and decoder convolutions in bfloat16 with float32 master weights,
     /// statistics and losses (mixed precision; fast on GPUs with tensor cores).
-    #[arg(long, value_enum, default_value_t = Precision::Fp32)]
+    #[arg(long, value_enum, default_value_t = d().precision)]
     precision: Precision,
     /// Data loader: resident keeps the whole training set in device memory as uint8 and crops
     /// there (auto: resident on CUDA, threads on the CPU).
-    #[arg(long, value_enum, default_value_t = LoaderKind::Auto)]
+    #[arg(long, value_enum, default_value_t = d().loader)]
     loader: LoaderKind,
     /// Feature bank: draw this many content and style crops once, encode them with the frozen
     /// encoder before training and reuse them every step (0 = fresh crops every step). Skips the
     /// two frozen passes of each step (a quarter of a CPU step) at the price of seeing only
     /// these crops; the start-up line gives its size (at 96 px with identity terms, ~4.4 MB
     /// per crop, ~0.3 MB without).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = d().feature_cache)]
     feature_cache: usize,
     /// Checkpoint every N iterations (and always at the end).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = d().save_every, value_name = "N")]
     save_every: u64,
     /// Write a losses.csv row (means over the last N iterations) every N iterations.
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    #[arg(long, default_value_t = d().log_every, value_name = "N")]
     log_every: u64,
     /// Draw a sample grid every N iterations (0: only at the end).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = d().sample_every, value_name = "N")]
     sample_every: u64,
     /// Validation scores (content/style loss, style error, SSIM at alpha 1 and 0) on the
     /// validation pairs every N iterations, into losses.csv and the plot; the best-scoring
     /// checkpoint is the one exported (0: none).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = d().val_every, value_name = "N")]
     val_every: u64,
     /// Side of the centre-cropped validation images.
-    #[arg(long, default_value_t = 256, value_name = "PX")]
+    #[arg(long, default_value_t = d().val_size, value_name = "PX")]
     val_size: u32,
     /// Fixed validation content images (sample grids and validation scores).
     #[arg(long, alias = "val-content", num_args = 1.., value_name = "FILE")]
@@ -146,10 +151,10 @@ struct Args {
     #[arg(long, alias = "val-style", num_args = 1.., value_name = "FILE")]
     sample_style: Option<Vec<PathBuf>>,
     /// Data-loading threads (decode, resize, crop).
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = d().workers, value_name = "N")]
     workers: usize,
     /// Stop after this many seconds of training (checkpoint and export as at the end); 0 = none.
-    #[arg(long, default_value_t = 0.0, value_name = "SECS")]
+    #[arg(long, default_value_t = d().time_limit_s, value_name = "SECS")]
     time_limit: f64,
     /// Time every stage of every step (loader wait, each encoder pass, decoder, losses,
     /// backward, optimizer) and print the mean per step at the end. On CUDA each stage waits
@@ -171,7 +176,7 @@ struct Args {
     publish: Option<PathBuf>,
     /// Which checkpoint to export and publish: best-loss (the lowest validation loss, or the
     /// last without validation) or last. Validation loss and the quality bench can disagree.
-    #[arg(long, value_enum, default_value_t = Select::BestLoss)]
+    #[arg(long, value_enum, default_value_t = d().select)]
     select: Select,
     /// With --publish: leave the Adam moments out (a second 14 MB file) and say so in
     /// training/state.json; the next --continue-from restarts Adam behind its warm-up. The

@@ -157,6 +157,55 @@ fn yes() -> bool {
     true
 }
 
+impl Default for TrainConfig {
+    /// The paper's recipe at the reference port's settings, the one place each default is
+    /// written: `adain-train`'s options default to these fields, and tests change only what
+    /// they need (`TrainConfig { crop: 64, ..Default::default() }`).
+    fn default() -> Self {
+        TrainConfig {
+            content: Vec::new(),
+            style: Vec::new(),
+            out: PathBuf::from("runs/adain"),
+            encoder: PathBuf::from("models").join(crate::vgg::ENCODER_WEIGHTS),
+            iterations: 160_000,
+            batch_size: 8,
+            lr: 1e-4,
+            lr_decay: 5e-5,
+            warmup: 0,
+            objective: Objective::Adain,
+            content_weight: 1.0,
+            style_weight: 10.0,
+            identity_pixel_weight: 0.0,
+            identity_feature_weight: 0.0,
+            clip_grad_norm: 0.0,
+            crop: 256,
+            resize: 512,
+            seed: 0,
+            device: DeviceChoice::Auto,
+            channels_last: false,
+            precision: Precision::Fp32,
+            loader: LoaderKind::Auto,
+            feature_cache: 0,
+            save_every: 1000,
+            log_every: 50,
+            sample_every: 1000,
+            val_every: 1000,
+            val_size: default_val_size(),
+            workers: 2,
+            init_decoder: None,
+            continue_from: None,
+            publish: None,
+            select: Select::BestLoss,
+            publish_moments: true,
+            profile: false,
+            note: String::new(),
+            time_limit_s: 0.0,
+            sample_content: Vec::new(),
+            sample_style: Vec::new(),
+        }
+    }
+}
+
 fn default_val_size() -> u32 {
     256
 }
