@@ -616,12 +616,16 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
             })
             .collect();
         eval::write_csv(&rows, &a.out.join(format!("eval_{name}.csv")))?;
+        // The paper's weighting, as the trainer's defaults hold it.
+        let w = adain::train::trainer::TrainConfig::default().weighting();
+        let total = w.content * c + w.style * s;
         println!(
-            "{d}: {} pairs, content loss {c:.4}, style loss {s:.4}, total (1, 10) {:.4}",
+            "{d}: {} pairs, content loss {c:.4}, style loss {s:.4}, total ({}, {}) {total:.4}",
             rows.len(),
-            c + 10.0 * s
+            w.content,
+            w.style
         );
-        summary.push_str(&format!("{d},{},{c},{s},{}\n", rows.len(), c + 10.0 * s));
+        summary.push_str(&format!("{d},{},{c},{s},{total}\n", rows.len()));
     }
     adain::fsutil::write_atomic(&a.out.join("summary.csv"), summary.as_bytes())?;
     say!("wrote {}", a.out.join("summary.csv").display());
