@@ -90,8 +90,9 @@ if [ $have -lt $TIER ] || [ $have = -1 ]; then
   rm -rf "$wheels"
   echo "$base-tier$TIER" > "$stamp"
 fi
-if [ -d "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch" ]; then
-  ln -sfn "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torch" .venv/libtorch
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -d "$site/torch" ]; then
+  ln -sfn "$site/torch" .venv/libtorch
 fi
 
 # 2. The binaries.

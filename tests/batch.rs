@@ -97,6 +97,7 @@ fn assert_identical_outputs(a: &Path, b: &Path, ext: &str) {
     }
 }
 
+/// The names in `dir` ending in `ext` (every name with ""), sorted.
 fn files(dir: &Path, ext: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -967,10 +968,8 @@ fn a_second_run_on_the_same_output_folder_is_refused() {
     // that ends removes its own.
     std::fs::write(o.join(".adain-run-shard-0-of-2"), b"").unwrap();
     assert_eq!(run(None).status.code(), Some(0));
-    let left: Vec<_> = std::fs::read_dir(&o)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let left: Vec<_> = files(&o, "")
+        .into_iter()
         .filter(|n| n.starts_with(".adain-run-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
@@ -1015,11 +1014,7 @@ fn a_full_output_disk_stops_the_run_at_start_and_leaves_nothing() {
         err.contains(s(&o)) && err.contains("No space left"),
         "{err}"
     );
-    let left: Vec<_> = std::fs::read_dir(&o)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let left = files(&o, "");
     assert!(left.is_empty(), "left in the full folder: {left:?}");
 }
 

@@ -103,6 +103,29 @@ pub fn bin(name: &str) -> PathBuf {
     }
 }
 
+/// Runs `python/<script>` with `args` in the project venv; its success and its stdout + stderr
+/// (also echoed, for the test log).
+pub fn venv_script(script: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let py = root().join(".venv/bin/python");
+    assert!(
+        py.is_file(),
+        "{} missing: run scripts/setup.sh",
+        py.display()
+    );
+    let out = std::process::Command::new(&py)
+        .arg(root().join("python").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    (out.status.success(), text)
+}
+
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use adain::runtime::{self, Fused, Models};
 use common::*;
 use ndarray::Array1;
@@ -55,27 +53,9 @@ fn graphs_agree_in_python_onnxruntime_and_onnx_reference() {
 
 /// Runs python/check_interop.py with `args` in the project venv; every check must pass.
 fn check_in_python(args: &[&std::path::Path]) {
-    let py = root().join(".venv/bin/python");
-    assert!(
-        py.is_file(),
-        "{} missing: run scripts/setup.sh",
-        py.display()
-    );
-    let out = Command::new(&py)
-        .arg(root().join("python/check_interop.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    assert!(
-        out.status.success(),
-        "python interop checks failed:\n{text}"
-    );
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|p| p.as_os_str()).collect();
+    let (ok, text) = venv_script("check_interop.py", &args);
+    assert!(ok, "python interop checks failed:\n{text}");
     assert!(text.contains("all interop checks passed"));
 }
 

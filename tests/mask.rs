@@ -377,20 +377,10 @@ fn the_masked_adain_graph_and_the_rust_step_match_numpy() {
     write_npy(d.path().join("style_mean.npy"), &sm).unwrap();
     write_npy(d.path().join("style_std.npy"), &ss).unwrap();
     write_npy(d.path().join("alpha.npy"), &alpha).unwrap();
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("python/check_masked.py"))
-        .arg(root().join("onnx").join(adain::onnx::ADAIN_MASKED_FILE))
-        .arg(d.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let graph = root().join("onnx").join(adain::onnx::ADAIN_MASKED_FILE);
+    let (ok, text) = venv_script(
+        "check_masked.py",
+        &[graph.as_os_str(), d.path().as_os_str()],
     );
-    eprintln!("{text}");
-    assert!(
-        out.status.success() && text.contains("masked AdaIN checks passed"),
-        "{text}"
-    );
+    assert!(ok && text.contains("masked AdaIN checks passed"), "{text}");
 }

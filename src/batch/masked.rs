@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use ndarray::{Array1, Array4, Axis};
+use ndarray::{Array4, Axis};
 
 use super::Inputs;
 use super::plan::{self, Job};
@@ -32,11 +32,7 @@ pub(super) fn run(
         return Ok(false);
     }
     let cfg = inputs.cfg;
-    let settings = SaveSettings {
-        format: cfg.format,
-        quality: cfg.quality,
-        thumbnails: cfg.grid != super::Grid::None,
-    };
+    let settings = SaveSettings::of(cfg);
     let every: Vec<usize> = (0..inputs.styles.len()).collect();
     let global = (!cfg.preserve_color).then(|| styles::encode(inputs, models, &every, None));
     for (ci, jobs) in plan::by_content(todo) {
@@ -105,16 +101,9 @@ pub(super) fn run(
             }
             let t = Instant::now();
             let r = match mask.uniform() {
-                Some(k) => {
-                    let stat = |v: &[f32]| {
-                        Array4::from_shape_vec((1, v.len(), 1, 1), v.to_vec()).expect("512 values")
-                    };
-                    let (mean, std) = (stat(&stats[k].mean), stat(&stats[k].std));
-                    let alpha = Array1::from(vec![job.alpha]);
-                    models
-                        .stylize_features_timed(feats.view(), mean.view(), std.view(), alpha.view())
-                        .map(|r| (r.adain_s, r.decode_s, r.images))
-                }
+                Some(k) => stats[k]
+                    .stylize_one(models, feats.view(), job.alpha)
+                    .map(|r| (r.adain_s, r.decode_s, r.images)),
                 None => {
                     let pairs: Vec<(&[f32], &[f32])> = stats
                         .iter()

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use ndarray::{Array1, Array4, Axis};
+use ndarray::Axis;
 
 use super::Inputs;
 use super::plan::{Job, StyleRef};
@@ -26,11 +26,7 @@ pub(super) fn run(
     stop: &AtomicBool,
 ) -> Result<bool> {
     let cfg = inputs.cfg;
-    let settings = SaveSettings {
-        format: cfg.format,
-        quality: cfg.quality,
-        thumbnails: cfg.grid != super::Grid::None,
-    };
+    let settings = SaveSettings::of(cfg);
     for job in todo {
         if stop.load(Ordering::SeqCst) {
             return Ok(true);
@@ -62,12 +58,7 @@ pub(super) fn run(
                 continue;
             }
         };
-        let stat = |v: &[f32]| Array4::from_shape_vec((1, v.len(), 1, 1), v.to_vec());
-        let (mean, std) = (stat(&st.mean), stat(&st.std));
-        let (mean, std) = (mean.expect("512 values"), std.expect("512 values"));
-        let alpha = Array1::from(vec![job.alpha]);
-        let r =
-            models.stylize_features_timed(feats.view(), mean.view(), std.view(), alpha.view())?;
+        let r = st.stylize_one(models, feats.view(), job.alpha)?;
         let y = runtime::crop(
             r.images,
             content.height() as usize,

@@ -43,11 +43,7 @@ pub(super) fn run(
     // Styles are encoded once for the run, unless recoloured to each content (preserve-color).
     let global = (!inputs.cfg.preserve_color)
         .then(|| styles::encode(inputs, models, &styles::needed(&all, n_styles), None));
-    let settings = SaveSettings {
-        format: inputs.cfg.format,
-        quality: inputs.cfg.quality,
-        thumbnails: inputs.cfg.grid != super::Grid::None,
-    };
+    let settings = SaveSettings::of(inputs.cfg);
     let mut p = Pipeline {
         inputs,
         models,

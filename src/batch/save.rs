@@ -28,6 +28,17 @@ pub(super) struct SaveSettings {
     pub thumbnails: bool,
 }
 
+impl SaveSettings {
+    /// The run's output format and quality; thumbnails when a contact sheet is drawn.
+    pub fn of(cfg: &super::BatchConfig) -> Self {
+        SaveSettings {
+            format: cfg.format,
+            quality: cfg.quality,
+            thumbnails: cfg.grid != super::Grid::None,
+        }
+    }
+}
+
 /// Writes `img` (`[3, H, W]`, clamped here) to `out`; completes `row` with the save time, the
 /// output size and the status.
 pub(super) fn save_output(

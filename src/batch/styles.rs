@@ -24,6 +24,26 @@ pub(super) struct StyleStats {
     pub encode_s: f64,
 }
 
+impl StyleStats {
+    /// This style alone on one content's `features` at `alpha`, in one decoder call (batch 1):
+    /// the naive path's step, which the masked stage takes for an all-white mask so that its
+    /// output is that style's, byte for byte.
+    pub fn stylize_one(
+        &self,
+        models: &mut Models,
+        features: ndarray::ArrayView4<'_, f32>,
+        alpha: f32,
+    ) -> Result<crate::runtime::Stylized> {
+        let stat = |v: &[f32]| {
+            ndarray::Array4::from_shape_vec((1, v.len(), 1, 1), v.to_vec())
+                .expect("one value per channel")
+        };
+        let (mean, std) = (stat(&self.mean), stat(&self.std));
+        let alpha = ndarray::Array1::from(vec![alpha]);
+        models.stylize_features_timed(features, mean.view(), std.view(), alpha.view())
+    }
+}
+
 /// Statistics by style index; a style that failed holds its error message.
 pub(super) type StyleTable = HashMap<usize, std::result::Result<StyleStats, String>>;
 
