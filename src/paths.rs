@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The committed demo photos and paintings (relative to the project root): the default inputs
+/// of every command that needs a few images (normalisation, int8 calibration, validation).
+pub const DEMO_CONTENT: &str = "datasets/demo/content";
+pub const DEMO_STYLE: &str = "datasets/demo/style";
+
 /// The project root: `ADAIN_HOME`, else the first ancestor of the executable or of the current
 /// folder that holds `python/requirements.txt` (a checkout).
 pub fn project_root() -> Option<PathBuf> {

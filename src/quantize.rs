@@ -36,8 +36,8 @@ pub struct Calibration {
 impl Default for Calibration {
     fn default() -> Self {
         Calibration {
-            content: vec!["datasets/demo/content".into()],
-            style: vec!["datasets/demo/style".into()],
+            content: vec![crate::paths::DEMO_CONTENT.into()],
+            style: vec![crate::paths::DEMO_STYLE.into()],
             // Low alphas too: their targets sit close to the content features, whose range
             // differs from a full style transfer's.
             alphas: vec![0.1, 0.4, 0.7, 1.0],

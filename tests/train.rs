@@ -13,10 +13,10 @@ use adain::train::checkpoint;
 use adain::train::data::{Batches, DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use adain::train::profile::Laps;
-use adain::train::trainer::{
+use adain::train::{
     self, DeviceChoice, LossRow, Model, Objective, Precision, Select, TrainConfig, TrainProgress,
+    eval, learning_rate,
 };
-use adain::train::{eval, trainer::learning_rate};
 use common::*;
 use tch::{Device, Kind, Tensor, nn};
 
@@ -86,10 +86,10 @@ fn resume_reproduces_an_uninterrupted_run_and_checkpoints_load() {
     let d = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
     let (a, b) = (d.path().join("a"), d.path().join("b"));
-    let full = trainer::train(&config(&a, 4), false, &Capture::default(), &stop).unwrap();
-    trainer::train(&config(&b, 2), false, &Capture::default(), &stop).unwrap();
+    let full = train::train(&config(&a, 4), false, &Capture::default(), &stop).unwrap();
+    train::train(&config(&b, 2), false, &Capture::default(), &stop).unwrap();
     let p = Capture::default();
-    let resumed = trainer::train(&config(&b, 4), true, &p, &stop).unwrap();
+    let resumed = train::train(&config(&b, 4), true, &p, &stop).unwrap();
     assert!(
         p.0.lock()
             .unwrap()
@@ -97,8 +97,8 @@ fn resume_reproduces_an_uninterrupted_run_and_checkpoints_load() {
             .any(|l| l.contains("resuming") && l.contains("iteration 2"))
     );
     let (ra, rb) = (
-        trainer::read_losses(&a.join("losses.csv")).unwrap(),
-        trainer::read_losses(&b.join("losses.csv")).unwrap(),
+        train::read_losses(&a.join("losses.csv")).unwrap(),
+        train::read_losses(&b.join("losses.csv")).unwrap(),
     );
     assert_eq!(ra.len(), 4);
     assert_eq!(rb.len(), 4, "the log continues where the checkpoint was");
@@ -141,7 +141,7 @@ fn unreadable_training_images_are_skipped_with_one_warning() {
     let mut cfg = config(&d.path().join("run"), 6);
     cfg.content = vec![content];
     let p = Capture::default();
-    let out = trainer::train(&cfg, false, &p, &AtomicBool::new(false)).unwrap();
+    let out = train::train(&cfg, false, &p, &AtomicBool::new(false)).unwrap();
     assert_eq!(out.last_iteration, 6);
     let lines = p.0.lock().unwrap().clone();
     for bad in ["broken.jpg", "truncated.jpg"] {
@@ -165,7 +165,7 @@ fn a_folder_of_only_unreadable_images_is_an_error_not_a_hang() {
     std::fs::write(content.join("b.png"), b"").unwrap();
     let mut cfg = config(&d.path().join("run"), 3);
     cfg.content = vec![content];
-    let e = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false))
+    let e = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false))
         .err()
         .expect("must fail");
     assert!(e.to_string().contains("unreadable"), "{e}");
@@ -474,7 +474,7 @@ fn profile_times_every_stage_of_the_step() {
         cfg.profile = true;
         cfg.save_every = 0;
         let capture = Capture::default();
-        trainer::train(&cfg, false, &capture, &AtomicBool::new(false)).unwrap();
+        train::train(&cfg, false, &capture, &AtomicBool::new(false)).unwrap();
         let lines = capture.0.lock().unwrap().clone();
         let table = lines
             .iter()
@@ -535,14 +535,14 @@ fn logged_loss_equals_the_saved_checkpoint_on_the_same_batch() {
     let run = d.path().join("run");
     let mut cfg = config(&run, 3);
     cfg.lr = 1e-3;
-    let out = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
-    let rows = trainer::read_losses(&run.join("losses.csv")).unwrap();
+    let out = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let rows = train::read_losses(&run.join("losses.csv")).unwrap();
     let meta: checkpoint::CheckpointMeta = serde_json::from_str(
         &std::fs::read_to_string(checkpoint::dir(&run).join("iter_0000002.json")).unwrap(),
     )
     .unwrap();
     let mut m = Model::new(&encoder_weights(), Device::Cpu, 3, false, Precision::Fp32).unwrap();
-    checkpoint::load(&mut m, &run, &meta).unwrap();
+    checkpoint::load(&mut m.vs, &mut m.adam, &run, &meta).unwrap();
     let batches = write_batches(&cfg, 3, &d.path().join("b"));
     let l = tch::no_grad(|| m.losses(&batches[2].0, &batches[2].1, Objective::Adain, false));
     let (c, s) = (l.content.double_value(&[]), l.style.double_value(&[]));
@@ -578,7 +578,7 @@ fn init_decoder_starts_from_the_given_weights() {
     let mut cfg = config(&d.path().join("run"), 2);
     cfg.lr = 0.0;
     cfg.init_decoder = Some(p);
-    let out = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let out = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
     let got = Weights::load(&out.decoder, model::DECODER).unwrap();
     assert_weights_close(&init, &got, 0.0);
 }
@@ -626,8 +626,8 @@ fn flat_images_train_without_nan_and_bad_steps_are_skipped() {
     cfg.style = vec![sdir];
     cfg.identity_pixel_weight = 50.0;
     cfg.identity_feature_weight = 1.0;
-    trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
-    let rows = trainer::read_losses(&d.path().join("run/losses.csv")).unwrap();
+    train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let rows = train::read_losses(&d.path().join("run/losses.csv")).unwrap();
     assert!(
         rows.iter()
             .all(|r| r.total.is_finite() && r.grad_norm.is_finite() && r.skipped == 0),
@@ -703,7 +703,7 @@ fn bf16_losses_are_close_to_fp32() {
 }
 
 /// The four loss terms as numbers.
-fn terms(l: &trainer::Losses) -> [f64; 4] {
+fn terms(l: &train::Losses) -> [f64; 4] {
     l.terms().map(|t| t.double_value(&[]))
 }
 
@@ -801,7 +801,7 @@ fn a_run_on_the_feature_bank_resumes_as_an_uninterrupted_one() {
         ..config(out, it)
     };
     let p = Capture::default();
-    let full = trainer::train(&banked(&a, 4), false, &p, &stop).unwrap();
+    let full = train::train(&banked(&a, 4), false, &p, &stop).unwrap();
     assert!(
         p.0.lock()
             .unwrap()
@@ -809,12 +809,12 @@ fn a_run_on_the_feature_bank_resumes_as_an_uninterrupted_one() {
             .any(|l| l.starts_with("feature bank: 6 content and 6 style crops")),
         "the bank is announced"
     );
-    trainer::train(&banked(&b, 2), false, &Capture::default(), &stop).unwrap();
-    let resumed = trainer::train(&banked(&b, 4), true, &Capture::default(), &stop).unwrap();
+    train::train(&banked(&b, 2), false, &Capture::default(), &stop).unwrap();
+    let resumed = train::train(&banked(&b, 4), true, &Capture::default(), &stop).unwrap();
     let wa = Weights::load(&full.decoder, model::DECODER).unwrap();
     let wb = Weights::load(&resumed.decoder, model::DECODER).unwrap();
     assert_weights_close(&wa, &wb, 1e-5);
-    let rows = trainer::read_losses(&a.join("losses.csv")).unwrap();
+    let rows = train::read_losses(&a.join("losses.csv")).unwrap();
     assert_eq!(rows.len(), 4);
     assert!(rows.iter().all(|r| r.identity_pixel > 0.0 && r.style > 0.0));
 }
@@ -836,7 +836,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     let d = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
     let published = d.path().join("published");
-    let full = trainer::train(
+    let full = train::train(
         &config(&d.path().join("a"), 4),
         false,
         &Capture::default(),
@@ -845,7 +845,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     .unwrap();
     let mut first = config(&d.path().join("b1"), 2);
     first.publish = Some(published.clone());
-    trainer::train(&first, false, &Capture::default(), &stop).unwrap();
+    train::train(&first, false, &Capture::default(), &stop).unwrap();
     let st = checkpoint::read_published(&published).unwrap();
     assert_eq!(
         (st.iteration, st.rounds.len(), st.has_optimizer_state),
@@ -858,7 +858,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     second.continue_from = Some(published.clone());
     second.publish = Some(published.clone());
     let p = Capture::default();
-    let cont = trainer::train(&second, false, &p, &stop).unwrap();
+    let cont = train::train(&second, false, &p, &stop).unwrap();
     assert!(
         p.0.lock()
             .unwrap()
@@ -866,8 +866,8 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
             .any(|l| l.contains("continuing") && l.contains("iteration 2"))
     );
     let (ra, rb) = (
-        trainer::read_losses(&d.path().join("a/losses.csv")).unwrap(),
-        trainer::read_losses(&published.join("training/losses.csv")).unwrap(),
+        train::read_losses(&d.path().join("a/losses.csv")).unwrap(),
+        train::read_losses(&published.join("training/losses.csv")).unwrap(),
     );
     assert_eq!(
         rb.iter().map(|r| r.iteration).collect::<Vec<_>>(),
@@ -914,15 +914,15 @@ fn a_resumed_continuation_publishes_its_whole_round() {
     let published = d.path().join("published");
     let mut first = config(&d.path().join("a"), 2);
     first.publish = Some(published.clone());
-    trainer::train(&first, false, &Capture::default(), &stop).unwrap();
+    train::train(&first, false, &Capture::default(), &stop).unwrap();
     let before = checkpoint::read_published(&published).unwrap();
     let mut second = config(&d.path().join("b"), 3);
     second.continue_from = Some(published.clone());
-    trainer::train(&second, false, &Capture::default(), &stop).unwrap();
+    train::train(&second, false, &Capture::default(), &stop).unwrap();
     second.iterations = 5;
     second.publish = Some(published.clone());
     let p = Capture::default();
-    trainer::train(&second, true, &p, &stop).unwrap();
+    train::train(&second, true, &p, &stop).unwrap();
     assert!(
         p.0.lock()
             .unwrap()
@@ -949,7 +949,7 @@ fn replot_redraws_the_published_loss_plot() {
     let published = d.path().join("published");
     let mut first = config(&d.path().join("a"), 2);
     first.publish = Some(published.clone());
-    trainer::train(&first, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    train::train(&first, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
     let png = published.join("training/losses.png");
     std::fs::remove_file(&png).unwrap();
     let exe = env!("CARGO_BIN_EXE_adain-train");
@@ -986,8 +986,8 @@ fn the_best_validated_checkpoint_is_the_one_exported() {
     cfg.val_every = 2;
     cfg.sample_content = vec![demo("content").join("chelsea.jpg")];
     cfg.sample_style = vec![demo("style").join("great_wave.jpg")];
-    let out = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
-    let rows = trainer::read_losses(&d.path().join("run/losses.csv")).unwrap();
+    let out = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let rows = train::read_losses(&d.path().join("run/losses.csv")).unwrap();
     let validated: Vec<(u64, f64)> = rows
         .iter()
         .filter_map(|r| Some((r.iteration, r.val_content? + 10.0 * r.val_style?)))
@@ -1006,9 +1006,9 @@ fn the_best_validated_checkpoint_is_the_one_exported() {
     // --select last: the same run exports its last checkpoint, with the end state's scores.
     cfg.out = d.path().join("last");
     cfg.select = Select::Last;
-    let last = trainer::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let last = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
     assert_eq!(last.decoder_iteration, 5);
-    let end = trainer::read_losses(&d.path().join("last/losses.csv"))
+    let end = train::read_losses(&d.path().join("last/losses.csv"))
         .unwrap()
         .pop()
         .unwrap();
@@ -1042,7 +1042,7 @@ fn continuing_without_moments_warms_up_from_the_published_iteration() {
     let mut first = config(&d.path().join("a"), 2);
     first.publish = Some(published.clone());
     first.publish_moments = false;
-    trainer::train(&first, false, &Capture::default(), &stop).unwrap();
+    train::train(&first, false, &Capture::default(), &stop).unwrap();
     let st = checkpoint::read_published(&published).unwrap();
     assert_eq!((st.iteration, st.has_optimizer_state), (2, false));
     assert!(!stale.exists(), "stale moments beside a state without them");
@@ -1051,9 +1051,9 @@ fn continuing_without_moments_warms_up_from_the_published_iteration() {
     second.continue_from = Some(published);
     second.warmup = 4;
     let p = Capture::default();
-    trainer::train(&second, false, &p, &stop).unwrap();
+    train::train(&second, false, &p, &stop).unwrap();
     assert!(p.0.lock().unwrap().iter().any(|l| l.contains("fresh Adam")));
-    let rows = trainer::read_losses(&d.path().join("b/losses.csv")).unwrap();
+    let rows = train::read_losses(&d.path().join("b/losses.csv")).unwrap();
     let lr: Vec<(u64, f64)> = rows.iter().map(|r| (r.iteration, r.lr)).collect();
     assert_eq!(lr[2], (3, learning_rate(1e-4, 5e-5, 2) * 0.25));
     assert_eq!(lr[3], (4, learning_rate(1e-4, 5e-5, 3) * 0.5));

@@ -1,4 +1,4 @@
-//! `adain-train`: learn the AdaIN decoder (arguments -> TrainConfig -> adain::train::trainer).
+//! `adain-train`: learn the AdaIN decoder (arguments -> TrainConfig -> adain::train).
 //! Exit status: 0 done, 1 error, 130 (SIGINT) or 143 (SIGTERM) interrupted after saving a
 //! checkpoint (rerun with --resume).
 
@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::model::{self, Weights};
 use adain::train::data::LoaderKind;
-use adain::train::trainer::{
-    self, DeviceChoice, LossRow, Objective, Precision, Select, TrainConfig, TrainProgress,
+use adain::train::{
+    self, DeviceChoice, LossRow, Objective, Precision, Select, TrainConfig, TrainOutcome,
+    TrainProgress,
 };
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -27,7 +28,7 @@ fn d() -> TrainConfig {
     TrainConfig::default()
 }
 
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 #[command(
     name = "adain-train",
     version,
@@ -197,7 +198,25 @@ struct Args {
     quiet: bool,
 }
 
+/// The progress bar on stderr (hidden with --quiet); the trainer's lines print above it.
 struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(quiet: bool) -> Self {
+        let target = match quiet {
+            true => ProgressDrawTarget::hidden(),
+            false => ProgressDrawTarget::stderr(),
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:30} {pos}/{len} it, ETA {eta} {msg}",
+            )
+            .expect("valid template"),
+        );
+        Bar(bar)
+    }
+}
 
 impl TrainProgress for Bar {
     fn start(&self, from: u64, to: u64) {
@@ -222,9 +241,9 @@ impl TrainProgress for Bar {
     }
 }
 
-fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
-    let dir = PathBuf::from("datasets/demo").join(kind);
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The first `n` images of a demo folder: the default validation pairs.
+fn demo_files(dir: &str, n: usize) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|r| r.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     v.sort();
@@ -232,92 +251,106 @@ fn demo_files(kind: &str, n: usize) -> Vec<PathBuf> {
     v
 }
 
+impl Args {
+    /// The run's configuration: the options, resolved where they depend on the data or the
+    /// published state (iterations from --epochs, a warm-up when Adam starts without moments,
+    /// the reconstruction objective's identity weights, the demo validation pairs).
+    fn config(&self) -> anyhow::Result<TrainConfig> {
+        let out = self
+            .out
+            .clone()
+            .expect("clap requires --out unless --replot");
+        let iterations = match (self.iterations, self.epochs) {
+            (Some(i), _) => i,
+            (None, Some(e)) => {
+                let n = adain::train::data::list_images("content", &self.content)?.len();
+                (e * adain::train::data::iterations_per_epoch(n, self.batch_size)).ceil() as u64
+            }
+            (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
+        };
+        // Adam without moments gets a warm-up so the first steps do not shock a trained decoder.
+        let fresh_adam = self.init_decoder.is_some()
+            || self.continue_from.as_ref().is_some_and(|d| {
+                adain::train::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
+            });
+        let (pixel, feature) = match (
+            self.objective,
+            self.identity_pixel_weight,
+            self.identity_feature_weight,
+        ) {
+            (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
+            (_, p, f) => (p, f),
+        };
+        let a = self.clone();
+        Ok(TrainConfig {
+            content: a.content,
+            style: a.style,
+            out,
+            encoder: a.encoder,
+            iterations,
+            batch_size: a.batch_size,
+            lr: a.lr,
+            lr_decay: a.lr_decay,
+            warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
+            content_weight: a.content_weight,
+            style_weight: a.style_weight,
+            objective: a.objective,
+            identity_pixel_weight: pixel,
+            identity_feature_weight: feature,
+            clip_grad_norm: a.clip_grad_norm,
+            crop: a.crop,
+            resize: a.resize,
+            seed: a.seed,
+            device: a.device,
+            channels_last: a.channels_last,
+            precision: a.precision,
+            loader: a.loader,
+            feature_cache: a.feature_cache,
+            save_every: a.save_every,
+            log_every: a.log_every.max(1),
+            sample_every: a.sample_every,
+            val_every: a.val_every,
+            val_size: a.val_size,
+            workers: a.workers,
+            time_limit_s: a.time_limit,
+            profile: a.profile,
+            init_decoder: a.init_decoder,
+            continue_from: a.continue_from,
+            publish: a.publish,
+            select: a.select,
+            publish_moments: !a.publish_without_moments,
+            note: a.note,
+            sample_content: a
+                .sample_content
+                .unwrap_or_else(|| demo_files(adain::paths::DEMO_CONTENT, 3)),
+            sample_style: a
+                .sample_style
+                .unwrap_or_else(|| demo_files(adain::paths::DEMO_STYLE, 4)),
+        })
+    }
+}
+
 fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
     if let Some(dir) = &a.replot {
-        let png = trainer::plot_published(dir)?;
+        let png = train::plot_published(dir)?;
         say!("redrew {}", png.display());
         return Ok(());
     }
-    let out_dir = a.out.clone().expect("clap requires --out unless --replot");
-    let per_epoch = {
-        let n = adain::train::data::list_images("content", &a.content)?.len();
-        adain::train::data::iterations_per_epoch(n, a.batch_size)
-    };
-    let iterations = match (a.iterations, a.epochs) {
-        (Some(i), _) => i,
-        (None, Some(e)) => (e * per_epoch).ceil() as u64,
-        (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
-    };
-    // Adam without moments gets a warm-up so the first steps do not shock a trained decoder.
-    let fresh_adam = a.init_decoder.is_some()
-        || a.continue_from.as_ref().is_some_and(|d| {
-            adain::train::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
-        });
-    let (pixel, feature) = match (
-        a.objective,
-        a.identity_pixel_weight,
-        a.identity_feature_weight,
-    ) {
-        (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
-        (_, p, f) => (p, f),
-    };
-    let cfg = TrainConfig {
-        content: a.content,
-        style: a.style,
-        out: out_dir.clone(),
-        encoder: a.encoder,
-        iterations,
-        batch_size: a.batch_size,
-        lr: a.lr,
-        lr_decay: a.lr_decay,
-        warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
-        content_weight: a.content_weight,
-        style_weight: a.style_weight,
-        objective: a.objective,
-        identity_pixel_weight: pixel,
-        identity_feature_weight: feature,
-        clip_grad_norm: a.clip_grad_norm,
-        crop: a.crop,
-        resize: a.resize,
-        seed: a.seed,
-        device: a.device,
-        channels_last: a.channels_last,
-        precision: a.precision,
-        loader: a.loader,
-        feature_cache: a.feature_cache,
-        save_every: a.save_every,
-        log_every: a.log_every.max(1),
-        sample_every: a.sample_every,
-        val_every: a.val_every,
-        val_size: a.val_size,
-        workers: a.workers,
-        time_limit_s: a.time_limit,
-        profile: a.profile,
-        init_decoder: a.init_decoder,
-        continue_from: a.continue_from,
-        publish: a.publish.clone(),
-        select: a.select,
-        publish_moments: !a.publish_without_moments,
-        note: a.note,
-        sample_content: a.sample_content.unwrap_or_else(|| demo_files("content", 3)),
-        sample_style: a.sample_style.unwrap_or_else(|| demo_files("style", 4)),
-    };
+    let cfg = a.config()?;
     say!("configuration:\n{}", serde_json::to_string_pretty(&cfg)?);
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if a.quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "[{elapsed_precise}] {bar:30} {pos}/{len} it, ETA {eta} {msg}",
-        )
-        .expect("valid template"),
-    );
-    let out = trainer::train(&cfg, a.resume, &Bar(bar), stop)?;
+    let out = train::train(&cfg, a.resume, &Bar::new(a.quiet), stop)?;
+    report(&out);
+    if stop.load(Ordering::SeqCst) {
+        anyhow::bail!(
+            "interrupted at iteration {}; checkpoint saved, rerun with --resume",
+            out.last_iteration
+        );
+    }
+    export(&cfg, &out, a.export_to)
+}
+
+/// The end of a run on stderr: the last log row, the chosen decoder and its validation.
+fn report(out: &TrainOutcome) {
     if let Some(r) = out.rows.last() {
         say!(
             "iteration {}: content {:.4}, style {:.4}, identity pixel {:.4} feature {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
@@ -347,25 +380,24 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         out.decoder.display(),
         out.decoder_iteration
     );
-    if stop.load(Ordering::SeqCst) {
-        anyhow::bail!(
-            "interrupted at iteration {}; checkpoint saved, rerun with --resume",
-            out.last_iteration
-        );
-    }
-    // Export with the foundation exporter, into the run folder and optionally onnx/.
+}
+
+/// Exports the chosen decoder with the foundation exporter into the run folder, `export_to`
+/// (e.g. onnx/), and a published folder that already holds graphs.
+fn export(cfg: &TrainConfig, out: &TrainOutcome, export_to: Option<PathBuf>) -> anyhow::Result<()> {
     let enc = Weights::load(&cfg.encoder, model::ENCODER)?;
-    let dec_path = out_dir.join("decoder.safetensors");
+    let dec_path = cfg.out.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
     // A published folder that already holds graphs (a live models folder such as onnx/) gets
     // them re-exported so they match its new weights; a fresh one (e.g. results to carry off a
     // GPU machine) gets weights only.
-    let live = a
+    let live = cfg
         .publish
+        .clone()
         .filter(|d| d.join(adain::onnx::DECODER_FILE).is_file());
-    for dir in std::iter::once(out_dir.join("onnx"))
-        .chain(a.export_to)
+    for dir in std::iter::once(cfg.out.join("onnx"))
+        .chain(export_to)
         .chain(live)
     {
         adain::onnx::export(&enc, &dec, &dir)?;

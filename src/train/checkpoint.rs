@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tch::Kind;
 
-use super::trainer::{Model, ValScores};
+use tch::nn::VarStore;
+
+use super::optim::Adam;
+use super::validate::ValScores;
 use crate::error::{Error, Result};
 use crate::model::{self, Weights};
 
@@ -78,7 +81,8 @@ pub fn latest(run: &Path) -> Result<Option<CheckpointMeta>> {
 /// Saves decoder and moments for `progress`, then points `pointers` (e.g. `latest.json`) at them;
 /// the pointers are written last, so a checkpoint exists only once all of its files do.
 pub fn save(
-    model: &Model,
+    vs: &VarStore,
+    adam: &Adam,
     run: &Path,
     progress: Progress,
     val: Option<ValScores>,
@@ -95,8 +99,8 @@ pub fn save(
         val,
         val_total,
     };
-    model.decoder_weights().save(&d.join(&meta.decoder))?;
-    model.adam.save(&d.join(&meta.state), Kind::Float)?;
+    super::model::decoder_weights(vs).save(&d.join(&meta.decoder))?;
+    adam.save(&d.join(&meta.state), Kind::Float)?;
     write_json(&d.join(format!("iter_{it:07}.json")), &meta)?;
     for p in pointers {
         write_json(&d.join(p), &meta)?;
@@ -104,13 +108,12 @@ pub fn save(
     Ok(meta)
 }
 
-/// Loads a run checkpoint's decoder and moments into `model`.
-pub fn load(model: &mut Model, run: &Path, meta: &CheckpointMeta) -> Result<()> {
+/// Loads a run checkpoint's decoder and moments into `vs` and `adam`.
+pub fn load(vs: &mut VarStore, adam: &mut Adam, run: &Path, meta: &CheckpointMeta) -> Result<()> {
     let d = dir(run);
     let dec = Weights::load(&d.join(&meta.decoder), model::DECODER)?;
-    super::model::load_decoder(&mut model.vs, &dec)?;
-    let device = model.device;
-    model.adam.load(&d.join(&meta.state), device)
+    super::model::load_decoder(vs, &dec)?;
+    adam.load(&d.join(&meta.state), vs.device())
 }
 
 /// One training round of the published decoder (one GPU window, typically).
@@ -183,31 +186,33 @@ pub fn read_published(dir: &Path) -> Result<Published> {
     read_json(&state)
 }
 
-/// Loads the published decoder (and its moments, when kept) into `model`; returns its state.
-pub fn load_published(model: &mut Model, dir: &Path) -> Result<Published> {
+/// Loads the published decoder (and its moments, when kept) into `vs` and `adam`; returns its
+/// state.
+pub fn load_published(vs: &mut VarStore, adam: &mut Adam, dir: &Path) -> Result<Published> {
     let st = read_published(dir)?;
-    let (dec, adam, _) = published_paths(dir);
+    let (dec, moments, _) = published_paths(dir);
     let w = Weights::load(&dec, model::DECODER)?;
-    super::model::load_decoder(&mut model.vs, &w)?;
+    super::model::load_decoder(vs, &w)?;
     if st.has_optimizer_state {
-        let device = model.device;
-        model.adam.load(&adam, device)?;
+        adam.load(&moments, vs.device())?;
     }
     Ok(st)
 }
 
-/// Writes `model`'s decoder, and its moments when `state.has_optimizer_state`, as the published
-/// state in `dir`. Moments left out also remove an earlier round's file, so no stale moments sit
+/// Writes the decoder in `vs`, and `adam`'s moments when `state.has_optimizer_state`, as the
+/// published state in `dir`. Moments left out also remove an earlier round's file, so no stale moments sit
 /// beside a state that disowns them.
-pub fn publish(model: &Model, dir: &Path, state: &Published) -> Result<()> {
-    let (dec, adam, st) = published_paths(dir);
+pub fn publish(vs: &VarStore, adam: &Adam, dir: &Path, state: &Published) -> Result<()> {
+    let (dec, moments, st) = published_paths(dir);
     std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
-    model.decoder_weights().save(&dec)?;
+    super::model::decoder_weights(vs).save(&dec)?;
     if state.has_optimizer_state {
-        model.adam.save(&adam, Kind::BFloat16)?;
+        adam.save(&moments, Kind::BFloat16)?;
     } else {
-        match std::fs::remove_file(&adam) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&adam, e)),
+        match std::fs::remove_file(&moments) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&moments, e));
+            }
             _ => {}
         }
     }

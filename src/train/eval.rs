@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use super::trainer::{Model, Objective, Precision};
+use super::config::{Objective, Precision};
+use super::net::Model;
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
 use crate::model::Weights;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::loss::Weighting;
 use crate::error::{Error, Result};
 
 /// One line of `losses.csv`. Validation columns are empty on rows without a validation pass.
@@ -50,23 +51,6 @@ pub struct LossRow {
     /// Luma SSIM of the reconstruction (alpha 0) against the content.
     #[serde(default)]
     pub val_ssim_alpha0: Option<f64>,
-}
-
-/// Loss weights a row's `total` is computed with (the step's tensors: `Losses::total`).
-#[derive(Debug, Clone, Copy)]
-pub struct Weighting {
-    pub content: f64,
-    pub style: f64,
-    pub identity_pixel: f64,
-    pub identity_feature: f64,
-}
-
-impl Weighting {
-    /// `terms`: content, style, identity pixel, identity feature.
-    pub fn total(&self, terms: [f64; 4]) -> f64 {
-        let [c, s, p, f] = terms;
-        self.content * c + self.style * s + self.identity_pixel * p + self.identity_feature * f
-    }
 }
 
 /// Step values summed on the device since the last row.

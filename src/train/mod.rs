@@ -1,15 +1,35 @@
-//! Training the AdaIN decoder with tch (feature "train"): the tch model, the data loaders, the
-//! feature bank, the step with the reference losses, the optimizer, checkpoints and the
-//! published decoder, the loss log and plots, evaluation, the step's profile. The only module
-//! that knows tch.
+//! Training the AdaIN decoder with tch (feature "train"), the only module that knows tch. In the
+//! order data flows: `config` (what defines a run) -> `data` / `bank` / `feed` (crops, or their
+//! frozen features) -> `net` (the tch model) -> `loss` (every term and its weight) -> `optim` (Adam)
+//! and `schedule` (its learning rate) -> `run` (the loop), with `resume` (where a run starts),
+//! `validate` (fixed-pair scores), `checkpoint`, `log` and `plot` (what a run writes) and
+//! `publish` (the models folder); `eval` scores decoders, `profile` times a step's stages,
+//! `model` holds the tch layers built from the crate's layer tables.
 
 pub mod bank;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod eval;
+mod feed;
 pub mod log;
+pub mod loss;
 pub mod model;
+pub mod net;
 pub mod optim;
 pub mod plot;
 pub mod profile;
-pub mod trainer;
+mod publish;
+pub mod resume;
+pub mod run;
+pub mod schedule;
+pub mod validate;
+
+pub use config::{DeviceChoice, Objective, Precision, Select, TrainConfig, resolve_device};
+pub use log::{LossRow, read as read_losses};
+pub use loss::{Losses, Weighting};
+pub use net::{Model, load_decoder_file};
+pub use publish::plot_published;
+pub use run::{TrainOutcome, TrainProgress, train};
+pub use schedule::learning_rate;
+pub use validate::{Samples, ValScores};

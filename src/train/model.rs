@@ -62,6 +62,11 @@ impl Encoder {
         }
     }
 
+    /// Casts the frozen weights (bf16 mixed precision).
+    pub fn to_kind(&mut self, kind: Kind) {
+        self.map_weights(|t| t.to_kind(kind));
+    }
+
     /// Stores the conv weights channels-last (NHWC strides), which cuDNN runs faster on
     /// tensor cores; inputs should be converted with [`channels_last`] too.
     pub fn use_channels_last(&mut self) {

@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use tch::Tensor;
 
 use super::log::LossRow;
-use super::trainer::{Model, Samples};
+use super::net::Model;
+use super::validate::Samples;
 use crate::error::{Error, Result};
 
 fn font() {

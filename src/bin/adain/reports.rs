@@ -1,0 +1,88 @@
+//! adain-batch's reports after the run: `adain sheet` (side-by-side contact sheets) and `adain
+//! merge-reports` (shard reports into one CSV).
+
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct SheetArgs {
+    /// Content names substituted into {content}, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    rows: Vec<String>,
+    /// Style names substituted into {style}, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    styles: Vec<String>,
+    /// A column: LABEL=PATH_PATTERN with {content} and {style}; repeat for each column.
+    #[arg(long = "column", required = true, value_name = "LABEL=PATTERN")]
+    columns: Vec<String>,
+    /// Cell height in pixels.
+    #[arg(long, default_value_t = 192)]
+    cell: u32,
+    #[arg(long, value_name = "PNG")]
+    out: PathBuf,
+}
+
+pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
+    let cols: Vec<(String, String)> = a
+        .columns
+        .iter()
+        .map(|c| {
+            c.split_once('=')
+                .map(|(l, p)| (l.to_string(), p.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--column '{c}': expected LABEL=PATTERN"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let sizing = adain::imaging::Sizing::default();
+    let (mut cells, mut labels) = (Vec::new(), Vec::new());
+    for c in &a.rows {
+        for s in &a.styles {
+            let row = cols
+                .iter()
+                .map(|(_, pat)| {
+                    let p = PathBuf::from(pat.replace("{content}", c).replace("{style}", s));
+                    match adain::imaging::load(&p, &sizing) {
+                        Ok(img) => adain::imaging::to_rgb8(img.data.view()),
+                        Err(e) => {
+                            say!("warning: {e}; drawing a grey cell");
+                            image::RgbImage::from_pixel(a.cell, a.cell, image::Rgb([128; 3]))
+                        }
+                    }
+                })
+                .collect();
+            cells.push(row);
+            // Row labels are cut at 24 characters: keep the distinctive ends of both names.
+            let tail = |n: &str| {
+                n.chars()
+                    .rev()
+                    .take(11)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            };
+            labels.push(format!("{}/{}", tail(c), tail(s)));
+        }
+    }
+    let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
+    let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
+    adain::imaging::save(&a.out, &sheet, adain::imaging::Format::Png, 100)?;
+    say!("wrote {}", a.out.display());
+    Ok(())
+}
+
+/// Merges shard reports into `out` and says what they hold.
+pub fn merge(reports: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
+    let rows = adain::batch::report::merge(reports)?;
+    adain::batch::report::write_all(out, &rows)?;
+    let count = |s| rows.iter().filter(|r| r.status == Some(s)).count();
+    use adain::batch::report::Status;
+    say!(
+        "{}: {} outputs ({} ok, {} skipped, {} failed) from {} reports",
+        out.display(),
+        rows.len(),
+        count(Status::Ok),
+        count(Status::Skipped),
+        count(Status::Error),
+        reports.len()
+    );
+    Ok(())
+}

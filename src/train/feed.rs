@@ -1,0 +1,67 @@
+//! Where a step's inputs come from: the loader's fresh crops, or the feature bank's crops with
+//! their frozen-encoder outputs computed once before training.
+
+use super::bank::Bank;
+use super::config::{Objective, TrainConfig};
+use super::data::Batches;
+use super::net::Model;
+use super::run::TrainProgress;
+use crate::error::Result;
+
+/// Where a step's inputs come from.
+pub(super) enum Feed {
+    /// Fresh crops every step; the frozen encoder runs in the step.
+    Loader(Batches),
+    /// A fixed bank of crops whose frozen features were computed before training.
+    Bank(Box<Bank>),
+}
+
+impl Feed {
+    /// The loader, or the feature bank built with `model`'s frozen encoder.
+    pub(super) fn open(
+        cfg: &TrainConfig,
+        model: &Model,
+        start_it: u64,
+        device: tch::Device,
+        progress: &dyn TrainProgress,
+    ) -> Result<Self> {
+        Ok(match cfg.feature_cache {
+            0 => Feed::Loader(Batches::start(&cfg.data(), start_it, cfg.loader, device)?),
+            n => {
+                let m = model;
+                let mut bank = Bank::build(
+                    &cfg.data(),
+                    n,
+                    cfg.loader,
+                    device,
+                    cfg.identity(),
+                    cfg.objective == Objective::Adain,
+                    &|x| m.enc_taps(x),
+                )?;
+                progress.println(&format!(
+                    "feature bank: {n} content and {n} style crops encoded in {:.1} s ({:.2} GB)",
+                    bank.build_s,
+                    bank.bytes() as f64 / 1e9
+                ));
+                for w in std::mem::take(&mut bank.warnings) {
+                    progress.println(&w);
+                }
+                Feed::Bank(Box::new(bank))
+            }
+        })
+    }
+
+    pub(super) fn content_files(&self) -> usize {
+        match self {
+            Feed::Loader(b) => b.content_files(),
+            Feed::Bank(b) => b.content_files,
+        }
+    }
+
+    pub(super) fn bad_files(&self) -> usize {
+        match self {
+            Feed::Loader(b) => b.bad_files(),
+            Feed::Bank(b) => b.bad_files,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Validation on fixed pairs: the sample images, the scores of a model on them ([`ValScores`]:
+//! content and style loss, style error and luma SSIM at alpha 1, SSIM of the reconstruction),
+//! and their columns in the loss log.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::config::TrainConfig;
+use super::log::LossRow;
+use super::loss::{mse, style_loss};
+use super::model::{adain, image_tensor, mean_std};
+use super::net::Model;
+use crate::error::Result;
+
+/// Validation scores over the fixed pairs (means).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct ValScores {
+    pub content: f64,
+    pub style: f64,
+    pub style_error: f64,
+    pub ssim: f64,
+    pub ssim_alpha0: f64,
+}
+
+impl Model {
+    /// Validation scores over every sample content x style pair (see [`ValScores`]).
+    pub fn validate(&self, samples: &Samples) -> ValScores {
+        tch::no_grad(|| {
+            let stats = |taps: &[Tensor]| -> Vec<(Vec<f32>, Vec<f32>)> {
+                taps.iter()
+                    .map(|t| {
+                        let (m, s) = mean_std(t);
+                        let v = |x: Tensor| {
+                            Vec::<f32>::try_from(x.flatten(0, -1).to_device(Device::Cpu))
+                                .expect("f32")
+                        };
+                        (v(m), v(s))
+                    })
+                    .collect()
+            };
+            let to_array = |t: &Tensor| {
+                let t = t
+                    .clamp(0.0, 1.0)
+                    .squeeze_dim(0)
+                    .to_device(Device::Cpu)
+                    .contiguous();
+                let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+                let data = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32");
+                ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), data)
+                    .expect("3 x h x w")
+            };
+            let style_taps: Vec<Vec<Tensor>> = samples
+                .style
+                .iter()
+                .map(|(_, s)| self.enc_taps(s))
+                .collect();
+            let (mut acc, mut pairs, mut ssim0) = ([0.0f64; 4], 0usize, 0.0);
+            for (_, c) in &samples.content {
+                let c_taps = self.enc_taps(c);
+                let (h, w) = (c.size()[2], c.size()[3]);
+                let c_img = to_array(c);
+                let rec = self.decode(&c_taps[3]).narrow(2, 0, h).narrow(3, 0, w);
+                ssim0 += crate::metrics::ssim_luma(to_array(&rec).view(), c_img.view());
+                for s_taps in &style_taps {
+                    let s_stats: Vec<(Tensor, Tensor)> = s_taps.iter().map(mean_std).collect();
+                    let (sm, ss) = &s_stats[3];
+                    let one = Tensor::ones([1], (Kind::Float, self.device));
+                    let t = adain(&c_taps[3], sm, ss, &one);
+                    let g = self.decode(&t).narrow(2, 0, h).narrow(3, 0, w);
+                    let g_taps = self.enc_taps(&g);
+                    acc[0] += mse(&g_taps[3], &t).double_value(&[]);
+                    acc[1] += style_loss(&g_taps, &s_stats, self.device).double_value(&[]);
+                    acc[2] += crate::metrics::style_error(&stats(&g_taps), &stats(s_taps));
+                    acc[3] += crate::metrics::ssim_luma(to_array(&g).view(), c_img.view());
+                    pairs += 1;
+                }
+            }
+            let n = pairs.max(1) as f64;
+            ValScores {
+                content: acc[0] / n,
+                style: acc[1] / n,
+                style_error: acc[2] / n,
+                ssim: acc[3] / n,
+                ssim_alpha0: ssim0 / samples.content.len().max(1) as f64,
+            }
+        })
+    }
+}
+
+/// The validation scores logged in `row`, if it has them.
+pub(super) fn row_val(row: &LossRow) -> Option<ValScores> {
+    Some(ValScores {
+        content: row.val_content?,
+        style: row.val_style?,
+        style_error: row.val_style_error?,
+        ssim: row.val_ssim?,
+        ssim_alpha0: row.val_ssim_alpha0?,
+    })
+}
+
+pub(super) fn set_val(row: &mut LossRow, v: &ValScores) {
+    row.val_content = Some(v.content);
+    row.val_style = Some(v.style);
+    row.val_style_error = Some(v.style_error);
+    row.val_ssim = Some(v.ssim);
+    row.val_ssim_alpha0 = Some(v.ssim_alpha0);
+}
+
+/// Fixed validation pairs: each listed content with each listed style.
+pub struct Samples {
+    pub content: Vec<(String, Tensor)>,
+    pub style: Vec<(String, Tensor)>,
+}
+
+impl Samples {
+    pub fn is_empty(&self) -> bool {
+        self.content.is_empty() || self.style.is_empty()
+    }
+}
+
+pub(super) fn load_samples(cfg: &TrainConfig, device: Device) -> Result<Samples> {
+    let sizing = crate::imaging::Sizing {
+        short_side: cfg.val_size,
+        crop: true,
+        max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
+    };
+    let load = |paths: &[PathBuf]| -> Result<Vec<(String, Tensor)>> {
+        paths
+            .iter()
+            .map(|p| {
+                let img = crate::imaging::load(p, &sizing)?;
+                let name = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Ok((name, image_tensor(&img, device)))
+            })
+            .collect()
+    };
+    Ok(Samples {
+        content: load(&cfg.sample_content)?,
+        style: load(&cfg.sample_style)?,
+    })
+}
