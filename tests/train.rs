@@ -827,6 +827,36 @@ fn round_spans(st: &checkpoint::Published) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// A continued run stopped before its first step (here: asked for no more iterations than the
+/// published state holds) leaves the published folder as it was: no empty round in state.json.
+#[test]
+fn a_run_that_took_no_step_publishes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    let published = d.path().join("published");
+    let mut first = config(&d.path().join("a"), 2);
+    first.publish = Some(published.clone());
+    train::train(&first, false, &Capture::default(), &stop).unwrap();
+    let state = || std::fs::read(published.join("training/state.json")).unwrap();
+    let before = state();
+    let mut again = config(&d.path().join("b"), 2);
+    again.continue_from = Some(published.clone());
+    again.publish = Some(published.clone());
+    let p = Capture::default();
+    train::train(&again, false, &p, &stop).unwrap();
+    assert_eq!(state(), before);
+    assert_eq!(
+        checkpoint::read_published(&published).unwrap().rounds.len(),
+        1
+    );
+    assert!(
+        p.0.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("nothing to publish"))
+    );
+}
+
 /// Short GPU windows add up: a run published after 2 iterations (decoder, bfloat16 Adam moments,
 /// state.json) and continued to 4 by a new process with --continue-from reproduces an
 /// uninterrupted 4-iteration run: the same losses at every iteration and the same weights up to

@@ -16,6 +16,18 @@ impl Run<'_> {
     pub(super) fn publish(&self, dir: &Path, chosen: &CheckpointMeta) -> Result<()> {
         let cfg = self.cfg;
         let it = chosen.progress.iteration;
+        // A run stopped before its first step (Ctrl-C or SIGTERM while the feature bank was
+        // being built) has nothing new: publishing would add an empty round to the state.
+        if let Some(p) = &self.start.published
+            && it <= p.iteration
+        {
+            self.progress.println(&format!(
+                "nothing to publish to {}: iteration {it} adds nothing to its iteration {}",
+                dir.display(),
+                p.iteration
+            ));
+            return Ok(());
+        }
         let mut rounds = self
             .start
             .published
