@@ -827,16 +827,23 @@ fn round_spans(st: &checkpoint::Published) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// A 2-iteration run from scratch published into `DIR/published` (its run folder `DIR/a`): the
+/// state later runs continue.
+fn publish_two_iterations(dir: &Path) -> PathBuf {
+    let published = dir.join("published");
+    let mut first = config(&dir.join("a"), 2);
+    first.publish = Some(published.clone());
+    train::train(&first, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    published
+}
+
 /// A continued run stopped before its first step (here: asked for no more iterations than the
 /// published state holds) leaves the published folder as it was: no empty round in state.json.
 #[test]
 fn a_run_that_took_no_step_publishes_nothing() {
     let d = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
-    let published = d.path().join("published");
-    let mut first = config(&d.path().join("a"), 2);
-    first.publish = Some(published.clone());
-    train::train(&first, false, &Capture::default(), &stop).unwrap();
+    let published = publish_two_iterations(d.path());
     let state = || std::fs::read(published.join("training/state.json")).unwrap();
     let before = state();
     let mut again = config(&d.path().join("b"), 2);
@@ -941,10 +948,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
 fn a_resumed_continuation_publishes_its_whole_round() {
     let d = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
-    let published = d.path().join("published");
-    let mut first = config(&d.path().join("a"), 2);
-    first.publish = Some(published.clone());
-    train::train(&first, false, &Capture::default(), &stop).unwrap();
+    let published = publish_two_iterations(d.path());
     let before = checkpoint::read_published(&published).unwrap();
     let mut second = config(&d.path().join("b"), 3);
     second.continue_from = Some(published.clone());
