@@ -382,6 +382,45 @@ fn bad_inputs_are_reported_and_the_batch_goes_on() {
     assert_eq!(rows.len(), 20);
 }
 
+/// Every stage hands its outcomes to one row builder: on good and bad inputs alike, the naive
+/// path's report says what the planned pipeline's does, row for row (all but the timings and
+/// the output folder).
+#[test]
+fn naive_and_planned_report_the_same_rows_on_bad_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, st) = inputs(d.path());
+    let bad = root().join("tests/data/bad");
+    let run = |name: &str, extra: &[&str]| {
+        let out = d.path().join(name);
+        let mut args = vec!["--content", s(&bad), "--style", s(&st), "--alphas", "1"];
+        args.extend_from_slice(&["--content-size", "0", "--max-pixels", "50000"]);
+        args.extend_from_slice(&["--out", s(&out), "-q"]);
+        args.extend_from_slice(extra);
+        assert_eq!(
+            batch(&args).status.code(),
+            Some(2),
+            "{name}: some outputs failed"
+        );
+        let mut rows = report::read(&out.join("report.csv")).unwrap();
+        for r in &mut rows {
+            r.output = Path::new(&r.output)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (r.load_ms, r.encode_content_ms, r.encode_style_ms) = (0.0, 0.0, 0.0);
+            (r.adain_ms, r.decode_ms, r.save_ms, r.total_ms) = (0.0, 0.0, 0.0, 0.0);
+        }
+        rows.sort_by(|a, b| a.output.cmp(&b.output));
+        rows
+    };
+    let (planned, naive) = (run("planned", &[]), run("naive", &["--naive"]));
+    assert_eq!(planned.len(), 20);
+    let failed = planned.iter().filter(|r| r.status == Some(Status::Error));
+    assert_eq!(failed.count(), 10, "five bad contents x two styles");
+    assert_eq!(planned, naive);
+}
+
 #[test]
 fn nothing_can_start_exits_1_with_a_clear_message() {
     let d = tempfile::tempdir().unwrap();

@@ -10,151 +10,191 @@ use std::time::Instant;
 use ndarray::{Array4, Axis};
 
 use super::Inputs;
+use super::outcome::{Sink, Sizes, fail_all};
 use super::plan::{self, Job};
-use super::record::Recorder;
 use super::report::Shares;
-use super::save::{SaveSettings, save_output};
-use super::styles::{self, StyleTable};
-use crate::error::Result;
-use crate::imaging;
+use super::save::{SaveSettings, save_job};
+use super::styles::{self, StyleStats, StyleTable};
+use crate::imaging::{self, Image};
+use crate::mask::MaskWeights;
 use crate::model::FEATURE_CHANNELS;
 use crate::runtime::{self, Models};
 
-/// Runs the masked jobs `todo`. Returns whether it was interrupted.
+/// Runs the masked jobs `todo`, handing each outcome to `sink`. Returns whether it was
+/// interrupted.
 pub(super) fn run(
     inputs: Inputs<'_>,
-    rec: &mut Recorder<'_>,
+    sink: &mut Sink<'_>,
     models: &mut Models,
     todo: &[Job],
     stop: &AtomicBool,
-) -> Result<bool> {
+) -> bool {
     if todo.is_empty() {
-        return Ok(false);
+        return false;
     }
-    let cfg = inputs.cfg;
-    let settings = SaveSettings::of(cfg);
     let every: Vec<usize> = (0..inputs.styles.len()).collect();
-    let global = (!cfg.preserve_color).then(|| styles::encode(inputs, models, &every, None));
+    // Styles are encoded once for the run, unless recoloured to each content (preserve-color).
+    let global = (!inputs.cfg.preserve_color).then(|| styles::encode(inputs, models, &every, None));
     for (ci, jobs) in plan::by_content(todo) {
         if stop.load(Ordering::SeqCst) {
-            return Ok(true);
+            return true;
         }
-        let t = Instant::now();
-        let content = match imaging::load(&inputs.contents[ci].path, &cfg.content_sizing) {
+        let content = match prepare(inputs, models, ci, global.as_ref()) {
             Ok(c) => c,
             Err(e) => {
-                rec.error_rows(&jobs, &format!("content image {e}"), |_| {})?;
+                fail_all(sink, &jobs, &e, Shares::default());
                 continue;
             }
         };
-        let load_s = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let feats = match models.encode(content.data.view().insert_axis(Axis(0))) {
-            Ok(e) => e.features,
-            Err(e) => {
-                let msg = format!(
-                    "content image '{}': {e}",
-                    inputs.contents[ci].path.display()
-                );
-                rec.error_rows(&jobs, &msg, |_| {})?;
-                continue;
-            }
+        let style_outputs = if global.is_some() {
+            todo.len()
+        } else {
+            jobs.len()
         };
-        let encode_s = t.elapsed().as_secs_f64();
-        let (fh, fw) = (feats.shape()[2], feats.shape()[3]);
-        let mask_path = inputs.masks[ci]
-            .clone()
-            .expect("masked contents have a mask path");
-        let mask = match crate::mask::load(&mask_path, inputs.styles.len(), fh, fw) {
-            Ok(m) => m,
-            Err(e) => {
-                rec.error_rows(&jobs, &e.to_string(), |_| {})?;
-                continue;
-            }
-        };
-        let local: StyleTable;
-        let table = match &global {
-            Some(t) => t,
-            None => {
-                local = styles::encode(inputs, models, &every, Some(&content));
-                &local
-            }
-        };
-        let mut stats = Vec::new();
-        for si in &every {
-            match &table[si] {
-                Ok(s) => stats.push(s.clone()),
-                Err(e) => {
-                    stats.clear();
-                    rec.error_rows(&jobs, e, |_| {})?;
-                    break;
-                }
-            }
-        }
-        if stats.is_empty() {
-            continue;
-        }
-        let n = jobs.len();
         for job in &jobs {
             if stop.load(Ordering::SeqCst) {
-                return Ok(true);
+                return true;
             }
-            let t = Instant::now();
-            let r = match mask.uniform() {
-                Some(k) => stats[k]
-                    .stylize_one(models, feats.view(), job.alpha)
-                    .map(|r| (r.adain_s, r.decode_s, r.images)),
-                None => {
-                    let pairs: Vec<(&[f32], &[f32])> = stats
-                        .iter()
-                        .map(|s| (s.mean.as_slice(), s.std.as_slice()))
-                        .collect();
-                    let flat = feats.as_slice().expect("encoder output is contiguous");
-                    let target =
-                        crate::mask::masked_adain(flat, FEATURE_CHANNELS, &mask, &pairs, job.alpha);
-                    let adain_s = t.elapsed().as_secs_f64();
-                    let target = Array4::from_shape_vec((1, FEATURE_CHANNELS, fh, fw), target)
-                        .expect("the target has the features' shape");
-                    let t2 = Instant::now();
-                    models
-                        .decode(target.view())
-                        .map(|y| (adain_s, t2.elapsed().as_secs_f64(), y))
-                }
-            };
-            let (adain_s, decode_s, images) = match r {
-                Ok(r) => r,
-                Err(e) => {
-                    let msg = format!(
-                        "content image '{}': {e}",
-                        inputs.contents[ci].path.display()
-                    );
-                    rec.error_rows(&[job], &msg, |_| {})?;
-                    continue;
-                }
-            };
-            let y = runtime::crop(images, content.height() as usize, content.width() as usize);
-            let mut row = rec.base_row(job);
-            (row.content_width, row.content_height) = (content.width(), content.height());
-            (row.style_width, row.style_height) = (stats[0].width, stats[0].height);
-            Shares {
-                content_load_s: load_s,
-                content_encode_s: encode_s,
-                content_outputs: n,
-                style_load_s: stats.iter().map(|s| s.load_s).sum(),
-                style_encode_s: stats.iter().map(|s| s.encode_s).sum(),
-                style_outputs: if global.is_some() { todo.len() } else { n },
-                adain_s,
-                decode_s,
-                batch: 1,
-            }
-            .apply(&mut row);
-            rec.saved(save_output(
-                y.index_axis(Axis(0), 0),
-                &job.output,
-                row,
-                settings,
-            ))?;
+            content.output(inputs, models, sink, job, jobs.len(), style_outputs);
         }
     }
-    Ok(false)
+    false
+}
+
+/// One content made ready for its masked outputs.
+struct Masked {
+    image: Image,
+    load_s: f64,
+    features: Array4<f32>,
+    encode_s: f64,
+    mask: MaskWeights,
+    /// Every style's statistics, in the order the mask's regions take them.
+    stats: Vec<StyleStats>,
+}
+
+/// Loads and encodes content `ci`, its mask on the feature grid and every style's statistics
+/// (from `global`, or recoloured to it); the error names what failed.
+fn prepare(
+    inputs: Inputs<'_>,
+    models: &mut Models,
+    ci: usize,
+    global: Option<&StyleTable>,
+) -> Result<Masked, String> {
+    let path = &inputs.contents[ci].path;
+    let t = Instant::now();
+    let image = imaging::load(path, &inputs.cfg.content_sizing)
+        .map_err(|e| format!("content image {e}"))?;
+    let load_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let features = models
+        .encode(image.data.view().insert_axis(Axis(0)))
+        .map_err(|e| format!("content image '{}': {e}", path.display()))?
+        .features;
+    let encode_s = t.elapsed().as_secs_f64();
+    let (fh, fw) = (features.shape()[2], features.shape()[3]);
+    let mask_path = inputs.masks[ci]
+        .as_ref()
+        .expect("masked contents have a mask path");
+    let mask =
+        crate::mask::load(mask_path, inputs.styles.len(), fh, fw).map_err(|e| e.to_string())?;
+    let every: Vec<usize> = (0..inputs.styles.len()).collect();
+    let local: StyleTable;
+    let table = match global {
+        Some(t) => t,
+        None => {
+            local = styles::encode(inputs, models, &every, Some(&image));
+            &local
+        }
+    };
+    let stats = every
+        .iter()
+        .map(|si| table[si].clone())
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Masked {
+        image,
+        load_s,
+        features,
+        encode_s,
+        mask,
+        stats,
+    })
+}
+
+impl Masked {
+    /// One masked output at `job.alpha`, handed to `sink`; `outputs` of this content share its
+    /// load and encode, `style_outputs` the styles'.
+    fn output(
+        &self,
+        inputs: Inputs<'_>,
+        models: &mut Models,
+        sink: &mut Sink<'_>,
+        job: &Job,
+        outputs: usize,
+        style_outputs: usize,
+    ) {
+        let (adain_s, decode_s, images) = match self.stylize(models, job.alpha) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = inputs.contents[job.content].path.display();
+                let msg = format!("content image '{path}': {e}");
+                return fail_all(sink, &[job], &msg, Shares::default());
+            }
+        };
+        let (h, w) = (self.image.height(), self.image.width());
+        let y = runtime::crop(images, h as usize, w as usize);
+        let shares = Shares {
+            content_load_s: self.load_s,
+            content_encode_s: self.encode_s,
+            content_outputs: outputs,
+            style_load_s: self.stats.iter().map(|s| s.load_s).sum(),
+            style_encode_s: self.stats.iter().map(|s| s.encode_s).sum(),
+            style_outputs,
+            adain_s,
+            decode_s,
+            batch: 1,
+        };
+        let sizes = Sizes {
+            content: (w, h),
+            style: (self.stats[0].width, self.stats[0].height),
+        };
+        let settings = SaveSettings::of(inputs.cfg);
+        sink(save_job(
+            y.index_axis(Axis(0), 0),
+            job,
+            shares,
+            sizes,
+            settings,
+        ));
+    }
+
+    /// The masked AdaIN target at `alpha`, decoded: AdaIN seconds, decoder seconds, the image.
+    /// A mask that gives one style every cell takes that style's own path (byte-identical).
+    fn stylize(
+        &self,
+        models: &mut Models,
+        alpha: f32,
+    ) -> crate::error::Result<(f64, f64, Array4<f32>)> {
+        if let Some(k) = self.mask.uniform() {
+            let r = self.stats[k].stylize_one(models, self.features.view(), alpha)?;
+            return Ok((r.adain_s, r.decode_s, r.images));
+        }
+        let t = Instant::now();
+        let pairs: Vec<(&[f32], &[f32])> = self
+            .stats
+            .iter()
+            .map(|s| (s.mean.as_slice(), s.std.as_slice()))
+            .collect();
+        let flat = self
+            .features
+            .as_slice()
+            .expect("encoder output is contiguous");
+        let target = crate::mask::masked_adain(flat, FEATURE_CHANNELS, &self.mask, &pairs, alpha);
+        let adain_s = t.elapsed().as_secs_f64();
+        let (fh, fw) = (self.features.shape()[2], self.features.shape()[3]);
+        let target = Array4::from_shape_vec((1, FEATURE_CHANNELS, fh, fw), target)
+            .expect("the target has the features' shape");
+        let t = Instant::now();
+        let y = models.decode(target.view())?;
+        Ok((adain_s, t.elapsed().as_secs_f64(), y))
+    }
 }

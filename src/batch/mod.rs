@@ -3,10 +3,11 @@
 //!
 //! Flow: [`plan`] lists the outputs (naming, resume, shard) -> `record` skips those already on
 //! disk -> `pipeline` runs the rest (`styles`: statistics once; contents streamed and encoded
-//! once; batched AdaIN + decoder; `save`: atomic writes on rayon's pool) or `naive` does
-//! everything again per output (the benchmark's baseline) -> `record` turns each output into a
-//! [`report::Row`], flushed as it arrives -> `sheets` draws the contact sheets -> the
-//! [`report::Summary`].
+//! once; batched AdaIN + decoder; `save`: atomic writes on rayon's pool), `naive` does
+//! everything again per output (the benchmark's baseline) and `masked` places styles by region.
+//! Each stage hands one `outcome` per job to the driver ([`run`]), whose `record` is the one
+//! place it becomes a [`report::Row`], flushed as it arrives, and whose thumbnails `sheets`
+//! draws as contact sheets -> the [`report::Summary`].
 
 pub mod lock;
 pub mod plan;
@@ -14,6 +15,7 @@ pub mod report;
 
 mod masked;
 mod naive;
+mod outcome;
 mod pipeline;
 mod record;
 mod save;
@@ -130,29 +132,13 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         styles: &styles,
         masks: &masks,
     };
-    let masked: Vec<bool> = masks.iter().map(Option::is_some).collect();
-    let all = plan::jobs(
-        &contents,
-        &styles,
-        &cfg.alphas,
-        cfg.mix.is_some(),
-        &masked,
-        &cfg.out,
-        cfg.format.extension(),
-    );
-    let planned = match cfg.shard {
-        Some(s) => plan::shard(all, s),
-        None => all,
-    };
+    let planned = planned_jobs(inputs);
     // Everything that can fail before work starts is checked before anything is written.
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
     let (_lock, report_path, report) = prepare_out(cfg, progress)?;
     if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
-        progress.println(
-            "note: fp16 graphs on the CPU provider run slower than fp32 (ONNX Runtime's CPU \
-             kernels convert float16 back to float32); fp16 is for GPUs, int8 is the fast CPU path",
-        );
+        progress.println(FP16_ON_CPU);
     }
     let batch_size = match cfg.batch_size {
         0 if models.provider == runtime::Resolved::Cuda => 16,
@@ -162,18 +148,19 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let (provider, precision) = (models.provider.to_string(), models.precision().to_string());
     let mut rec = Recorder::new(inputs, provider, precision, report, progress);
     progress.start(planned.len() as u64);
+    // The stages hand back one outcome per job; only this driver records them.
+    let sink: &mut outcome::Sink<'_> = &mut |o| rec.record(o);
     // Resume: outputs already on disk are skipped (and reported) unless --overwrite.
-    let todo = rec.skip_existing(&planned)?;
+    let todo = record::skip_existing(inputs, &planned, sink);
     let (masked_todo, todo): (Vec<plan::Job>, Vec<plan::Job>) = todo
         .into_iter()
         .partition(|j| j.style == plan::StyleRef::Masked);
     let interrupted = if cfg.naive {
-        naive::run(inputs, &mut rec, &mut models, &todo, stop)?
+        naive::run(inputs, sink, &mut models, &todo, stop)
     } else {
-        pipeline::run(inputs, &mut rec, &mut models, &todo, batch_size, stop)?
+        pipeline::run(inputs, sink, &mut models, &todo, batch_size, stop)
     };
-    let interrupted =
-        interrupted || masked::run(inputs, &mut rec, &mut models, &masked_todo, stop)?;
+    let interrupted = interrupted || masked::run(inputs, sink, &mut models, &masked_todo, stop);
     progress.finish();
     let sheets = sheets::draw(inputs, &rec.thumbs, &planned, progress).unwrap_or_else(|e| {
         progress.println(&format!("error: cannot draw the contact sheets: {e}"));
@@ -189,6 +176,30 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         report: report_path,
         sheets,
     })
+}
+
+/// Said when fp16 graphs run on the CPU provider.
+const FP16_ON_CPU: &str = "note: fp16 graphs on the CPU provider run slower than fp32 (ONNX \
+     Runtime's CPU kernels convert float16 back to float32); fp16 is for GPUs, int8 is the fast \
+     CPU path";
+
+/// Every output of this run's share, in plan order.
+fn planned_jobs(inputs: Inputs<'_>) -> Vec<plan::Job> {
+    let cfg = inputs.cfg;
+    let masked: Vec<bool> = inputs.masks.iter().map(Option::is_some).collect();
+    let all = plan::jobs(
+        inputs.contents,
+        inputs.styles,
+        &cfg.alphas,
+        cfg.mix.is_some(),
+        &masked,
+        &cfg.out,
+        cfg.format.extension(),
+    );
+    match cfg.shard {
+        Some(s) => plan::shard(all, s),
+        None => all,
+    }
 }
 
 /// The run's figures.

@@ -13,9 +13,9 @@ use std::time::Instant;
 use ndarray::{Array1, Array4, Axis, s};
 
 use super::Inputs;
+use super::outcome::{Sink, Sizes, fail_all};
 use super::plan::{self, Job, StyleRef};
-use super::record::Recorder;
-use super::report::{Shares, ms};
+use super::report::Shares;
 use super::save::{SaveSettings, Saver};
 use super::styles::{self, StyleStats, StyleTable};
 use crate::error::Result;
@@ -25,18 +25,18 @@ use crate::runtime::{self, BoundContent, Models};
 /// Contents decoded ahead of the encoder.
 const PREFETCH: usize = 2;
 
-/// Runs `todo` (jobs without an output yet), `batch_size` outputs per decoder call. Returns
-/// whether it was interrupted.
+/// Runs `todo` (jobs without an output yet), `batch_size` outputs per decoder call, handing each
+/// job's outcome to `sink`. Returns whether it was interrupted.
 pub(super) fn run(
     inputs: Inputs<'_>,
-    rec: &mut Recorder<'_>,
+    sink: &mut Sink<'_>,
     models: &mut Models,
     todo: &[Job],
     batch_size: usize,
     stop: &AtomicBool,
-) -> Result<bool> {
+) -> bool {
     if todo.is_empty() {
-        return Ok(false);
+        return false;
     }
     let n_styles = inputs.styles.len();
     let all: Vec<&Job> = todo.iter().collect();
@@ -58,14 +58,14 @@ pub(super) fn run(
     let mut interrupted = false;
     for (ci, loaded, load_s) in stream.rx.iter() {
         interrupted =
-            stop.load(Ordering::SeqCst) || p.content(rec, ci, &groups[&ci], loaded, load_s)?;
+            stop.load(Ordering::SeqCst) || p.content(sink, ci, &groups[&ci], loaded, load_s);
         if interrupted {
             break;
         }
     }
     stream.stop();
-    p.saver.finish(rec)?;
-    Ok(interrupted || stop.load(Ordering::SeqCst))
+    p.saver.finish(sink);
+    interrupted || stop.load(Ordering::SeqCst)
 }
 
 /// The run-wide state of the stages.
@@ -86,16 +86,16 @@ impl Pipeline<'_, '_> {
     /// batches. Returns whether a stop was requested.
     fn content(
         &mut self,
-        rec: &mut Recorder<'_>,
+        sink: &mut Sink<'_>,
         ci: usize,
         jobs: &[&Job],
         loaded: Result<Image>,
         load_s: f64,
-    ) -> Result<bool> {
+    ) -> bool {
         let inputs = self.inputs;
-        let Some(mut content) = encode_content(inputs, rec, self.models, ci, jobs, loaded, load_s)?
+        let Some(mut content) = encode_content(inputs, sink, self.models, ci, jobs, loaded, load_s)
         else {
-            return Ok(false);
+            return false;
         };
         let local;
         let table = match &self.global {
@@ -111,42 +111,43 @@ impl Pipeline<'_, '_> {
         for j in jobs {
             match styles::target(inputs, j, table) {
                 Ok(s) => ready.push((j, s)),
-                Err(e) => rec.error_rows(&[j], &e, |r| r.load_ms = content.load_share())?,
+                Err(e) => fail_all(sink, &[j], &e, content.load_share()),
             }
         }
         // A tiled content's outputs are whole images: one at a time bounds the memory.
         let per_call = if content.tiled { 1 } else { self.batch_size };
         for chunk in ready.chunks(per_call) {
             if self.stop.load(Ordering::SeqCst) {
-                return Ok(true);
+                return true;
             }
-            self.batch(rec, ci, &mut content, chunk)?;
+            self.batch(sink, ci, &mut content, chunk);
         }
-        Ok(false)
+        false
     }
 
-    /// One decoder call's outputs: decoded, their rows filled with their time shares, and
-    /// handed to the save stage.
+    /// One decoder call's outputs: decoded, and handed to the save stage with their time shares.
     fn batch(
         &mut self,
-        rec: &mut Recorder<'_>,
+        sink: &mut Sink<'_>,
         ci: usize,
         content: &mut Content,
         chunk: &[(&Job, StyleStats)],
-    ) -> Result<()> {
+    ) {
         let (adain_s, decode_s, images) =
             match decode_batch(self.inputs, self.models, content, chunk) {
                 Ok(r) => r,
                 Err(e) => {
                     let jobs: Vec<&Job> = chunk.iter().map(|(j, _)| *j).collect();
                     let path = self.inputs.contents[ci].path.display();
-                    return rec.error_rows(&jobs, &format!("content image '{path}': {e}"), |_| {});
+                    let msg = format!("content image '{path}': {e}");
+                    return fail_all(sink, &jobs, &msg, Shares::default());
                 }
             };
         for (k, (job, st)) in chunk.iter().enumerate() {
-            let mut row = rec.base_row(job);
-            (row.content_width, row.content_height) = (content.w as u32, content.h as u32);
-            (row.style_width, row.style_height) = (st.width, st.height);
+            let sizes = Sizes {
+                content: (content.w as u32, content.h as u32),
+                style: (st.width, st.height),
+            };
             // Styles encoded for this content alone (preserve-color) belong to its outputs.
             let style_outputs = match (&self.global, job.style) {
                 (None, _) => content.outputs,
@@ -155,7 +156,7 @@ impl Pipeline<'_, '_> {
                     self.style_uses.get(&0).copied().unwrap_or(1)
                 }
             };
-            Shares {
+            let shares = Shares {
                 content_load_s: content.load_s,
                 content_encode_s: content.encode_s,
                 content_outputs: content.outputs,
@@ -165,12 +166,11 @@ impl Pipeline<'_, '_> {
                 adain_s,
                 decode_s,
                 batch: chunk.len(),
-            }
-            .apply(&mut row);
+            };
             let img = images.index_axis(Axis(0), k).to_owned();
-            self.saver.spawn(img, job.output.clone(), row);
+            self.saver.spawn(img, job, shares, sizes);
         }
-        self.saver.drain(rec)
+        self.saver.drain(sink);
     }
 }
 
@@ -228,31 +228,29 @@ struct Content {
 }
 
 impl Content {
-    /// One output's share of loading this content, in ms.
-    fn load_share(&self) -> f64 {
-        ms(self.load_s / self.outputs as f64)
+    /// One output's share of loading this content.
+    fn load_share(&self) -> Shares {
+        Shares::content_load(self.load_s, self.outputs)
     }
 }
 
-/// Encodes a loaded content (through tiles when large); a failure becomes error rows for its
-/// jobs and `None`.
+/// Encodes a loaded content (through tiles when large); a failure is handed to `sink` for each
+/// of its jobs, and gives `None`.
 fn encode_content(
     inputs: Inputs<'_>,
-    rec: &mut Recorder<'_>,
+    sink: &mut Sink<'_>,
     models: &mut Models,
     ci: usize,
     jobs: &[&Job],
     loaded: Result<Image>,
     load_s: f64,
-) -> Result<Option<Content>> {
-    let n = jobs.len() as f64;
+) -> Option<Content> {
+    let share = Shares::content_load(load_s, jobs.len());
     let img = match loaded {
         Ok(img) => img,
         Err(e) => {
-            rec.error_rows(jobs, &format!("content image {e}"), |r| {
-                r.load_ms = ms(load_s / n)
-            })?;
-            return Ok(None);
+            fail_all(sink, jobs, &format!("content image {e}"), share);
+            return None;
         }
     };
     let (h, w) = (img.height() as usize, img.width() as usize);
@@ -276,11 +274,11 @@ fn encode_content(
                 "content image '{}': {e}",
                 inputs.contents[ci].path.display()
             );
-            rec.error_rows(jobs, &msg, |r| r.load_ms = ms(load_s / n))?;
-            return Ok(None);
+            fail_all(sink, jobs, &msg, share);
+            return None;
         }
     };
-    Ok(Some(Content {
+    Some(Content {
         features,
         h,
         w,
@@ -290,7 +288,7 @@ fn encode_content(
         outputs: jobs.len(),
         // Dropped unless styles are recoloured to it: a large content's memory is its features.
         pixels: inputs.cfg.preserve_color.then_some(img),
-    }))
+    })
 }
 
 /// AdaIN + decoder for one batch of (style statistics, alpha) on one content: returns AdaIN

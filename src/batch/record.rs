@@ -1,26 +1,25 @@
-//! Where finished outputs go: one [`Row`] each, into the report (flushed per row), the run log's
-//! counters, the progress bar and the contact sheets' thumbnails. Every stage hands its rows
-//! here, so an output is counted exactly once whichever path made it.
+//! Where finished jobs go: the run's driver hands each stage's [`JobOutcome`] here, and this is
+//! the one place it becomes a [`Row`]: into the report (flushed per row), the run log's
+//! counters, the progress bar and the contact sheets' thumbnails. An output is counted exactly
+//! once whichever stage made it.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashSet;
 
-use image::RgbImage;
-
+use super::outcome::{End, JobOutcome, Sink};
 use super::plan::{Job, StyleRef};
-use super::report::{ReportWriter, Row, RunLog, Status};
+use super::report::{ReportWriter, Row, RunLog, Status, ms};
+use super::sheets::Thumbs;
 use super::{Inputs, Progress};
-use crate::error::Result;
 
 pub(super) struct Recorder<'a> {
     inputs: Inputs<'a>,
     provider: String,
     precision: String,
-    pub progress: &'a dyn Progress,
+    progress: &'a dyn Progress,
     report: ReportWriter,
     pub log: RunLog,
-    /// Thumbnails of finished outputs, by output path, for the contact sheets.
-    pub thumbs: HashMap<PathBuf, RgbImage>,
+    /// Thumbnails of finished outputs, for the contact sheets.
+    pub thumbs: Thumbs,
     /// Error messages already printed: a bad file's error is printed once, not once per output
     /// (every output still gets its row).
     printed: HashSet<String>,
@@ -43,7 +42,7 @@ impl<'a> Recorder<'a> {
             progress,
             report,
             log: RunLog::default(),
-            thumbs: HashMap::new(),
+            thumbs: Thumbs::default(),
             printed: HashSet::new(),
             report_error: None,
         }
@@ -72,8 +71,8 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// A job's row with what is known before any work: names, provider, precision.
-    pub fn base_row(&self, job: &Job) -> Row {
+    /// A job's row with what is known before any work: names, provider, precision, mask.
+    fn base_row(&self, job: &Job) -> Row {
         Row {
             content: self.inputs.contents[job.content].path.display().to_string(),
             style: self.style_label(job.style),
@@ -92,13 +91,49 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Records a finished row (ok, skipped or error).
-    pub fn emit(&mut self, mut row: Row) -> Result<()> {
+    /// The row of an outcome (the only place rows are filled), and its thumbnail.
+    fn row(&self, o: JobOutcome) -> (Row, Option<image::RgbImage>) {
+        let mut row = self.base_row(&o.job);
+        if let Some(s) = o.sizes {
+            (row.content_width, row.content_height) = s.content;
+            (row.style_width, row.style_height) = s.style;
+        }
+        o.shares.apply(&mut row);
+        let thumb = match o.end {
+            End::Skipped { thumb } => {
+                row.status = Some(Status::Skipped);
+                thumb
+            }
+            End::Failed(e) => {
+                row.status = Some(Status::Error);
+                row.error = e;
+                None
+            }
+            End::Saved(s) => {
+                row.save_ms = ms(s.save_s);
+                (row.output_width, row.output_height) = s.size;
+                match s.written {
+                    Ok(()) => row.status = Some(Status::Ok),
+                    Err(e) => {
+                        row.status = Some(Status::Error);
+                        row.error = format!("cannot write output: {e}");
+                    }
+                }
+                s.thumb
+            }
+        };
         row.close();
-        if row.status != Some(Status::Ok)
-            && row.status != Some(Status::Skipped)
-            && self.printed.insert(row.error.clone())
-        {
+        (row, thumb)
+    }
+
+    /// Records one finished job: its row in the report and the counters, its error printed
+    /// once, its thumbnail kept, the progress bar moved.
+    pub fn record(&mut self, o: JobOutcome) {
+        let (row, thumb) = self.row(o);
+        if let Some(t) = thumb {
+            self.thumbs.insert(row.output.clone().into(), t);
+        }
+        if row.status == Some(Status::Error) && self.printed.insert(row.error.clone()) {
             self.progress.println(&format!("error: {}", row.error));
         }
         self.log.record(&row);
@@ -113,51 +148,27 @@ impl<'a> Recorder<'a> {
             self.report_error = Some(e.to_string());
         }
         self.progress.inc(1);
-        Ok(())
     }
+}
 
-    /// An error row for each of `jobs`; `share` fills in the time they had already cost.
-    pub fn error_rows(&mut self, jobs: &[&Job], err: &str, share: impl Fn(&mut Row)) -> Result<()> {
-        for j in jobs {
-            let mut row = self.base_row(j);
-            row.status = Some(Status::Error);
-            row.error = err.to_string();
-            share(&mut row);
-            self.emit(row)?;
+/// Resume: jobs whose output exists are handed to `sink` as skipped (with their thumbnails when
+/// sheets are drawn); the rest are returned, in plan order. With `overwrite`, every job is
+/// returned.
+pub(super) fn skip_existing(inputs: Inputs<'_>, planned: &[Job], sink: &mut Sink<'_>) -> Vec<Job> {
+    let cfg = inputs.cfg;
+    let mut todo = Vec::new();
+    for job in planned {
+        if cfg.overwrite || !finished(&job.output, cfg.format, cfg.verify) {
+            todo.push(job.clone());
+            continue;
         }
-        Ok(())
+        let thumb = (cfg.grid != super::Grid::None)
+            .then(|| image::open(&job.output).ok())
+            .flatten()
+            .map(|img| super::sheets::thumbnail(&img.to_rgb8()));
+        sink(JobOutcome::skipped(job, thumb));
     }
-
-    /// Records an output of the save stage, keeping its thumbnail.
-    pub fn saved(&mut self, s: super::save::Saved) -> Result<()> {
-        if let Some(t) = s.thumb {
-            self.thumbs.insert(PathBuf::from(&s.row.output), t);
-        }
-        self.emit(s.row)
-    }
-
-    /// Resume: jobs whose output exists are recorded as skipped (their thumbnails kept for the
-    /// sheets); the rest are returned, in plan order. With `overwrite`, every job is returned.
-    pub fn skip_existing(&mut self, planned: &[Job]) -> Result<Vec<Job>> {
-        let cfg = self.inputs.cfg;
-        let mut todo = Vec::new();
-        for job in planned {
-            if cfg.overwrite || !finished(&job.output, cfg.format, cfg.verify) {
-                todo.push(job.clone());
-                continue;
-            }
-            let mut row = self.base_row(job);
-            row.status = Some(Status::Skipped);
-            if cfg.grid != super::Grid::None
-                && let Ok(img) = image::open(&job.output)
-            {
-                self.thumbs
-                    .insert(job.output.clone(), super::sheets::thumbnail(&img.to_rgb8()));
-            }
-            self.emit(row)?;
-        }
-        Ok(todo)
-    }
+    todo
 }
 
 /// What resume trusts as a finished output: a regular file (not a link), non-empty, whose first

@@ -61,7 +61,7 @@ pub fn ms(s: f64) -> f64 {
 /// What one output shares with others, before it is divided among them (see the module doc):
 /// its content's load and encode (over `content_outputs`), its style's (over `style_outputs`),
 /// and the AdaIN/decoder call (over `batch`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Shares {
     pub content_load_s: f64,
     pub content_encode_s: f64,
@@ -75,6 +75,15 @@ pub struct Shares {
 }
 
 impl Shares {
+    /// Only a content's load, split over its `outputs`: what failed outputs had cost.
+    pub fn content_load(load_s: f64, outputs: usize) -> Self {
+        Shares {
+            content_load_s: load_s,
+            content_outputs: outputs,
+            ..Default::default()
+        }
+    }
+
     /// Writes this output's share of each stage into `row`.
     pub fn apply(&self, row: &mut Row) {
         let c = self.content_outputs.max(1) as f64;

@@ -1,24 +1,17 @@
 //! The save stage: clamp, encode and write one output atomically, on rayon's pool, with a
-//! bound on the images waiting to be saved (back-pressure on the decoder). The naive mode calls
-//! [`save_output`] inline; the planned pipeline goes through [`Saver`].
+//! bound on the images waiting to be saved (back-pressure on the decoder). The naive and masked
+//! stages call [`save_job`] inline; the planned pipeline goes through [`Saver`]. Either way the
+//! result is the job's [`JobOutcome`].
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use image::RgbImage;
 use ndarray::Array3;
 
-use super::record::Recorder;
-use super::report::{Row, Status, ms};
-use crate::error::Result;
+use super::outcome::{End, JobOutcome, Saved, Sink, Sizes};
+use super::plan::Job;
+use super::report::Shares;
 use crate::imaging::{self, Format};
-
-/// A finished output: its row, and its thumbnail when contact sheets are drawn.
-pub(super) struct Saved {
-    pub row: Row,
-    pub thumb: Option<RgbImage>,
-}
 
 /// How outputs are written (from the run's settings).
 #[derive(Debug, Clone, Copy)]
@@ -39,36 +32,45 @@ impl SaveSettings {
     }
 }
 
-/// Writes `img` (`[3, H, W]`, clamped here) to `out`; completes `row` with the save time, the
-/// output size and the status.
+/// Writes `img` (`[3, H, W]`, clamped here) to `out` atomically.
 pub(super) fn save_output(
     img: ndarray::ArrayView3<'_, f32>,
     out: &std::path::Path,
-    mut row: Row,
     s: SaveSettings,
 ) -> Saved {
     let t = Instant::now();
     let rgb = imaging::to_rgb8(img);
-    let r = imaging::save(out, &rgb, s.format, s.quality);
-    row.save_ms = ms(t.elapsed().as_secs_f64());
-    row.output_width = rgb.width();
-    row.output_height = rgb.height();
-    match r {
-        Ok(()) => row.status = Some(Status::Ok),
-        Err(e) => {
-            row.status = Some(Status::Error);
-            row.error = format!("cannot write output: {e}");
-        }
+    let written = imaging::save(out, &rgb, s.format, s.quality).map_err(|e| e.to_string());
+    let save_s = t.elapsed().as_secs_f64();
+    Saved {
+        save_s,
+        size: (rgb.width(), rgb.height()),
+        written,
+        thumb: s.thumbnails.then(|| super::sheets::thumbnail(&rgb)),
     }
-    let thumb = s.thumbnails.then(|| super::sheets::thumbnail(&rgb));
-    Saved { row, thumb }
+}
+
+/// Saves `img` as `job`'s output: the job's outcome, with what it cost before the save.
+pub(super) fn save_job(
+    img: ndarray::ArrayView3<'_, f32>,
+    job: &Job,
+    shares: Shares,
+    sizes: Sizes,
+    s: SaveSettings,
+) -> JobOutcome {
+    JobOutcome {
+        job: job.clone(),
+        shares,
+        sizes: Some(sizes),
+        end: End::Saved(save_output(img, &job.output, s)),
+    }
 }
 
 /// Saves running on rayon's pool, reported as they finish.
 pub(super) struct Saver {
     settings: SaveSettings,
-    tx: mpsc::Sender<Saved>,
-    rx: mpsc::Receiver<Saved>,
+    tx: mpsc::Sender<JobOutcome>,
+    rx: mpsc::Receiver<JobOutcome>,
     in_flight: usize,
     /// Most images allowed to wait for their save before the decoder waits.
     bound: usize,
@@ -86,38 +88,36 @@ impl Saver {
         }
     }
 
-    /// Starts saving one output.
-    pub fn spawn(&mut self, img: Array3<f32>, out: PathBuf, row: Row) {
-        let (tx, settings) = (self.tx.clone(), self.settings);
+    /// Starts saving `job`'s image.
+    pub fn spawn(&mut self, img: Array3<f32>, job: &Job, shares: Shares, sizes: Sizes) {
+        let (tx, settings, job) = (self.tx.clone(), self.settings, job.clone());
         self.in_flight += 1;
         rayon::spawn(move || {
-            let _ = tx.send(save_output(img.view(), &out, row, settings));
+            let _ = tx.send(save_job(img.view(), &job, shares, sizes, settings));
         });
     }
 
-    /// Records what finished so far, then waits while more than the bound are in flight.
-    pub fn drain(&mut self, rec: &mut Recorder<'_>) -> Result<()> {
-        while let Ok(s) = self.rx.try_recv() {
+    /// Hands on what finished so far, then waits while more than the bound are in flight.
+    pub fn drain(&mut self, sink: &mut Sink<'_>) {
+        while let Ok(o) = self.rx.try_recv() {
             self.in_flight -= 1;
-            rec.saved(s)?;
+            sink(o);
         }
         while self.in_flight > self.bound {
-            self.wait_one(rec)?;
+            self.wait_one(sink);
         }
-        Ok(())
     }
 
     /// Waits for every save still running.
-    pub fn finish(mut self, rec: &mut Recorder<'_>) -> Result<()> {
+    pub fn finish(mut self, sink: &mut Sink<'_>) {
         while self.in_flight > 0 {
-            self.wait_one(rec)?;
+            self.wait_one(sink);
         }
-        Ok(())
     }
 
-    fn wait_one(&mut self, rec: &mut Recorder<'_>) -> Result<()> {
-        let s = self.rx.recv().expect("the saver holds a sender");
+    fn wait_one(&mut self, sink: &mut Sink<'_>) {
+        let o = self.rx.recv().expect("the saver holds a sender");
         self.in_flight -= 1;
-        rec.saved(s)
+        sink(o);
     }
 }

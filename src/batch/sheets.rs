@@ -1,6 +1,6 @@
 //! Contact sheets, like the course report's tables: rows content x style, columns alphas, with
 //! the content and style images in the first two columns; one sheet per run or per content.
-//! Drawn from the thumbnails the save stage kept, so no output is read back.
+//! Drawn from the thumbnails [`Thumbs`] collected as outputs finished, so no output is read back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,22 @@ pub(super) const THUMB: u32 = 160;
 /// Most rows on one per-run sheet: it stays viewable; larger runs use `--grid content`.
 const MAX_ROWS: usize = 60;
 
+/// The thumbnails' collector: one per finished output (made now, or found on disk by resume),
+/// by output path, kept as outputs finish so the sheets never read an output back.
+#[derive(Default)]
+pub(super) struct Thumbs(HashMap<PathBuf, RgbImage>);
+
+impl Thumbs {
+    pub fn insert(&mut self, output: PathBuf, thumb: RgbImage) {
+        self.0.insert(output, thumb);
+    }
+
+    fn get(&self, output: &Path) -> Option<RgbImage> {
+        self.0.get(output).cloned()
+    }
+}
+
+/// A cell's image: `img` scaled to the sheet's row height.
 pub(super) fn thumbnail(img: &RgbImage) -> RgbImage {
     let w = (img.width() as f64 * THUMB as f64 / img.height() as f64)
         .round()
@@ -28,7 +44,7 @@ pub(super) fn thumbnail(img: &RgbImage) -> RgbImage {
 /// The sheets for `planned` (every job of the run, done now or before), from `thumbs`.
 pub(super) fn draw(
     inputs: Inputs<'_>,
-    thumbs: &HashMap<PathBuf, RgbImage>,
+    thumbs: &Thumbs,
     planned: &[Job],
     progress: &dyn Progress,
 ) -> Result<Vec<PathBuf>> {
@@ -55,63 +71,86 @@ pub(super) fn draw(
             rows.len()
         ));
     }
-    let mut inputs_thumbs: HashMap<PathBuf, Option<RgbImage>> = HashMap::new();
-    let mut input_thumb = |p: &Path| {
-        inputs_thumbs
-            .entry(p.to_path_buf())
-            .or_insert_with(|| image::open(p).ok().map(|i| thumbnail(&i.to_rgb8())))
-            .clone()
-    };
-    let blank = || RgbImage::from_pixel(THUMB, THUMB, image::Rgb([235, 235, 235]));
+    let mut input_thumbs = InputThumbs::default();
     let mut sheets = Vec::new();
     for group in groups(cfg.grid, &rows) {
-        let mut cells = Vec::new();
-        let mut labels = Vec::new();
-        for &ri in &group {
-            let jobs = &rows[ri].1;
-            let j0 = jobs[0];
-            let mut row_cells =
-                vec![input_thumb(&inputs.contents[j0.content].path).unwrap_or_else(blank)];
-            let style = match j0.style {
-                StyleRef::One(i) => input_thumb(&inputs.styles[i].path),
-                StyleRef::Mix => None,
-                // The mask stands in the style column, next to its content.
-                StyleRef::Masked => inputs.masks[j0.content]
-                    .as_deref()
-                    .and_then(&mut input_thumb),
-            };
-            row_cells.push(style.unwrap_or_else(blank));
-            for a in &cfg.alphas {
-                let cell = jobs
-                    .iter()
-                    .find(|j| j.alpha == *a)
-                    .and_then(|j| thumbs.get(&j.output).cloned());
-                row_cells.push(cell.unwrap_or_else(blank));
-            }
-            let sname = match j0.style {
-                StyleRef::One(i) => inputs.styles[i].name.clone(),
-                StyleRef::Mix => "mix".into(),
-                StyleRef::Masked => "mask".into(),
-            };
-            labels.push(format!("{} x {}", inputs.contents[j0.content].name, sname));
-            cells.push(row_cells);
-        }
+        let (cells, labels): (Vec<Vec<RgbImage>>, Vec<String>) = group
+            .iter()
+            .map(|&ri| sheet_row(inputs, &rows[ri].1, thumbs, &mut input_thumbs))
+            .unzip();
         let sheet = imaging::contact_sheet(&cells, &col_labels, &labels, THUMB);
-        let name = match cfg.grid {
-            Grid::PerRun => match cfg.shard {
-                Some(s) => format!("contact_sheet-shard-{}-of-{}.png", s.index, s.count),
-                None => "contact_sheet.png".into(),
-            },
-            _ => format!(
-                "contact_sheet_{}.png",
-                inputs.contents[rows[group[0]].1[0].content].name
-            ),
-        };
-        let path = cfg.out.join(name);
+        let path = cfg
+            .out
+            .join(sheet_name(inputs, rows[group[0]].1[0].content));
         imaging::save(&path, &sheet, Format::Png, 100)?;
         sheets.push(path);
     }
     Ok(sheets)
+}
+
+/// A grey cell where an image is missing (failed, not made, unreadable).
+fn blank() -> RgbImage {
+    RgbImage::from_pixel(THUMB, THUMB, image::Rgb([235, 235, 235]))
+}
+
+/// Thumbnails of the inputs (contents, styles, masks), each read once for all its rows.
+#[derive(Default)]
+struct InputThumbs(HashMap<PathBuf, Option<RgbImage>>);
+
+impl InputThumbs {
+    fn get(&mut self, p: &Path) -> Option<RgbImage> {
+        self.0
+            .entry(p.to_path_buf())
+            .or_insert_with(|| image::open(p).ok().map(|i| thumbnail(&i.to_rgb8())))
+            .clone()
+    }
+}
+
+/// One sheet row's cells (content, style or mask, one per alpha) and its label, for the jobs
+/// of one (content, style target).
+fn sheet_row(
+    inputs: Inputs<'_>,
+    jobs: &[&Job],
+    thumbs: &Thumbs,
+    input_thumbs: &mut InputThumbs,
+) -> (Vec<RgbImage>, String) {
+    let j0 = jobs[0];
+    let content = input_thumbs.get(&inputs.contents[j0.content].path);
+    let style = match j0.style {
+        StyleRef::One(i) => input_thumbs.get(&inputs.styles[i].path),
+        StyleRef::Mix => None,
+        // The mask stands in the style column, next to its content.
+        StyleRef::Masked => inputs.masks[j0.content]
+            .as_deref()
+            .and_then(|m| input_thumbs.get(m)),
+    };
+    let mut cells = vec![content.unwrap_or_else(blank), style.unwrap_or_else(blank)];
+    for a in &inputs.cfg.alphas {
+        let cell = jobs
+            .iter()
+            .find(|j| j.alpha == *a)
+            .and_then(|j| thumbs.get(&j.output));
+        cells.push(cell.unwrap_or_else(blank));
+    }
+    let sname = match j0.style {
+        StyleRef::One(i) => inputs.styles[i].name.clone(),
+        StyleRef::Mix => "mix".into(),
+        StyleRef::Masked => "mask".into(),
+    };
+    let label = format!("{} x {}", inputs.contents[j0.content].name, sname);
+    (cells, label)
+}
+
+/// The per-run sheet's name (one per shard), or the per-content sheet's for `content`.
+fn sheet_name(inputs: Inputs<'_>, content: usize) -> String {
+    let cfg = inputs.cfg;
+    match cfg.grid {
+        Grid::PerRun => match cfg.shard {
+            Some(s) => format!("contact_sheet-shard-{}-of-{}.png", s.index, s.count),
+            None => "contact_sheet.png".into(),
+        },
+        _ => format!("contact_sheet_{}.png", inputs.contents[content].name),
+    }
 }
 
 /// Sheet rows: jobs grouped by (content, style target), in plan order.
