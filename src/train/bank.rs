@@ -95,6 +95,82 @@ fn to_unit(x: &Tensor) -> Tensor {
     x.to_kind(Kind::Float) / 255.0
 }
 
+/// Bytes one crop takes in the bank: its kept taps (from one blank crop through the encoder, so
+/// that a bank too large for this machine is refused before any work) and its two 8-bit crops.
+fn per_crop_bytes(
+    crop: u32,
+    device: Device,
+    full_taps: bool,
+    encode: &dyn Fn(&Tensor) -> Vec<Tensor>,
+) -> u64 {
+    let side = crop as i64;
+    let probe = tch::no_grad(|| encode(&Tensor::zeros([1, 3, side, side], (Kind::Float, device))));
+    let layers = if full_taps { &probe[..] } else { &probe[3..] };
+    let taps: i64 = layers.iter().map(|x| x.numel() as i64 * 4).sum();
+    (taps + 2 * 3 * side * side) as u64
+}
+
+/// `n` content and `n` style crops from `loader`, as 8-bit tensors `[n, 3, H, W]`.
+fn draw_crops(
+    loader: &mut Batches,
+    n: usize,
+    batch_size: usize,
+    device: Device,
+) -> Result<(Tensor, Tensor)> {
+    let (mut cs, mut ss) = (Vec::new(), Vec::new());
+    let mut got = 0;
+    while got < n {
+        let (c, s) = loader.next(device)?;
+        let take = (n - got).min(batch_size) as i64;
+        cs.push(to_u8(&c.narrow(0, 0, take)));
+        ss.push(to_u8(&s.narrow(0, 0, take)));
+        got += take as usize;
+    }
+    Ok((Tensor::cat(&cs, 0), Tensor::cat(&ss, 0)))
+}
+
+/// The frozen encoder's outputs for every crop, `batch_size` at a time: the content taps (all
+/// four with `full_taps`, else relu4_1) and, with `style`, each style tap's mean and std. They
+/// are written into tensors allocated once at their final size: gathering chunks and
+/// concatenating would hold the bank twice at its peak.
+fn encode_crops(
+    content_u8: &Tensor,
+    style_u8: &Tensor,
+    batch_size: usize,
+    full_taps: bool,
+    style: bool,
+    encode: &dyn Fn(&Tensor) -> Vec<Tensor>,
+) -> (Vec<Tensor>, Vec<(Tensor, Tensor)>) {
+    let n = content_u8.size()[0] as usize;
+    let mut taps: Vec<Tensor> = Vec::new();
+    let mut stats: Vec<(Tensor, Tensor)> = Vec::new();
+    for k in (0..n).step_by(batch_size) {
+        let len = (n - k).min(batch_size) as i64;
+        let mut t = encode(&to_unit(&content_u8.narrow(0, k as i64, len)));
+        if !full_taps {
+            t = t.split_off(3);
+        }
+        if taps.is_empty() {
+            taps = t.iter().map(|x| alloc(x, n)).collect();
+        }
+        for (dst, src) in taps.iter_mut().zip(&t) {
+            dst.narrow(0, k as i64, len).copy_(src);
+        }
+        if style {
+            let s = to_unit(&style_u8.narrow(0, k as i64, len));
+            let st: Vec<(Tensor, Tensor)> = encode(&s).iter().map(mean_std).collect();
+            if stats.is_empty() {
+                stats = st.iter().map(|(m, d)| (alloc(m, n), alloc(d, n))).collect();
+            }
+            for ((dm, ds), (m, d)) in stats.iter_mut().zip(&st) {
+                dm.narrow(0, k as i64, len).copy_(m);
+                ds.narrow(0, k as i64, len).copy_(d);
+            }
+        }
+    }
+    (taps, stats)
+}
+
 impl Bank {
     /// Draws `n` content and `n` style crops with the loader of `data` (seed salted) and encodes
     /// them with `encode` (the model's frozen encoder: four taps of a `[B,3,H,W]` batch).
@@ -116,62 +192,23 @@ impl Bank {
             )));
         }
         let t0 = std::time::Instant::now();
-        // One blank crop through the encoder gives the size of a crop's features, so that a bank
-        // too large for this machine is refused before any work.
-        let side = data.crop as i64;
-        let probe =
-            tch::no_grad(|| encode(&Tensor::zeros([1, 3, side, side], (Kind::Float, device))));
-        let layers = if full_taps { &probe[..] } else { &probe[3..] };
-        let per_crop: i64 =
-            layers.iter().map(|x| x.numel() as i64 * 4).sum::<i64>() + 2 * 3 * side * side;
-        check_memory(n, (per_crop as u64).saturating_mul(n as u64), device)?;
+        let per_crop = per_crop_bytes(data.crop, device, full_taps, encode);
+        check_memory(n, per_crop.saturating_mul(n as u64), device)?;
         let draw = DataConfig {
             seed: data.seed ^ CROP_SALT,
             ..data.clone()
         };
         let mut loader = Batches::start(&draw, 0, kind, device)?;
-        let (mut cs, mut ss) = (Vec::new(), Vec::new());
-        let mut got = 0;
-        while got < n {
-            let (c, s) = loader.next(device)?;
-            let take = (n - got).min(data.batch_size) as i64;
-            cs.push(to_u8(&c.narrow(0, 0, take)));
-            ss.push(to_u8(&s.narrow(0, 0, take)));
-            got += take as usize;
-        }
-        let content_u8 = Tensor::cat(&cs, 0);
-        let style_u8 = Tensor::cat(&ss, 0);
-        // The features are written into tensors allocated once at their final size: gathering
-        // chunks and concatenating would hold the bank twice at its peak.
+        let (content_u8, style_u8) = draw_crops(&mut loader, n, data.batch_size, device)?;
         let (content_taps, style_stats) = tch::no_grad(|| {
-            let mut taps: Vec<Tensor> = Vec::new();
-            let mut stats: Vec<(Tensor, Tensor)> = Vec::new();
-            for k in (0..n).step_by(data.batch_size) {
-                let len = (n - k).min(data.batch_size) as i64;
-                let c = to_unit(&content_u8.narrow(0, k as i64, len));
-                let mut t = encode(&c);
-                if !full_taps {
-                    t = t.split_off(3);
-                }
-                if taps.is_empty() {
-                    taps = t.iter().map(|x| alloc(x, n)).collect();
-                }
-                for (dst, src) in taps.iter_mut().zip(&t) {
-                    dst.narrow(0, k as i64, len).copy_(src);
-                }
-                if style {
-                    let s = to_unit(&style_u8.narrow(0, k as i64, len));
-                    let st: Vec<(Tensor, Tensor)> = encode(&s).iter().map(mean_std).collect();
-                    if stats.is_empty() {
-                        stats = st.iter().map(|(m, d)| (alloc(m, n), alloc(d, n))).collect();
-                    }
-                    for ((dm, ds), (m, d)) in stats.iter_mut().zip(&st) {
-                        dm.narrow(0, k as i64, len).copy_(m);
-                        ds.narrow(0, k as i64, len).copy_(d);
-                    }
-                }
-            }
-            (taps, stats)
+            encode_crops(
+                &content_u8,
+                &style_u8,
+                data.batch_size,
+                full_taps,
+                style,
+                encode,
+            )
         });
         Ok(Bank {
             content_u8,

@@ -1,7 +1,7 @@
 //! Training batches: content and style images from folders (recursive), decoded, resized,
 //! randomly cropped and flipped, either on worker threads ahead of the step ([`Loader`]) or from
-//! the whole set decoded once into device memory as uint8 ([`Resident`]: crops and flips are
-//! then tensor slices on the GPU, and the step never waits for the CPU).
+//! the whole set decoded once into device memory as uint8 ([`Resident`], in `resident.rs`:
+//! crops and flips are then tensor slices on the GPU, and the step never waits for the CPU).
 //!
 //! Determinism: batch `i` is a pure function of (seed, i) — which files, which crop, which flip —
 //! so a resumed run sees exactly the batches an uninterrupted one would, whatever the worker
@@ -23,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use image::imageops;
 use rand::{Rng, SeedableRng};
 
+use super::resident::Resident;
 use crate::error::{Error, Result};
 
 /// Loader settings.
@@ -231,7 +232,7 @@ pub struct Draw {
 }
 
 impl Draw {
-    fn new(rng: &mut rand_chacha::ChaCha8Rng, files: usize) -> Self {
+    pub(super) fn new(rng: &mut rand_chacha::ChaCha8Rng, files: usize) -> Self {
         Draw {
             k0: rng.random_range(0..files),
             u: rng.random::<f64>(),
@@ -241,7 +242,7 @@ impl Draw {
     }
 
     /// Top-left corner of the crop in a `w` x `h` image.
-    fn origin(&self, w: u32, h: u32, crop: u32) -> (u32, u32) {
+    pub(super) fn origin(&self, w: u32, h: u32, crop: u32) -> (u32, u32) {
         (
             ((w - crop) as f64 * self.u) as u32,
             ((h - crop) as f64 * self.v) as u32,
@@ -250,7 +251,7 @@ impl Draw {
 }
 
 /// One RNG per iteration, seeded from (seed, iteration): order-independent and resumable.
-fn iteration_rng(seed: u64, iteration: u64) -> rand_chacha::ChaCha8Rng {
+pub(super) fn iteration_rng(seed: u64, iteration: u64) -> rand_chacha::ChaCha8Rng {
     rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
@@ -330,94 +331,8 @@ pub enum LoaderKind {
     Resident,
 }
 
-/// The whole training set in device memory, one `[3,H,W]` uint8 tensor per readable image.
-pub struct Resident {
-    cfg: DataConfig,
-    content: Vec<Option<tch::Tensor>>,
-    style: Vec<Option<tch::Tensor>>,
-    next_iter: u64,
-    warnings: Vec<String>,
-    bad: usize,
-}
-
-impl Resident {
-    /// Decodes every image (in parallel, on the CPU) and moves it to `device`.
-    pub fn load(cfg: &DataConfig, start: u64, device: tch::Device) -> Result<Self> {
-        use rayon::prelude::*;
-        check_crop(cfg)?;
-        let mut warnings = Vec::new();
-        let mut sets = Vec::new();
-        for (what, roots) in [("content", &cfg.content), ("style", &cfg.style)] {
-            let files = list_images(what, roots)?;
-            let imgs: Vec<Result<image::RgbImage>> =
-                files.par_iter().map(|p| prepare(cfg, p)).collect();
-            let mut set = Vec::with_capacity(files.len());
-            for r in imgs {
-                match r {
-                    Ok(rgb) => {
-                        let (w, h) = rgb.dimensions();
-                        let t = tch::Tensor::from_slice(rgb.as_raw())
-                            .reshape([h as i64, w as i64, 3])
-                            .permute([2, 0, 1])
-                            .contiguous()
-                            .to_device(device);
-                        set.push(Some(t));
-                    }
-                    Err(e) => {
-                        warnings.push(format!("warning: skipping unreadable training image: {e}"));
-                        set.push(None);
-                    }
-                }
-            }
-            if set.iter().all(Option::is_none) {
-                return Err(Error::Invalid(format!(
-                    "every one of the {} {what} training images is unreadable (first: {})",
-                    files.len(),
-                    files[0].display()
-                )));
-            }
-            sets.push(set);
-        }
-        let style = sets.pop().expect("two sets");
-        let content = sets.pop().expect("two sets");
-        let bad = warnings.len();
-        Ok(Resident {
-            cfg: cfg.clone(),
-            content,
-            style,
-            next_iter: start,
-            warnings,
-            bad,
-        })
-    }
-
-    fn sample(&self, set: &[Option<tch::Tensor>], d: &Draw) -> tch::Tensor {
-        let n = set.len();
-        let img = (0..n)
-            .find_map(|k| set[(d.k0 + k) % n].as_ref())
-            .expect("at least one readable image (checked at load)");
-        let (h, w) = (img.size()[1] as u32, img.size()[2] as u32);
-        let (x0, y0) = d.origin(w, h, self.cfg.crop);
-        let c = self.cfg.crop as i64;
-        let t = img.narrow(1, y0 as i64, c).narrow(2, x0 as i64, c);
-        if d.flip { t.flip([2]) } else { t }
-    }
-
-    /// The next batch in iteration order, `[B,3,crop,crop]` float in [0,1] on the device.
-    pub fn next_batch(&mut self) -> (tch::Tensor, tch::Tensor) {
-        let mut rng = iteration_rng(self.cfg.seed, self.next_iter);
-        self.next_iter += 1;
-        let (mut c, mut s) = (Vec::new(), Vec::new());
-        for _ in 0..self.cfg.batch_size {
-            c.push(self.sample(&self.content, &Draw::new(&mut rng, self.content.len())));
-            s.push(self.sample(&self.style, &Draw::new(&mut rng, self.style.len())));
-        }
-        let f = |v: Vec<tch::Tensor>| tch::Tensor::stack(&v, 0).to_kind(tch::Kind::Float) / 255.0;
-        (f(c), f(s))
-    }
-}
-
-fn check_crop(cfg: &DataConfig) -> Result<()> {
+/// A crop the encoder's grid can take (multiple of 8) and large enough to be a training crop.
+pub(super) fn check_crop(cfg: &DataConfig) -> Result<()> {
     if !cfg.crop.is_multiple_of(8) || cfg.crop < 64 {
         return Err(Error::Invalid(format!(
             "--crop {}: expected a multiple of 8, at least 64",
@@ -473,21 +388,21 @@ impl Batches {
 
     pub fn take_warnings(&mut self) -> Vec<String> {
         match self {
-            Batches::Resident(r) => std::mem::take(&mut r.warnings),
+            Batches::Resident(r) => r.take_warnings(),
             Batches::Threads(l) => l.take_warnings(),
         }
     }
 
     pub fn bad_files(&self) -> usize {
         match self {
-            Batches::Resident(r) => r.bad,
+            Batches::Resident(r) => r.bad_files(),
             Batches::Threads(l) => l.bad_files(),
         }
     }
 
     pub fn content_files(&self) -> usize {
         match self {
-            Batches::Resident(r) => r.content.len(),
+            Batches::Resident(r) => r.content_files(),
             Batches::Threads(l) => l.content_files,
         }
     }

@@ -20,6 +20,7 @@ pub mod optim;
 pub mod plot;
 pub mod profile;
 mod publish;
+pub mod resident;
 pub mod resume;
 pub mod run;
 pub mod schedule;

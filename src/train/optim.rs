@@ -87,20 +87,8 @@ impl Adam {
         tch::no_grad(|| {
             let grads: Vec<Tensor> = self.names.iter().map(|n| vars[n].grad()).collect();
             let device = vars[&self.names[0]].device();
-            // As clip_grad_norm_: the norm of the per-tensor norms.
-            let norms: Vec<Tensor> = grads
-                .iter()
-                .filter(|g| g.defined())
-                .map(|g| g.to_kind(Kind::Float).norm())
-                .collect();
-            let grad_norm = Tensor::stack(&norms, 0).norm();
+            let (grad_norm, coef) = clip(&grads, max_norm, device);
             let ok = loss.isfinite().logical_and(&grad_norm.isfinite());
-            let coef = if max_norm > 0.0 {
-                (Tensor::full([], max_norm, (Kind::Float, device)) / (&grad_norm + CLIP_EPS))
-                    .clamp_max(1.0)
-            } else {
-                Tensor::ones([], (Kind::Float, device))
-            };
             // A skipped step multiplies the gradient by 0 and keeps the old moments below.
             let coef = coef.where_scalarother(&ok, 0.0);
             let bc2_sqrt = bc2.sqrt();
@@ -186,4 +174,21 @@ impl Adam {
         }
         Ok(())
     }
+}
+
+/// The gradients' global norm, as clip_grad_norm_ takes it (the norm of the per-tensor norms),
+/// and the factor that clips it to `max_norm` (1 when `max_norm` is 0).
+fn clip(grads: &[Tensor], max_norm: f64, device: tch::Device) -> (Tensor, Tensor) {
+    let norms: Vec<Tensor> = grads
+        .iter()
+        .filter(|g| g.defined())
+        .map(|g| g.to_kind(Kind::Float).norm())
+        .collect();
+    let grad_norm = Tensor::stack(&norms, 0).norm();
+    let coef = if max_norm > 0.0 {
+        (Tensor::full([], max_norm, (Kind::Float, device)) / (&grad_norm + CLIP_EPS)).clamp_max(1.0)
+    } else {
+        Tensor::ones([], (Kind::Float, device))
+    };
+    (grad_norm, coef)
 }

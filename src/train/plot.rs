@@ -125,14 +125,11 @@ fn draw_legend<'a, 'b: 'a, Y: Ranged>(
 }
 
 /// The training losses against iteration, log scale.
-fn draw_losses(
-    area: &Area<'_>,
-    rows: &[LossRow],
-    xr: std::ops::Range<f64>,
-    round_starts: &[u64],
-    path: &Path,
-) -> Result<()> {
-    type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
+/// One loss curve: its legend name, colour and column.
+type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
+
+/// The terms the run computed (reconstruction has no content or style term).
+fn loss_series(rows: &[LossRow]) -> Vec<Series> {
     let all: [Series; 5] = [
         ("content", BLUE, |r| r.content),
         ("style (unweighted)", RED, |r| r.style),
@@ -142,22 +139,35 @@ fn draw_losses(
             r.identity_feature
         }),
     ];
-    // Only the terms the run computed (reconstruction has no content or style term).
-    let series: Vec<Series> = all
-        .into_iter()
+    all.into_iter()
         .filter(|s| rows.iter().any(|r| (s.2)(r) > 0.0))
-        .collect();
+        .collect()
+}
+
+/// The log-scale y range over `series`' positive finite values, with room below the lowest
+/// curve for the round labels.
+fn loss_range(rows: &[LossRow], series: &[Series]) -> (f64, f64) {
     let vals = rows
         .iter()
         .flat_map(|r| series.iter().map(|s| (s.2)(r)).collect::<Vec<_>>())
         .filter(|v| *v > 0.0 && v.is_finite());
     let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if lo <= hi {
-        // Room below the lowest curve for the round labels.
+    if lo <= hi {
         (lo * 0.5, hi * 1.25)
     } else {
         (1e-3, 1.0)
-    };
+    }
+}
+
+fn draw_losses(
+    area: &Area<'_>,
+    rows: &[LossRow],
+    xr: std::ops::Range<f64>,
+    round_starts: &[u64],
+    path: &Path,
+) -> Result<()> {
+    let series = loss_series(rows);
+    let (lo, hi) = loss_range(rows, &series);
     let mut chart = ChartBuilder::on(area)
         .caption("AdaIN decoder training loss", ("sans-serif", 28))
         .margin(15)

@@ -28,30 +28,7 @@ impl Run<'_> {
             ));
             return Ok(());
         }
-        let mut rounds = self
-            .start
-            .published
-            .as_ref()
-            .map(|p| p.rounds.clone())
-            .unwrap_or_default();
-        // The round began where the published state ended, which is not where this process
-        // began when it resumed its own checkpoint.
-        let (from_it, from_s) = self
-            .start
-            .published
-            .as_ref()
-            .map_or((0, 0.0), |p| (p.iteration, p.elapsed_s));
-        let steps = self.last_it - self.start.iteration;
-        rounds.push(Round {
-            from_iteration: from_it,
-            to_iteration: it,
-            seconds: chosen.progress.elapsed_s - from_s,
-            device: device_name(self.model.device),
-            batch_size: cfg.batch_size,
-            images_per_s: (steps as usize * cfg.batch_size) as f64 / self.train_s.max(1e-9),
-            val: chosen.val,
-            note: cfg.note.clone(),
-        });
+        let rounds = self.rounds_with(chosen);
         let state = Published {
             iteration: it,
             adam_start: chosen.progress.adam_start,
@@ -74,6 +51,31 @@ impl Run<'_> {
         self.progress
             .println(&format!("published iteration {it} to {}", dir.display()));
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// The rounds the published state had, with this process's round (ending at `chosen`)
+    /// appended.
+    fn rounds_with(&self, chosen: &CheckpointMeta) -> Vec<Round> {
+        let published = self.start.published.as_ref();
+        let mut rounds = published.map(|p| p.rounds.clone()).unwrap_or_default();
+        // The round began where the published state ended, which is not where this process
+        // began when it resumed its own checkpoint.
+        let (from_it, from_s) = published.map_or((0, 0.0), |p| (p.iteration, p.elapsed_s));
+        let steps = self.last_it - self.start.iteration;
+        let cfg = self.cfg;
+        rounds.push(Round {
+            from_iteration: from_it,
+            to_iteration: chosen.progress.iteration,
+            seconds: chosen.progress.elapsed_s - from_s,
+            device: device_name(self.model.device),
+            batch_size: cfg.batch_size,
+            images_per_s: (steps as usize * cfg.batch_size) as f64 / self.train_s.max(1e-9),
+            val: chosen.val,
+            note: cfg.note.clone(),
+        });
+        rounds
     }
 }
 

@@ -28,29 +28,6 @@ impl Model {
     /// Validation scores over every sample content x style pair (see [`ValScores`]).
     pub fn validate(&self, samples: &Samples) -> ValScores {
         tch::no_grad(|| {
-            let stats = |taps: &[Tensor]| -> Vec<(Vec<f32>, Vec<f32>)> {
-                taps.iter()
-                    .map(|t| {
-                        let (m, s) = mean_std(t);
-                        let v = |x: Tensor| {
-                            Vec::<f32>::try_from(x.flatten(0, -1).to_device(Device::Cpu))
-                                .expect("f32")
-                        };
-                        (v(m), v(s))
-                    })
-                    .collect()
-            };
-            let to_array = |t: &Tensor| {
-                let t = t
-                    .clamp(0.0, 1.0)
-                    .squeeze_dim(0)
-                    .to_device(Device::Cpu)
-                    .contiguous();
-                let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
-                let data = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32");
-                ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), data)
-                    .expect("3 x h x w")
-            };
             let style_taps: Vec<Vec<Tensor>> = samples
                 .style
                 .iter()
@@ -72,7 +49,8 @@ impl Model {
                     let g_taps = self.enc_taps(&g);
                     acc[0] += mse(&g_taps[3], &t).double_value(&[]);
                     acc[1] += style_loss(&g_taps, &s_stats, self.device).double_value(&[]);
-                    acc[2] += crate::metrics::style_error(&stats(&g_taps), &stats(s_taps));
+                    acc[2] +=
+                        crate::metrics::style_error(&host_stats(&g_taps), &host_stats(s_taps));
                     acc[3] += crate::metrics::ssim_luma(to_array(&g).view(), c_img.view());
                     pairs += 1;
                 }
@@ -87,6 +65,29 @@ impl Model {
             }
         })
     }
+}
+
+/// Each tap's per-channel mean and std on the host, as the quality metrics take them.
+fn host_stats(taps: &[Tensor]) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let v = |x: Tensor| Vec::<f32>::try_from(x.flatten(0, -1).to_device(Device::Cpu)).expect("f32");
+    taps.iter()
+        .map(|t| {
+            let (m, s) = mean_std(t);
+            (v(m), v(s))
+        })
+        .collect()
+}
+
+/// A `[1, 3, H, W]` image clamped to [0, 1] as a host `[3, H, W]` array.
+fn to_array(t: &Tensor) -> ndarray::Array3<f32> {
+    let t = t
+        .clamp(0.0, 1.0)
+        .squeeze_dim(0)
+        .to_device(Device::Cpu)
+        .contiguous();
+    let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+    let data = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32");
+    ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), data).expect("3 x h x w")
 }
 
 /// The validation scores logged in `row`, if it has them.
