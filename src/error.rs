@@ -61,6 +61,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A stop (Ctrl-C, SIGTERM) was honoured before the work could finish; says what was left.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     #[error("onnx runtime: {0}")]
     Runtime(String),
 }

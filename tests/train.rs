@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 use adain::model::{self, Weights};
-use adain::train::bank::Bank;
+use adain::train::bank::{Bank, Keep};
 use adain::train::checkpoint;
 use adain::train::data::{Batches, DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
@@ -723,9 +723,12 @@ fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
             5,
             LoaderKind::Threads,
             Device::Cpu,
-            identity,
-            objective == Objective::Adain,
+            Keep {
+                full_taps: identity,
+                style: objective == Objective::Adain,
+            },
             &|x| m.enc_taps(x),
+            &AtomicBool::new(false),
         )
         .unwrap();
         assert_eq!(bank.len(), 5);
@@ -760,9 +763,12 @@ fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
         1,
         LoaderKind::Threads,
         Device::Cpu,
-        false,
-        true,
+        Keep {
+            full_taps: false,
+            style: true,
+        },
         &|x| m.enc_taps(x),
+        &AtomicBool::new(false),
     )
     .err()
     .expect("a bank smaller than a batch");
@@ -775,9 +781,12 @@ fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
             1 << 40,
             LoaderKind::Threads,
             Device::Cpu,
-            true,
-            true,
+            Keep {
+                full_taps: true,
+                style: true,
+            },
             &|x| m.enc_taps(x),
+            &AtomicBool::new(false),
         )
         .err()
         .expect("a bank beyond the memory");
@@ -862,6 +871,33 @@ fn a_run_that_took_no_step_publishes_nothing() {
             .iter()
             .any(|l| l.contains("nothing to publish"))
     );
+}
+
+/// A stop (Ctrl-C, SIGTERM) during the feature bank's build is honoured there, not minutes later
+/// when the bank is whole: the run ends with an "interrupted" error before its first step, and
+/// the published folder it continues is left as it was.
+#[test]
+fn a_stop_during_the_feature_bank_build_ends_the_run_there() {
+    let d = tempfile::tempdir().unwrap();
+    let published = publish_two_iterations(d.path());
+    let state = || std::fs::read(published.join("training/state.json")).unwrap();
+    let before = state();
+    let cfg = TrainConfig {
+        feature_cache: 6,
+        continue_from: Some(published.clone()),
+        publish: Some(published.clone()),
+        ..config(&d.path().join("b"), 4)
+    };
+    let err = train::train(&cfg, false, &Capture::default(), &AtomicBool::new(true))
+        .err()
+        .expect("the stop ends the run");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("interrupted:") && msg.contains("feature bank") && msg.contains("0 of 6"),
+        "{msg}"
+    );
+    assert_eq!(state(), before);
+    assert!(!d.path().join("b/checkpoints/latest.json").exists());
 }
 
 /// Short GPU windows add up: a run published after 2 iterations (decoder, bfloat16 Adam moments,

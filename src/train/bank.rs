@@ -14,6 +14,8 @@
 //! `value / 255` once converted back), style crops as their statistics only.
 
 use rand::{Rng, SeedableRng};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tch::{Device, Kind, Tensor};
 
 use super::data::{Batches, DataConfig, LoaderKind};
@@ -95,6 +97,15 @@ fn to_unit(x: &Tensor) -> Tensor {
     x.to_kind(Kind::Float) / 255.0
 }
 
+/// What a bank keeps of each crop besides its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep {
+    /// All four content taps (identity terms, reconstruction), else relu4_1 alone.
+    pub full_taps: bool,
+    /// The style crops' statistics (the paper's loss; reconstruction has no style term).
+    pub style: bool,
+}
+
 /// Bytes one crop takes in the bank: its kept taps (from one blank crop through the encoder, so
 /// that a bank too large for this machine is refused before any work) and its two 8-bit crops.
 fn per_crop_bytes(
@@ -116,10 +127,14 @@ fn draw_crops(
     n: usize,
     batch_size: usize,
     device: Device,
+    stop: &AtomicBool,
 ) -> Result<(Tensor, Tensor)> {
     let (mut cs, mut ss) = (Vec::new(), Vec::new());
     let mut got = 0;
     while got < n {
+        if stop.load(Ordering::SeqCst) {
+            return Err(stopped(format!("{got} of {n} crops drawn")));
+        }
         let (c, s) = loader.next(device)?;
         let take = (n - got).min(batch_size) as i64;
         cs.push(to_u8(&c.narrow(0, 0, take)));
@@ -137,14 +152,18 @@ fn encode_crops(
     content_u8: &Tensor,
     style_u8: &Tensor,
     batch_size: usize,
-    full_taps: bool,
-    style: bool,
+    keep: Keep,
     encode: &dyn Fn(&Tensor) -> Vec<Tensor>,
-) -> (Vec<Tensor>, Vec<(Tensor, Tensor)>) {
+    stop: &AtomicBool,
+) -> Result<(Vec<Tensor>, Vec<(Tensor, Tensor)>)> {
+    let Keep { full_taps, style } = keep;
     let n = content_u8.size()[0] as usize;
     let mut taps: Vec<Tensor> = Vec::new();
     let mut stats: Vec<(Tensor, Tensor)> = Vec::new();
     for k in (0..n).step_by(batch_size) {
+        if stop.load(Ordering::SeqCst) {
+            return Err(stopped(format!("{k} of {n} crops encoded")));
+        }
         let len = (n - k).min(batch_size) as i64;
         let mut t = encode(&to_unit(&content_u8.narrow(0, k as i64, len)));
         if !full_taps {
@@ -168,23 +187,31 @@ fn encode_crops(
             }
         }
     }
-    (taps, stats)
+    Ok((taps, stats))
+}
+
+/// A stop honoured mid-build: the bank is dropped, and the run ends before its first step.
+fn stopped(progress: String) -> Error {
+    Error::Interrupted(format!(
+        "stopped while building the feature bank ({progress}); no step was taken and nothing was published"
+    ))
 }
 
 impl Bank {
     /// Draws `n` content and `n` style crops with the loader of `data` (seed salted) and encodes
     /// them with `encode` (the model's frozen encoder: four taps of a `[B,3,H,W]` batch).
-    /// `full_taps` keeps all four content taps (identity terms); `style` computes the style
-    /// statistics (not needed by reconstruction).
+    /// `keep` says which taps and statistics are kept. A `stop` is looked at between batches:
+    /// the build then ends with [`Error::Interrupted`].
     pub fn build(
         data: &DataConfig,
         n: usize,
         kind: LoaderKind,
         device: Device,
-        full_taps: bool,
-        style: bool,
+        keep: Keep,
         encode: &dyn Fn(&Tensor) -> Vec<Tensor>,
+        stop: &AtomicBool,
     ) -> Result<Self> {
+        let full_taps = keep.full_taps;
         if n < data.batch_size {
             return Err(Error::Invalid(format!(
                 "--feature-cache {n}: expected at least --batch-size ({}) crops",
@@ -199,17 +226,10 @@ impl Bank {
             ..data.clone()
         };
         let mut loader = Batches::start(&draw, 0, kind, device)?;
-        let (content_u8, style_u8) = draw_crops(&mut loader, n, data.batch_size, device)?;
+        let (content_u8, style_u8) = draw_crops(&mut loader, n, data.batch_size, device, stop)?;
         let (content_taps, style_stats) = tch::no_grad(|| {
-            encode_crops(
-                &content_u8,
-                &style_u8,
-                data.batch_size,
-                full_taps,
-                style,
-                encode,
-            )
-        });
+            encode_crops(&content_u8, &style_u8, data.batch_size, keep, encode, stop)
+        })?;
         Ok(Bank {
             content_u8,
             style_u8,

@@ -232,3 +232,44 @@ pub fn resolve_device(choice: DeviceChoice) -> Result<Device> {
         DeviceChoice::Auto => Ok(Device::cuda_if_available()),
     }
 }
+
+/// Whether this CPU has bfloat16 arithmetic (AVX-512 BF16); `None` where it is not known.
+pub fn cpu_has_bf16() -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Some(std::arch::is_x86_feature_detected!("avx512bf16"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// The warning for `--precision bf16` on a CPU without bfloat16 arithmetic, where oneDNN
+/// emulates it: on a 2-core AMD EPYC Zen 3 (AVX2) the step ran at 0.066 images/s against fp32's
+/// 0.96 (128 px crops, batch 8, bank and identity terms), 14 times slower.
+pub fn bf16_warning(
+    device: Device,
+    precision: Precision,
+    has_bf16: Option<bool>,
+) -> Option<&'static str> {
+    (device == Device::Cpu && precision == Precision::Bf16 && has_bf16 == Some(false)).then_some(
+        "warning: --precision bf16 on a CPU without bfloat16 instructions (avx512_bf16): oneDNN \
+         emulates them, about 14x slower than --precision fp32 here (measured on an AVX2-only \
+         AMD EPYC); use fp32 on this machine",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_is_warned_of_only_on_a_cpu_known_to_lack_it() {
+        assert!(bf16_warning(Device::Cpu, Precision::Bf16, Some(false)).is_some());
+        assert!(bf16_warning(Device::Cpu, Precision::Bf16, Some(true)).is_none());
+        assert!(bf16_warning(Device::Cpu, Precision::Bf16, None).is_none());
+        assert!(bf16_warning(Device::Cpu, Precision::Fp32, Some(false)).is_none());
+        assert!(bf16_warning(Device::Cuda(0), Precision::Bf16, Some(false)).is_none());
+    }
+}

@@ -1,7 +1,7 @@
 //! Where a step's inputs come from: the loader's fresh crops, or the feature bank's crops with
 //! their frozen-encoder outputs computed once before training.
 
-use super::bank::Bank;
+use super::bank::{Bank, Keep};
 use super::config::{Objective, TrainConfig};
 use super::data::Batches;
 use super::net::Model;
@@ -17,13 +17,15 @@ pub(super) enum Feed {
 }
 
 impl Feed {
-    /// The loader, or the feature bank built with `model`'s frozen encoder.
+    /// The loader, or the feature bank built with `model`'s frozen encoder (a `stop` during its
+    /// build ends the run there, with [`crate::error::Error::Interrupted`]).
     pub(super) fn open(
         cfg: &TrainConfig,
         model: &Model,
         start_it: u64,
         device: tch::Device,
         progress: &dyn TrainProgress,
+        stop: &std::sync::atomic::AtomicBool,
     ) -> Result<Self> {
         Ok(match cfg.feature_cache {
             0 => Feed::Loader(Batches::start(&cfg.data(), start_it, cfg.loader, device)?),
@@ -34,9 +36,12 @@ impl Feed {
                     n,
                     cfg.loader,
                     device,
-                    cfg.identity(),
-                    cfg.objective == Objective::Adain,
+                    Keep {
+                        full_taps: cfg.identity(),
+                        style: cfg.objective == Objective::Adain,
+                    },
                     &|x| m.enc_taps(x),
+                    stop,
                 )?;
                 progress.println(&format!(
                     "feature bank: {n} content and {n} style crops encoded in {:.1} s ({:.2} GB)",

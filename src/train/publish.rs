@@ -16,8 +16,8 @@ impl Run<'_> {
     pub(super) fn publish(&self, dir: &Path, chosen: &CheckpointMeta) -> Result<()> {
         let cfg = self.cfg;
         let it = chosen.progress.iteration;
-        // A run stopped before its first step (Ctrl-C or SIGTERM while the feature bank was
-        // being built) has nothing new: publishing would add an empty round to the state.
+        // A run that took no step (asked for no more iterations than the published state
+        // holds) has nothing new: publishing would add an empty round to the state.
         if let Some(p) = &self.start.published
             && it <= p.iteration
         {

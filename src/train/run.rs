@@ -44,7 +44,7 @@ pub fn train(
     progress: &dyn TrainProgress,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<TrainOutcome> {
-    let mut run = Run::start(cfg, resume, progress)?;
+    let mut run = Run::start(cfg, resume, progress, stop)?;
     let t0 = Instant::now();
     for it in run.start.iteration..cfg.iterations {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -90,10 +90,19 @@ pub(super) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn start(cfg: &'a TrainConfig, resume: bool, progress: &'a dyn TrainProgress) -> Result<Self> {
+    fn start(
+        cfg: &'a TrainConfig,
+        resume: bool,
+        progress: &'a dyn TrainProgress,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Self> {
         let device = resolve_device(cfg.device)?;
         if device.is_cuda() {
             tch::Cuda::cudnn_set_benchmark(true);
+        }
+        let cpu_bf16 = super::config::cpu_has_bf16();
+        if let Some(w) = super::config::bf16_warning(device, cfg.precision, cpu_bf16) {
+            progress.println(w);
         }
         std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
         let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
@@ -104,7 +113,7 @@ impl<'a> Run<'a> {
         let losses_path = cfg.out.join("losses.csv");
         let rows = std::mem::take(&mut start.rows);
         losslog::write(&losses_path, &rows)?;
-        let feed = Feed::open(cfg, &model, start.iteration, device, progress)?;
+        let feed = Feed::open(cfg, &model, start.iteration, device, progress, stop)?;
         let per_epoch = super::data::iterations_per_epoch(feed.content_files(), cfg.batch_size);
         let samples = load_samples(cfg, device)?;
         let best = match resume {
