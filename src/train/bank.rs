@@ -37,15 +37,18 @@ pub struct Frozen {
     pub content_taps: Vec<Tensor>,
     /// Per-channel (mean, std) of the style's relu1_1..relu4_1, `[B,C,1,1]` each (empty for
     /// reconstruction, which has no style).
-    pub style_stats: Vec<(Tensor, Tensor)>,
+    pub style_stats: TapStats,
 }
+
+/// Per style tap, the (mean, std) of each channel, `[B,C,1,1]` each.
+pub type TapStats = Vec<(Tensor, Tensor)>;
 
 /// The bank: crops and their frozen features, on the training device.
 pub struct Bank {
     content_u8: Tensor,
     style_u8: Tensor,
     content_taps: Vec<Tensor>,
-    style_stats: Vec<(Tensor, Tensor)>,
+    style_stats: TapStats,
     batch_size: usize,
     seed: u64,
     /// From the loader that drew the crops.
@@ -155,11 +158,11 @@ fn encode_crops(
     keep: Keep,
     encode: &dyn Fn(&Tensor) -> Vec<Tensor>,
     stop: &AtomicBool,
-) -> Result<(Vec<Tensor>, Vec<(Tensor, Tensor)>)> {
+) -> Result<(Vec<Tensor>, TapStats)> {
     let Keep { full_taps, style } = keep;
     let n = content_u8.size()[0] as usize;
     let mut taps: Vec<Tensor> = Vec::new();
-    let mut stats: Vec<(Tensor, Tensor)> = Vec::new();
+    let mut stats: TapStats = Vec::new();
     for k in (0..n).step_by(batch_size) {
         if stop.load(Ordering::SeqCst) {
             return Err(stopped(format!("{k} of {n} crops encoded")));
@@ -177,7 +180,7 @@ fn encode_crops(
         }
         if style {
             let s = to_unit(&style_u8.narrow(0, k as i64, len));
-            let st: Vec<(Tensor, Tensor)> = encode(&s).iter().map(mean_std).collect();
+            let st: TapStats = encode(&s).iter().map(mean_std).collect();
             if stats.is_empty() {
                 stats = st.iter().map(|(m, d)| (alloc(m, n), alloc(d, n))).collect();
             }
