@@ -178,3 +178,65 @@ fn reference_difference_is_reported_per_output_and_in_the_summary() {
     assert!((col("ref_max_abs") - 10.0).abs() < 1e-4, "{row:?}");
     assert!(text.contains("3.33, 10"), "{text}");
 }
+
+/// `bench_frontier` (bench/pairs.sh), which decides whether a trained decoder replaces the
+/// published one, reads each curve linearly between its *neighbouring* scored alphas. The
+/// candidate here is above the reference everywhere; the chord from its first to its third point
+/// passes below the reference near style error 0.4, which is what an earlier version of the
+/// function read there (it took any pair of points around x) and so called it "not better".
+#[test]
+fn bench_frontier_interpolates_between_neighbouring_alphas() {
+    let d = tempfile::tempdir().unwrap();
+    let summary = |name: &str, pts: &[(f64, f64, f64)]| {
+        let mut s = String::from("method,alpha,style_error,ssim\n");
+        for (alpha, se, ssim) in pts {
+            s += &format!("{name},{alpha},{se},{ssim}\n");
+        }
+        let p = d.path().join(format!("{name}.csv"));
+        std::fs::write(&p, s).unwrap();
+        p
+    };
+    // (alpha, style error, SSIM). By hand, both piecewise linear: the margin at the breakpoints
+    // 0.2, 0.3, 0.4, 0.45, 0.6 is +0.01, +0.05, +0.0067, +0.035, +0.01, so its least is
+    // +0.0067 at 0.4 and its largest +0.05 at 0.3.
+    let cand = summary(
+        "cand",
+        &[
+            (1.0, 0.2, 0.31),
+            (0.5, 0.3, 0.50),
+            (0.1, 0.45, 0.66),
+            (0.0, 0.6, 0.71),
+        ],
+    );
+    let refr = summary(
+        "ref",
+        &[(1.0, 0.2, 0.30), (0.5, 0.4, 0.60), (0.0, 0.6, 0.70)],
+    );
+    // One line on stdout from the function as bench/checkpoints.sh sources it.
+    let frontier = |a: &std::path::Path, b: &std::path::Path| {
+        let out = std::process::Command::new("bash")
+            .current_dir(root())
+            .args([
+                "-c",
+                r#"source bench/pairs.sh && bench_frontier "$1" "$2""#,
+                "-",
+            ])
+            .arg(a)
+            .arg(b)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    let line = frontier(&cand, &refr);
+    assert!(
+        line.contains("at equal style error 0.200-0.600, SSIM margin +0.0067 to +0.0500"),
+        "{line}"
+    );
+    assert!(line.ends_with(": better"), "{line}");
+    // The same curves swapped: the reference is now below everywhere.
+    let line = frontier(&refr, &cand);
+    assert!(line.contains("SSIM margin -0.0500 to -0.0067"), "{line}");
+    assert!(line.ends_with("not better"), "{line}");
+}
