@@ -1128,3 +1128,94 @@ fn continuing_without_moments_warms_up_from_the_published_iteration() {
     assert_eq!(lr[2], (3, learning_rate(1e-4, 5e-5, 2) * 0.25));
     assert_eq!(lr[3], (4, learning_rate(1e-4, 5e-5, 3) * 0.5));
 }
+
+/// `adain-train --publish-from RUN --checkpoint N [--blend W] --publish DIR`: a checkpoint chosen
+/// after a continued run is published as the run's round (weights exactly the checkpoint's, or
+/// the blend computed here element by element, no moments, the log up to N); a folder that no
+/// longer holds the decoder the run began from, an iteration without a checkpoint and a blend
+/// out of (0, 1] are refused with the reason, and leave the folder as it was.
+#[test]
+fn a_checkpoint_chosen_after_the_run_publishes_alone_or_blended() {
+    let d = tempfile::tempdir().unwrap();
+    let published = publish_two_iterations(d.path());
+    let run = d.path().join("b");
+    let mut cont = config(&run, 6);
+    cont.continue_from = Some(published.clone());
+    train::train(&cont, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let copy = |name: &str| {
+        let to = d.path().join(name);
+        let ok = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&published)
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        to
+    };
+    let (alone, blended) = (copy("alone"), copy("blended"));
+    let publish_from = |it: &str, dir: &Path, extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_adain-train"))
+            .arg("--publish-from")
+            .arg(&run)
+            .args(["--checkpoint", it, "--publish"])
+            .arg(dir)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let dec = |p: &Path| Weights::load(p, model::DECODER).unwrap();
+    let ckpt4 = dec(&run.join("checkpoints/decoder_iter_0000004.safetensors"));
+    let start = dec(&published.join("decoder.safetensors"));
+
+    let (code, err) = publish_from("4", &alone, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let st = checkpoint::read_published(&alone).unwrap();
+    assert_eq!(round_spans(&st), vec![(0, 2), (2, 4)]);
+    assert!(!st.has_optimizer_state && !alone.join("training/adam.safetensors").exists());
+    assert_eq!(
+        dec(&alone.join("decoder.safetensors")).tensors,
+        ckpt4.tensors
+    );
+    let rows = train::read_losses(&alone.join("training/losses.csv")).unwrap();
+    assert_eq!(rows.last().unwrap().iteration, 4);
+
+    let (code, err) = publish_from("4", &blended, &["--blend", "0.25"]);
+    assert_eq!(code, Some(0), "{err}");
+    let got = dec(&blended.join("decoder.safetensors"));
+    for (k, t) in &got.tensors {
+        let (a, b) = (&start.get(k).data, &ckpt4.get(k).data);
+        for (i, &v) in t.data.iter().enumerate() {
+            let want = 0.75 * a[i] + 0.25 * b[i];
+            assert!(
+                (v - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "{k}[{i}]: {v} vs {want}"
+            );
+        }
+    }
+    let st = checkpoint::read_published(&blended).unwrap();
+    assert!(st.rounds[1].note.contains("--blend 0.25") && st.rounds[1].val.is_none());
+
+    // The blend is not the decoder the run continued: its checkpoint 6 does not follow it.
+    let before = std::fs::read(blended.join("training/state.json")).unwrap();
+    let (code, err) = publish_from("6", &blended, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("the run began from the decoder at iteration 2"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(blended.join("training/state.json")).unwrap(),
+        before
+    );
+    let (code, err) = publish_from("5", &copy("c"), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no checkpoint at iteration 5"), "{err}");
+    let (code, err) = publish_from("4", &copy("e"), &["--blend", "1.5"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--blend 1.5"), "{err}");
+}

@@ -36,18 +36,35 @@ fn d() -> TrainConfig {
 )]
 struct Args {
     /// Content images (folders are searched recursively).
-    #[arg(long, required_unless_present = "replot", num_args = 1.., value_name = "PATH")]
+    #[arg(long, required_unless_present_any = ["replot", "publish_from"], num_args = 1.., value_name = "PATH")]
     content: Vec<PathBuf>,
     /// Style images (folders are searched recursively).
-    #[arg(long, required_unless_present = "replot", num_args = 1.., value_name = "PATH")]
+    #[arg(long, required_unless_present_any = ["replot", "publish_from"], num_args = 1.., value_name = "PATH")]
     style: Vec<PathBuf>,
     /// Run folder: config.json, losses.csv, losses.png, samples, checkpoints/, onnx/.
-    #[arg(long, required_unless_present = "replot", value_name = "DIR")]
+    #[arg(long, required_unless_present_any = ["replot", "publish_from"], value_name = "DIR")]
     out: Option<PathBuf>,
     /// Only redraw DIR/training/losses.png of a published decoder (e.g. onnx/) from its
     /// losses.csv and state.json, then exit: no training, no libtorch work.
     #[arg(long, exclusive = true, value_name = "DIR")]
     replot: Option<PathBuf>,
+    /// Only publish checkpoint --checkpoint N of the finished run in RUN (chosen after it, e.g.
+    /// by bench/checkpoints.sh) into --publish DIR, which must hold the decoder the run
+    /// continued; with --blend, mixed with that decoder. No training; moments are not kept.
+    #[arg(long, value_name = "RUN", requires_all = ["checkpoint", "publish"], conflicts_with_all = ["replot", "resume"])]
+    publish_from: Option<PathBuf>,
+    /// With --publish-from: the iteration of the checkpoint to publish.
+    #[arg(long, value_name = "N", requires = "publish_from")]
+    checkpoint: Option<u64>,
+    /// With --publish-from: publish W x the checkpoint + (1 - W) x the decoder the run
+    /// continued (W in (0, 1]; 1 = the checkpoint itself).
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 1.0,
+        requires = "publish_from"
+    )]
+    blend: f64,
     /// Normalised encoder weights.
     #[arg(
         long,
@@ -259,7 +276,7 @@ impl Args {
         let out = self
             .out
             .clone()
-            .expect("clap requires --out unless --replot");
+            .expect("clap requires --out unless --replot or --publish-from");
         let iterations = match (self.iterations, self.epochs) {
             (Some(i), _) => i,
             (None, Some(e)) => {
@@ -336,6 +353,9 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         say!("redrew {}", png.display());
         return Ok(());
     }
+    if let (Some(run), Some(it), Some(dir)) = (&a.publish_from, a.checkpoint, &a.publish) {
+        return publish_from(run, it, dir, &a);
+    }
     let cfg = a.config()?;
     say!("configuration:\n{}", serde_json::to_string_pretty(&cfg)?);
     let out = train::train(&cfg, a.resume, &Bar::new(a.quiet), stop)?;
@@ -347,6 +367,38 @@ fn run(a: Args, stop: &AtomicBool) -> anyhow::Result<()> {
         );
     }
     export(&cfg, &out, a.export_to)
+}
+
+/// `--publish-from RUN --checkpoint N`: publishes that checkpoint (or its blend) into `dir`, and
+/// re-exports the graphs there when it holds some, as a run's own publishing does.
+fn publish_from(
+    run: &std::path::Path,
+    it: u64,
+    dir: &std::path::Path,
+    a: &Args,
+) -> anyhow::Result<()> {
+    let chosen = train::Chosen {
+        run,
+        iteration: it,
+        blend: a.blend,
+        note: &a.note,
+    };
+    let st = train::publish_checkpoint(&chosen, dir)?;
+    say!(
+        "published checkpoint {it} of {} (blend {}) to {}: {} rounds, iteration {}",
+        run.display(),
+        a.blend,
+        dir.display(),
+        st.rounds.len(),
+        st.iteration
+    );
+    if dir.join(adain::onnx::DECODER_FILE).is_file() {
+        let enc = Weights::load(&a.encoder, model::ENCODER)?;
+        let dec = Weights::load(&dir.join("decoder.safetensors"), model::DECODER)?;
+        adain::onnx::export(&enc, &dec, dir)?;
+        say!("exported graphs to {}", dir.display());
+    }
+    Ok(())
 }
 
 /// The end of a run on stderr: the last log row, the chosen decoder and its validation.

@@ -54,7 +54,7 @@ pub fn dir(run: &Path) -> PathBuf {
     run.join("checkpoints")
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<T> {
+pub(super) fn read_json<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<T> {
     let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
     serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", p.display())))
 }
@@ -209,12 +209,76 @@ pub fn publish(vs: &VarStore, adam: &Adam, dir: &Path, state: &Published) -> Res
     if state.has_optimizer_state {
         adam.save(&moments, Kind::BFloat16)?;
     } else {
-        match std::fs::remove_file(&moments) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io(&moments, e));
-            }
-            _ => {}
-        }
+        remove_moments(&moments)?;
     }
     write_json(&st, state)
+}
+
+/// Writes `weights` as the published decoder in `dir` with `state`, without moments (weights
+/// chosen or blended after a run have no Adam state of their own; the next round warms up).
+pub fn publish_weights(weights: &Weights, dir: &Path, state: &Published) -> Result<()> {
+    let (dec, moments, st) = published_paths(dir);
+    std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
+    weights.save(&dec)?;
+    remove_moments(&moments)?;
+    write_json(&st, state)
+}
+
+/// Removes an earlier round's moments, so none sit beside a state that disowns them.
+fn remove_moments(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// The checkpoint a run saved at iteration `it` (`RUN/checkpoints/iter_N.json`).
+pub fn at_iteration(run: &Path, it: u64) -> Result<CheckpointMeta> {
+    let p = dir(run).join(format!("iter_{it:07}.json"));
+    if !p.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: no checkpoint at iteration {it} in this run (expected {})",
+            run.display(),
+            p.display()
+        )));
+    }
+    read_json(&p)
+}
+
+/// `RUN/continued.json`: the published decoder a run began from, written when it starts with
+/// `--continue-from`, so that publishing one of its checkpoints later can check the models
+/// folder still holds that decoder (a blend published in between is another decoder).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Continued {
+    pub from: PathBuf,
+    pub iteration: u64,
+    pub decoder_sha256: String,
+}
+
+fn continued_path(run: &Path) -> PathBuf {
+    run.join("continued.json")
+}
+
+/// What a published folder's decoder is now: its iteration and the decoder file's sha256.
+pub fn continued(dir: &Path, st: &Published) -> Result<Continued> {
+    let dec = dir.join(PUBLISHED_DECODER);
+    let bytes = std::fs::read(&dec).map_err(|e| Error::io(&dec, e))?;
+    Ok(Continued {
+        from: dir.into(),
+        iteration: st.iteration,
+        decoder_sha256: model::hex_sha256(&bytes),
+    })
+}
+
+pub fn write_continued(run: &Path, c: &Continued) -> Result<()> {
+    write_json(&continued_path(run), c)
+}
+
+/// The run's start record; `None` for runs from before it was written.
+pub fn read_continued(run: &Path) -> Result<Option<Continued>> {
+    let p = continued_path(run);
+    if !p.is_file() {
+        return Ok(None);
+    }
+    read_json(&p).map(Some)
 }

@@ -30,7 +30,7 @@ pub use config::{DeviceChoice, Objective, Precision, Select, TrainConfig, resolv
 pub use log::{LossRow, read as read_losses};
 pub use loss::{Losses, Weighting};
 pub use net::{Model, load_decoder_file};
-pub use publish::plot_published;
+pub use publish::{Chosen, plot_published, publish_checkpoint};
 pub use run::{TrainOutcome, TrainProgress, train};
 pub use schedule::learning_rate;
 pub use validate::{Samples, ValScores};

@@ -1,14 +1,18 @@
 //! Publishing a run's chosen checkpoint into a models folder: the decoder, the moments when
-//! kept, the rounds so far (`state.json`), the cumulative loss log and its plot.
+//! kept, the rounds so far (`state.json`), the cumulative loss log and its plot; at the end of a
+//! run, or afterwards for a checkpoint chosen by the quality bench (`publish_checkpoint`).
 
 use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use super::checkpoint::{self, CheckpointMeta, Published, Round};
+use super::checkpoint::{self, CheckpointMeta, PUBLISHED_DECODER, Published, Round};
+use super::config::TrainConfig;
 use super::log::{self as losslog, LossRow, read as read_losses};
 use super::run::Run;
-use crate::error::Result;
+use super::validate::row_val;
+use crate::error::{Error, Result};
+use crate::model::{DECODER, Weights};
 
 impl Run<'_> {
     /// Writes `chosen` (loaded in the model) as the published decoder in `dir`, this process's
@@ -100,5 +104,190 @@ fn device_name(d: Device) -> String {
     match d {
         Device::Cuda(i) => format!("cuda:{i}"),
         _ => "cpu".into(),
+    }
+}
+
+/// What `adain-train --publish-from RUN` publishes: a checkpoint of a finished run that
+/// continued the published decoder, chosen after the run (by `bench/checkpoints.sh`, say),
+/// alone or blended with the decoder the run began from.
+pub struct Chosen<'a> {
+    pub run: &'a Path,
+    pub iteration: u64,
+    /// The checkpoint's weight w in `w * checkpoint + (1 - w) * published`, in (0, 1]. Blending
+    /// the end of a fine-tuning round with its start keeps what both do well (WiSE-FT, Wortsman
+    /// et al. 2022); round 9's 15,500 blended 1:1 with 14,794 beat both on the quality bench.
+    pub blend: f64,
+    /// Stored with the round; the run's own `--note` when empty.
+    pub note: &'a str,
+}
+
+/// Publishes `chosen` into `dir`, which must hold the decoder the run continued: the weights,
+/// the state with the round appended (no moments), the run's loss log up to the checkpoint and
+/// its plot. Returns the new state.
+pub fn publish_checkpoint(chosen: &Chosen, dir: &Path) -> Result<Published> {
+    if !(chosen.blend > 0.0 && chosen.blend <= 1.0) {
+        return Err(Error::Invalid(format!(
+            "--blend {}: expected a weight in (0, 1] for the checkpoint",
+            chosen.blend
+        )));
+    }
+    let run = chosen.run;
+    let cfg: TrainConfig = checkpoint::read_json(&run.join("config.json"))?;
+    let meta = checkpoint::at_iteration(run, chosen.iteration)?;
+    let st = checkpoint::read_published(dir)?;
+    let rows = read_losses(&run.join("losses.csv"))?;
+    check_continues(run, &cfg, &rows, dir, &st, chosen.iteration)?;
+    let ckpt = Weights::load(&checkpoint::dir(run).join(&meta.decoder), DECODER)?;
+    let weights = match chosen.blend {
+        1.0 => ckpt,
+        w => blend(
+            &Weights::load(&dir.join(PUBLISHED_DECODER), DECODER)?,
+            &ckpt,
+            w,
+        ),
+    };
+    let it = chosen.iteration;
+    let kept: Vec<LossRow> = rows.into_iter().filter(|r| r.iteration <= it).collect();
+    let seconds = meta.progress.elapsed_s - st.elapsed_s;
+    let note = if chosen.note.is_empty() {
+        &cfg.note
+    } else {
+        chosen.note
+    };
+    let mut rounds = st.rounds.clone();
+    rounds.push(Round {
+        from_iteration: st.iteration,
+        to_iteration: it,
+        seconds,
+        device: serde_json::to_value(cfg.device)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        batch_size: cfg.batch_size,
+        images_per_s: ((it - st.iteration) as usize * cfg.batch_size) as f64 / seconds.max(1e-9),
+        // The run validated the checkpoint, not a blend of it.
+        val: match chosen.blend {
+            1.0 => kept.last().filter(|r| r.iteration == it).and_then(row_val),
+            _ => None,
+        },
+        note: match chosen.blend {
+            1.0 => format!("checkpoint {it} of {}; {note}", run.display()),
+            w => format!(
+                "published as {w} x checkpoint {it} of {} + {} x the decoder at {} (--blend {w}); its validation is the checkpoint's, not the blend's, so none is recorded; {note}",
+                run.display(),
+                1.0 - w,
+                st.iteration
+            ),
+        },
+    });
+    let state = Published {
+        iteration: it,
+        adam_start: meta.progress.adam_start,
+        seed: cfg.seed,
+        lr: cfg.lr,
+        lr_decay: cfg.lr_decay,
+        elapsed_s: meta.progress.elapsed_s,
+        has_optimizer_state: false,
+        rounds,
+    };
+    checkpoint::publish_weights(&weights, dir, &state)?;
+    losslog::write(&dir.join("training/losses.csv"), &kept)?;
+    draw_published(dir, &kept, &state)?;
+    Ok(state)
+}
+
+/// Refuses a run that did not continue the decoder published in `dir` as it is now: its log up
+/// to the published iteration must be the published log (a continued run starts from it).
+fn check_continues(
+    run: &Path,
+    cfg: &TrainConfig,
+    rows: &[LossRow],
+    dir: &Path,
+    st: &Published,
+    it: u64,
+) -> Result<()> {
+    let fail = |why: String| {
+        Err(Error::Invalid(format!(
+            "{}: cannot publish its checkpoint {it} into {}: {why}",
+            run.display(),
+            dir.display()
+        )))
+    };
+    if cfg.continue_from.is_none() {
+        return fail("the run did not --continue-from a published decoder".into());
+    }
+    if cfg.seed != st.seed {
+        return fail(format!(
+            "its seed {} is not the published {}",
+            cfg.seed, st.seed
+        ));
+    }
+    if it <= st.iteration {
+        return fail(format!(
+            "the published decoder is already at iteration {}",
+            st.iteration
+        ));
+    }
+    // The decoder the run began from, when the run recorded it (runs before session 20 did not:
+    // for them the log below is the only check).
+    if let Some(c) = checkpoint::read_continued(run)? {
+        let now = checkpoint::continued(dir, st)?;
+        if (c.iteration, &c.decoder_sha256) != (now.iteration, &now.decoder_sha256) {
+            return fail(format!(
+                "the run began from the decoder at iteration {} (sha256 {}), and {} now holds iteration {} (sha256 {})",
+                c.iteration,
+                &c.decoder_sha256[..12],
+                dir.display(),
+                now.iteration,
+                &now.decoder_sha256[..12]
+            ));
+        }
+    }
+    let published = read_losses(&dir.join("training/losses.csv"))?;
+    let before: Vec<&LossRow> = rows
+        .iter()
+        .filter(|r| r.iteration <= st.iteration)
+        .collect();
+    let same = before.len() == published.len()
+        && before
+            .iter()
+            .zip(&published)
+            .all(|(a, b)| a.iteration == b.iteration && a.total == b.total);
+    if !same {
+        return fail(format!(
+            "its loss log up to iteration {} is not {}/training/losses.csv, so it continued another decoder (was {} published again since?)",
+            st.iteration,
+            dir.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `w * b + (1 - w) * a`, tensor by tensor (same keys and shapes: both passed the decoder's
+/// table).
+fn blend(a: &Weights, b: &Weights, w: f64) -> Weights {
+    let tensors = a
+        .tensors
+        .iter()
+        .map(|(k, ta)| {
+            let tb = b.get(k);
+            let data = ta
+                .data
+                .iter()
+                .zip(&tb.data)
+                .map(|(&x, &y)| ((1.0 - w) * x as f64 + w * y as f64) as f32)
+                .collect();
+            let t = crate::model::Tensor {
+                shape: ta.shape.clone(),
+                data,
+            };
+            (k.clone(), t)
+        })
+        .collect();
+    Weights {
+        tensors,
+        path: b.path.clone(),
+        sha256: String::new(),
     }
 }

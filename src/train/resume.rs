@@ -103,6 +103,7 @@ fn from_published(
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
     let st = checkpoint::load_published(&mut model.vs, &mut model.adam, dir)?;
+    checkpoint::write_continued(&cfg.out, &checkpoint::continued(dir, &st)?)?;
     if st.seed != cfg.seed {
         return Err(Error::Invalid(format!(
             "--continue-from {}: it was trained with --seed {} (the data order depends on it); got --seed {}",
