@@ -394,7 +394,10 @@ fn publish_from(
     );
     if dir.join(adain::onnx::DECODER_FILE).is_file() {
         let enc = Weights::load(&a.encoder, model::ENCODER)?;
-        let dec = Weights::load(&dir.join("decoder.safetensors"), model::DECODER)?;
+        let dec = Weights::load(
+            &dir.join(train::checkpoint::PUBLISHED_DECODER),
+            model::DECODER,
+        )?;
         adain::onnx::export(&enc, &dec, dir)?;
         say!("exported graphs to {}", dir.display());
     }

@@ -64,13 +64,17 @@ fn write_json<T: Serialize>(p: &Path, v: &T) -> Result<()> {
     crate::fsutil::write_atomic(p, json.as_bytes())
 }
 
-/// The checkpoint a pointer file (`latest.json`, `best.json`) names, if it exists.
-pub fn read_pointer(run: &Path, name: &str) -> Result<Option<CheckpointMeta>> {
-    let p = dir(run).join(name);
+/// `read_json` of a file that may not exist (yet, or in runs from before it was written).
+fn read_json_if_any<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<Option<T>> {
     if !p.is_file() {
         return Ok(None);
     }
-    read_json(&p).map(Some)
+    read_json(p).map(Some)
+}
+
+/// The checkpoint a pointer file (`latest.json`, `best.json`) names, if it exists.
+pub fn read_pointer(run: &Path, name: &str) -> Result<Option<CheckpointMeta>> {
+    read_json_if_any(&dir(run).join(name))
 }
 
 /// The latest complete checkpoint of a run folder, if any.
@@ -187,8 +191,12 @@ pub fn read_published(dir: &Path) -> Result<Published> {
 }
 
 /// Loads the published decoder (and its moments, when kept) into `vs` and `adam`; returns its
-/// state.
-pub fn load_published(vs: &mut VarStore, adam: &mut Adam, dir: &Path) -> Result<Published> {
+/// state and what it is (the run's `continued.json`, from the bytes just loaded).
+pub fn load_published(
+    vs: &mut VarStore,
+    adam: &mut Adam,
+    dir: &Path,
+) -> Result<(Published, Continued)> {
     let st = read_published(dir)?;
     let (dec, moments, _) = published_paths(dir);
     let w = Weights::load(&dec, model::DECODER)?;
@@ -196,7 +204,12 @@ pub fn load_published(vs: &mut VarStore, adam: &mut Adam, dir: &Path) -> Result<
     if st.has_optimizer_state {
         adam.load(&moments, vs.device())?;
     }
-    Ok(st)
+    let what = Continued {
+        from: dir.into(),
+        iteration: st.iteration,
+        decoder_sha256: w.sha256,
+    };
+    Ok((st, what))
 }
 
 /// Writes the decoder in `vs`, and `adam`'s moments when `state.has_optimizer_state`, as the
@@ -276,9 +289,5 @@ pub fn write_continued(run: &Path, c: &Continued) -> Result<()> {
 
 /// The run's start record; `None` for runs from before it was written.
 pub fn read_continued(run: &Path) -> Result<Option<Continued>> {
-    let p = continued_path(run);
-    if !p.is_file() {
-        return Ok(None);
-    }
-    read_json(&p).map(Some)
+    read_json_if_any(&continued_path(run))
 }

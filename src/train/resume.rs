@@ -102,8 +102,7 @@ fn from_published(
     model: &mut Model,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
-    let st = checkpoint::load_published(&mut model.vs, &mut model.adam, dir)?;
-    checkpoint::write_continued(&cfg.out, &checkpoint::continued(dir, &st)?)?;
+    let (st, began) = checkpoint::load_published(&mut model.vs, &mut model.adam, dir)?;
     if st.seed != cfg.seed {
         return Err(Error::Invalid(format!(
             "--continue-from {}: it was trained with --seed {} (the data order depends on it); got --seed {}",
@@ -112,6 +111,7 @@ fn from_published(
             cfg.seed
         )));
     }
+    checkpoint::write_continued(&cfg.out, &began)?;
     progress.println(&format!(
         "continuing the decoder published in {} at iteration {} ({} moments)",
         dir.display(),
