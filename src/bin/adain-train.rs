@@ -392,7 +392,7 @@ fn publish_from(
         st.rounds.len(),
         st.iteration
     );
-    if dir.join(adain::onnx::DECODER_FILE).is_file() {
+    if holds_graphs(dir) {
         let enc = Weights::load(&a.encoder, model::ENCODER)?;
         let dec = Weights::load(
             &dir.join(train::checkpoint::PUBLISHED_DECODER),
@@ -444,13 +444,7 @@ fn export(cfg: &TrainConfig, out: &TrainOutcome, export_to: Option<PathBuf>) -> 
     let dec_path = cfg.out.join("decoder.safetensors");
     std::fs::copy(&out.decoder, &dec_path)?;
     let dec = Weights::load(&dec_path, model::DECODER)?;
-    // A published folder that already holds graphs (a live models folder such as onnx/) gets
-    // them re-exported so they match its new weights; a fresh one (e.g. results to carry off a
-    // GPU machine) gets weights only.
-    let live = cfg
-        .publish
-        .clone()
-        .filter(|d| d.join(adain::onnx::DECODER_FILE).is_file());
+    let live = cfg.publish.clone().filter(|d| holds_graphs(d));
     for dir in std::iter::once(cfg.out.join("onnx"))
         .chain(export_to)
         .chain(live)
@@ -459,6 +453,13 @@ fn export(cfg: &TrainConfig, out: &TrainOutcome, export_to: Option<PathBuf>) -> 
         say!("exported graphs to {}", dir.display());
     }
     Ok(())
+}
+
+/// Whether a published folder gets its graphs re-exported when its decoder changes: one that
+/// already holds graphs (a live models folder such as onnx/) must keep them matching its weights;
+/// a fresh one (e.g. results to carry off a GPU machine) gets weights only.
+fn holds_graphs(dir: &std::path::Path) -> bool {
+    dir.join(adain::onnx::DECODER_FILE).is_file()
 }
 
 fn main() -> ExitCode {

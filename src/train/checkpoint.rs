@@ -204,11 +204,7 @@ pub fn load_published(
     if st.has_optimizer_state {
         adam.load(&moments, vs.device())?;
     }
-    let what = Continued {
-        from: dir.into(),
-        iteration: st.iteration,
-        decoder_sha256: w.sha256,
-    };
+    let what = Continued::of(dir, &st, w.sha256);
     Ok((st, what))
 }
 
@@ -268,19 +264,19 @@ pub struct Continued {
     pub decoder_sha256: String,
 }
 
-fn continued_path(run: &Path) -> PathBuf {
-    run.join("continued.json")
+impl Continued {
+    /// The record for the decoder published in `dir` with state `st`, whose file hashes to `sha256`.
+    pub fn of(dir: &Path, st: &Published, sha256: String) -> Self {
+        Continued {
+            from: dir.into(),
+            iteration: st.iteration,
+            decoder_sha256: sha256,
+        }
+    }
 }
 
-/// What a published folder's decoder is now: its iteration and the decoder file's sha256.
-pub fn continued(dir: &Path, st: &Published) -> Result<Continued> {
-    let dec = dir.join(PUBLISHED_DECODER);
-    let bytes = std::fs::read(&dec).map_err(|e| Error::io(&dec, e))?;
-    Ok(Continued {
-        from: dir.into(),
-        iteration: st.iteration,
-        decoder_sha256: model::hex_sha256(&bytes),
-    })
+fn continued_path(run: &Path) -> PathBuf {
+    run.join("continued.json")
 }
 
 pub fn write_continued(run: &Path, c: &Continued) -> Result<()> {

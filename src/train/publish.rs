@@ -137,15 +137,21 @@ pub fn publish_checkpoint(chosen: &Chosen, dir: &Path) -> Result<Published> {
     let meta = checkpoint::at_iteration(run, chosen.iteration)?;
     let st = checkpoint::read_published(dir)?;
     let rows = read_losses(&run.join("losses.csv"))?;
-    check_continues(run, &cfg, &rows, dir, &st, chosen.iteration)?;
+    // Read once: the start-record check hashes it, a blend mixes it in.
+    let current = Weights::load(&dir.join(PUBLISHED_DECODER), DECODER)?;
+    check_continues(
+        run,
+        &cfg,
+        &rows,
+        dir,
+        &st,
+        &current.sha256,
+        chosen.iteration,
+    )?;
     let ckpt = Weights::load(&checkpoint::dir(run).join(&meta.decoder), DECODER)?;
     let weights = match chosen.blend {
         1.0 => ckpt,
-        w => blend(
-            &Weights::load(&dir.join(PUBLISHED_DECODER), DECODER)?,
-            &ckpt,
-            w,
-        ),
+        w => blend(&current, &ckpt, w),
     };
     let it = chosen.iteration;
     let kept: Vec<LossRow> = rows.into_iter().filter(|r| r.iteration <= it).collect();
@@ -211,13 +217,15 @@ fn chosen_round(
 }
 
 /// Refuses a run that did not continue the decoder published in `dir` as it is now: its log up
-/// to the published iteration must be the published log (a continued run starts from it).
+/// to the published iteration must be the published log (a continued run starts from it), and
+/// its start record must name the decoder there now (`sha256`, its file's hash).
 fn check_continues(
     run: &Path,
     cfg: &TrainConfig,
     rows: &[LossRow],
     dir: &Path,
     st: &Published,
+    sha256: &str,
     it: u64,
 ) -> Result<()> {
     let fail = |why: String| {
@@ -242,7 +250,7 @@ fn check_continues(
             st.iteration
         ));
     }
-    if let Some(why) = began_elsewhere(run, dir, st)? {
+    if let Some(why) = began_elsewhere(run, dir, st, sha256)? {
         return fail(why);
     }
     let published = read_losses(&dir.join("training/losses.csv"))?;
@@ -269,11 +277,11 @@ fn check_continues(
 /// Why the run did not begin from the decoder `dir` holds now, by the run's start record
 /// (`continued.json`); `None` when it did, or when the run predates the record (session 20), for
 /// which the loss log is the only check.
-fn began_elsewhere(run: &Path, dir: &Path, st: &Published) -> Result<Option<String>> {
+fn began_elsewhere(run: &Path, dir: &Path, st: &Published, sha256: &str) -> Result<Option<String>> {
     let Some(c) = checkpoint::read_continued(run)? else {
         return Ok(None);
     };
-    let now = checkpoint::continued(dir, st)?;
+    let now = checkpoint::Continued::of(dir, st, sha256.into());
     if (c.iteration, &c.decoder_sha256) == (now.iteration, &now.decoder_sha256) {
         return Ok(None);
     }
