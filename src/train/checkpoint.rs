@@ -204,7 +204,11 @@ pub fn load_published(
     if st.has_optimizer_state {
         adam.load(&moments, vs.device())?;
     }
-    let what = Continued::of(dir, &st, w.sha256);
+    let what = Continued {
+        from: dir.into(),
+        iteration: st.iteration,
+        decoder_sha256: w.sha256,
+    };
     Ok((st, what))
 }
 
@@ -262,17 +266,6 @@ pub struct Continued {
     pub from: PathBuf,
     pub iteration: u64,
     pub decoder_sha256: String,
-}
-
-impl Continued {
-    /// The record for the decoder published in `dir` with state `st`, whose file hashes to `sha256`.
-    pub fn of(dir: &Path, st: &Published, sha256: String) -> Self {
-        Continued {
-            from: dir.into(),
-            iteration: st.iteration,
-            decoder_sha256: sha256,
-        }
-    }
 }
 
 fn continued_path(run: &Path) -> PathBuf {

@@ -281,8 +281,7 @@ fn began_elsewhere(run: &Path, dir: &Path, st: &Published, sha256: &str) -> Resu
     let Some(c) = checkpoint::read_continued(run)? else {
         return Ok(None);
     };
-    let now = checkpoint::Continued::of(dir, st, sha256.into());
-    if (c.iteration, &c.decoder_sha256) == (now.iteration, &now.decoder_sha256) {
+    if (c.iteration, c.decoder_sha256.as_str()) == (st.iteration, sha256) {
         return Ok(None);
     }
     Ok(Some(format!(
@@ -290,8 +289,8 @@ fn began_elsewhere(run: &Path, dir: &Path, st: &Published, sha256: &str) -> Resu
         c.iteration,
         &c.decoder_sha256[..12],
         dir.display(),
-        now.iteration,
-        &now.decoder_sha256[..12]
+        st.iteration,
+        &sha256[..12]
     )))
 }
 
