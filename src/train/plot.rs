@@ -281,12 +281,7 @@ pub fn sample_grid(model: &Model, samples: &Samples, path: &Path) -> Result<()> 
         cells.push(row);
     }
     let mut cols = vec!["content".to_string()];
-    cols.extend(
-        samples
-            .style
-            .iter()
-            .map(|(n, _)| n.chars().take(14).collect()),
-    );
+    cols.extend(samples.style.iter().map(|(n, _)| n.clone()));
     let rows: Vec<String> = samples.content.iter().map(|(n, _)| n.clone()).collect();
     let sheet = crate::imaging::contact_sheet(&cells, &cols, &rows, 192);
     crate::imaging::save(path, &sheet, crate::imaging::Format::Png, 100)

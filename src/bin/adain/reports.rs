@@ -49,17 +49,7 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             cells.push(row);
-            // Row labels are cut at 24 characters: keep the distinctive ends of both names.
-            let tail = |n: &str| {
-                n.chars()
-                    .rev()
-                    .take(11)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<String>()
-            };
-            labels.push(format!("{}/{}", tail(c), tail(s)));
+            labels.push(format!("{c} x {s}"));
         }
     }
     let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
