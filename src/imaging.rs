@@ -520,7 +520,8 @@ pub fn contact_sheet(
         .iter()
         .map(|l| wrap_label(l, col_chars, HEADER_LINES))
         .collect();
-    let header_lines = cols.iter().map(Vec::len).max().unwrap_or(1).max(1) as u32;
+    // wrap_label gives every header at least one line; no headers still get a line of space.
+    let header_lines = cols.iter().map(Vec::len).max().unwrap_or(1) as u32;
     let header = header_lines * LINE - 4 + 2 * pad;
     let width = label_w + ncols as u32 * (col_w + pad) + pad;
     let height = header + resized.len() as u32 * (cell + pad) + pad;
@@ -550,7 +551,8 @@ pub fn contact_sheet(
 
 /// `label` in lines of at most `width` characters (broken at spaces, and inside a word only when
 /// the word alone is longer than a line), at most `max_lines` of them; when it needs more, the
-/// last line kept ends in `...`. An empty label is one empty line.
+/// last line kept ends in `...`. An empty label is one empty line. Widths under 4 are taken as
+/// 4, so the ellipsis always fits.
 pub fn wrap_label(label: &str, width: usize, max_lines: usize) -> Vec<String> {
     let width = width.max(4);
     let opts = textwrap::Options::new(width)
