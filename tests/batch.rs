@@ -1191,6 +1191,11 @@ fn tiled_output_equals_untiled_within_one_level() {
             "png",
             "--tile",
             tile,
+            // The float path: tiling is exact up to rounding there. int8 requantises each
+            // tile's activations with the same ranges, but a border pixel's neighbourhood
+            // differs, so single pixels move more (7/255 in this test).
+            "--precision",
+            "fp32",
             "--out",
             s(&o),
             "-q",
@@ -1316,8 +1321,47 @@ fn naive_and_planned_outputs_are_byte_identical() {
     assert_identical_outputs(&planned, &naive, ".jpg");
 }
 
-/// `--precision` picks the graphs and says so in every row and the summary; the int8 decoder
-/// (made by set-up) stays near fp32's pixels; a folder without int8 graphs is refused before
+/// Without `--precision`, the CPU runs int8 when the models folder holds its graphs (the same
+/// bytes as `--precision int8`), and fp32 with a note naming the missing graph and the command
+/// that makes it when it does not.
+#[test]
+fn default_precision_is_int8_on_the_cpu_when_its_graphs_exist() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 1);
+    let run = |models: &Path, name: &str, extra: &[&str]| {
+        let o = d.path().join(name);
+        let out = adain_batch(models)
+            .args(["--content", s(&c), "--style", s(&st), "--out", s(&o)])
+            .args(["--alphas", "1,0.5", "--format", "png", "--provider", "cpu"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{name}: {err}");
+        let rows = report::read(&o.join("report.csv")).unwrap();
+        let precisions: Vec<_> = rows.iter().map(|r| r.precision.clone()).collect();
+        (o, precisions, err)
+    };
+    let shipped = root().join("onnx");
+    let (default, precisions, err) = run(&shipped, "default", &[]);
+    assert!(precisions.iter().all(|p| p == "int8"), "{precisions:?}");
+    assert!(!err.contains("note: running fp32"), "{err}");
+    let (int8, _, _) = run(&shipped, "int8", &["--precision", "int8"]);
+    assert_identical_outputs(&default, &int8, ".png");
+
+    let fp32_only = export_tmp(&encoder_weights(), &decoder_weights());
+    let (_, precisions, err) = run(fp32_only.path(), "fallback", &[]);
+    assert!(precisions.iter().all(|p| p == "fp32"), "{precisions:?}");
+    assert!(
+        err.contains("note: running fp32")
+            && err.contains("encoder.int8.onnx")
+            && err.contains("--int8"),
+        "{err}"
+    );
+}
+
+/// `--precision` picks the graphs and says so in every row and the summary; the int8 graphs
+/// (made by set-up) stay near fp32's pixels; a folder without int8 graphs is refused before
 /// anything is written, naming the missing file and the command that makes it.
 #[test]
 fn precision_picks_graphs_and_is_reported() {
@@ -1363,7 +1407,10 @@ fn precision_picks_graphs_and_is_reported() {
         note.contains("slower than fp32"),
         "fp16 on CPU says it is slow: {note}"
     );
-    for (o, mean_limit) in [(&int8, 8.0), (&fp16, 1.0)] {
+    // int8 encodes the contents too: on these synthetic patterns, far from the photos it is
+    // calibrated on, it lands 12/255 from fp32 (demo photos at 128-512 px: 3.8-4.1/255, the
+    // quality bench within 2% of fp32's SSIM, docs/weights.md); broken graphs land far above.
+    for (o, mean_limit) in [(&int8, 16.0), (&fp16, 1.0)] {
         let mut sum = 0.0;
         let mut n = 0usize;
         let mut differs = false;

@@ -26,7 +26,7 @@ fn write_references(dir: &Path) {
         .unwrap_or_else(|e| panic!("{e} (run scripts/setup.sh: it exports the graphs)"));
     let style = demo_batch("style", 2, 48, 48);
     let content = demo_batch("content", 1, 48, 56);
-    let s = m32.encode_style(style.view()).unwrap();
+    let s = m32.encode(style.view()).unwrap();
     let c = m32.encode(content.view()).unwrap();
     let alpha = Array1::from(vec![1.0f32, 0.5]);
     let t = m32
@@ -34,6 +34,8 @@ fn write_references(dir: &Path) {
         .unwrap();
     let image = m32.decode(t.view()).unwrap();
     for (name, a) in [
+        ("content", &content),
+        ("features", &c.features),
         ("style", &style),
         ("mean", &s.mean),
         ("std", &s.std),
@@ -44,7 +46,7 @@ fn write_references(dir: &Path) {
     }
 }
 
-/// The int8 style encoder and decoder against the fp32 references in `dir`, with the bounds
+/// The int8 encoder (content features, style statistics) and decoder against the fp32 references in `dir`, with the bounds
 /// tests/interop.rs holds freshly made int8 graphs to (tests/common.rs).
 fn int8_stays_near(dir: &Path) {
     let models = root().join("onnx");
@@ -57,6 +59,8 @@ fn int8_stays_near(dir: &Path) {
     };
     let (mut enc, mut dec) = (open(ENCODER_FILE), open(DECODER_FILE));
     let load = |name: &str| -> Array4<f32> { read_npy(dir.join(format!("{name}.npy"))).unwrap() };
+    let c8 = enc.encode(load("content").view()).unwrap();
+    assert_int8_features_near(&c8.features, &load("features"));
     let s8 = enc.encode(load("style").view()).unwrap();
     assert_int8_statistics_near("mean", &s8.mean, &load("mean"));
     assert_int8_statistics_near("std", &s8.std, &load("std"));

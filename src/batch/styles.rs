@@ -113,7 +113,7 @@ pub(super) fn encode(
             let stats = r.map_err(|e| format!("style image {e}")).and_then(|img| {
                 let t = Instant::now();
                 let batch = img.data.clone().insert_axis(Axis(0));
-                let enc = models.encode_style(batch.view()).map_err(|e| {
+                let enc = models.encode(batch.view()).map_err(|e| {
                     format!("style image '{}': {e}", inputs.styles[si].path.display())
                 })?;
                 Ok(StyleStats {

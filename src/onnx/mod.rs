@@ -96,11 +96,10 @@ pub enum Precision {
     /// Encoder and decoder convolutions in float16; statistics, AdaIN, inputs and outputs in
     /// float32 (half the file size; for GPUs with fast fp16). Written by `adain export --half`.
     Fp16,
-    /// The decoder's convolutions in int8 (QDQ: per-channel symmetric weights, uint8
-    /// activations calibrated on AdaIN targets; the last convolution, which writes the image,
-    /// stays float32), and an int8 encoder for the style images' statistics; contents are
-    /// encoded in float32 ([`Precision::content_encoder`]), AdaIN runs in float32. Written by
-    /// `adain export --int8` ([`crate::quantize`]).
+    /// The encoder's and the decoder's convolutions in int8 (QDQ: per-channel symmetric
+    /// weights, uint8 activations calibrated on images and AdaIN targets; the decoder's last
+    /// convolution, which writes the image, stays float32); the statistics and AdaIN run in
+    /// float32. Written by `adain export --int8` ([`crate::quantize`]).
     Int8,
 }
 
@@ -118,21 +117,7 @@ impl Precision {
         match self {
             Precision::Fp32 => &GRAPH_FILES,
             Precision::Fp16 => &[ENCODER_FILE, DECODER_FILE, ADAIN_DECODER_FILE, STYLIZE_FILE],
-            // encoder.int8.onnx encodes styles only (see content_encoder).
             Precision::Int8 => &[ENCODER_FILE, DECODER_FILE],
-        }
-    }
-
-    /// The encoder graph for content images, whose relu4_1 features the decoder redraws pixel
-    /// by pixel. int8 keeps it float32: quantised, those features were 6.9% off (relative
-    /// norm of the difference, 12 val images at longer side 512) and the noise showed in every
-    /// output, while the style images' statistics, averages over a whole image, were 2.4%
-    /// (means) and 1.2% (deviations) off; the int8 encoder (4x faster on this CPU: 87 vs 353
-    /// ms per image) therefore serves styles only.
-    pub fn content_encoder(self) -> String {
-        match self {
-            Precision::Int8 => ENCODER_FILE.to_string(),
-            p => p.file(ENCODER_FILE),
         }
     }
 
