@@ -119,6 +119,26 @@ pub fn expected_shapes(ops: &[Op]) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// Multiply-adds per pixel of the image a network reads (the encoder) or writes (the decoder),
+/// from the layer table: each convolution's `cin * cout * k * k` times its map's area relative
+/// to the image (a pool quarters it, an upsample quadruples it). What `bench/speed.sh` divides
+/// stage times by to give multiply-adds per second against the CPU's peak.
+pub fn macs_per_pixel(ops: &[Op]) -> f64 {
+    // The decoder's table starts at relu4_1, three pools below the image it writes.
+    let pools = ops.iter().filter(|op| matches!(op, Op::MaxPool)).count() as i32;
+    let ups = ops.iter().filter(|op| matches!(op, Op::Upsample)).count() as i32;
+    let mut area = 4f64.powi(-(ups - pools).max(0));
+    let mut total = 0.0;
+    for op in ops {
+        match *op {
+            Op::Conv { cin, cout, k, .. } => total += (cin * cout * k * k) as f64 * area,
+            Op::MaxPool => area /= 4.0,
+            Op::Upsample => area *= 4.0,
+        }
+    }
+    total
+}
+
 /// Side of the decoder's output for an input side (three ceil-mode pools, three x2 upsamples).
 /// Callers crop back to the input size.
 pub fn decoded_side(side: u32) -> u32 {
@@ -356,6 +376,14 @@ pub fn adain(content: &[f32], style_mean: &[f32], style_std: &[f32], alpha: f32)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multiply_adds_per_pixel_follow_the_layer_tables() {
+        // By hand: encoder 9 + 1,728 + 36,864 + (18,432 + 36,864) + (18,432 + 3 x 36,864)
+        // + 18,432; decoder 18,432 + (3 x 36,864 + 18,432) + (36,864 + 18,432) + 36,864 + 1,728.
+        assert_eq!(macs_per_pixel(ENCODER), 241_353.0);
+        assert_eq!(macs_per_pixel(DECODER), 241_344.0);
+    }
 
     #[test]
     fn decoded_side_follows_ceil_pooling() {

@@ -135,6 +135,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let planned = planned_jobs(inputs);
     // Everything that can fail before work starts is checked before anything is written.
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
+    let (mut lanes, lane_shape) = open_lanes(cfg, &models, &planned)?;
     check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
     let (_lock, report_path, report) = prepare_out(cfg, progress)?;
     if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
@@ -144,6 +145,10 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         0 if models.provider == runtime::Resolved::Cuda => 16,
         0 => 2,
         n => n,
+    };
+    let shape = Shape {
+        batch_size,
+        lanes: lane_shape,
     };
     let (provider, precision) = (models.provider.to_string(), models.precision().to_string());
     let mut rec = Recorder::new(inputs, provider, precision, report, progress);
@@ -158,7 +163,17 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let interrupted = if cfg.naive {
         naive::run(inputs, sink, &mut models, &todo, stop)
     } else {
-        pipeline::run(inputs, sink, &mut models, &todo, batch_size, stop)
+        match lanes.as_mut_slice() {
+            [] => pipeline::run(
+                inputs,
+                sink,
+                std::slice::from_mut(&mut models),
+                &todo,
+                batch_size,
+                stop,
+            ),
+            many => pipeline::run(inputs, sink, many, &todo, batch_size, stop),
+        }
     };
     let interrupted = interrupted || masked::run(inputs, sink, &mut models, &masked_todo, stop);
     progress.finish();
@@ -166,7 +181,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         progress.println(&format!("error: cannot draw the contact sheets: {e}"));
         Vec::new()
     });
-    let summary = summarise(cfg, &planned, &rec, &models, interrupted, batch_size, t0);
+    let summary = summarise(cfg, &planned, &rec, &models, interrupted, shape, t0);
     // The summary is saved when it can be; the caller prints it either way.
     if let Err(e) = summary.save(&report_path) {
         progress.println(&format!("error: cannot save the summary: {e}"));
@@ -176,6 +191,40 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         report: report_path,
         sheets,
     })
+}
+
+/// How the run was laid out, for the summary: outputs per decoder call, and the pipeline's lanes
+/// (contents in flight) with ONNX Runtime threads per lane.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    batch_size: usize,
+    lanes: (usize, usize),
+}
+
+/// The pipeline's lanes ([`pipeline::lanes`]), each with its own sessions, opened before
+/// anything is written; none when the run uses one (then `models` serves it). Returns them with
+/// (lanes, threads per lane) for the summary.
+fn open_lanes(
+    cfg: &BatchConfig,
+    models: &Models,
+    planned: &[plan::Job],
+) -> Result<(Vec<Models>, (usize, usize))> {
+    let cuda = models.provider == runtime::Resolved::Cuda;
+    let contents = plan::by_content(planned).len();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (n, threads) = pipeline::lanes(cores, cfg.runtime.threads, contents, cuda);
+    if n == 1 || cfg.naive {
+        return Ok((Vec::new(), (1, cfg.runtime.threads)));
+    }
+    let lane_cfg = RuntimeConfig {
+        provider: runtime::Provider::Cpu,
+        threads,
+        precision: models.precision(),
+    };
+    let lanes = (0..n)
+        .map(|_| Models::open(&cfg.models, &lane_cfg))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((lanes, (n, threads)))
 }
 
 /// Said when fp16 graphs run on the CPU provider.
@@ -209,9 +258,10 @@ fn summarise(
     rec: &Recorder<'_>,
     models: &Models,
     interrupted: bool,
-    batch_size: usize,
+    shape: Shape,
     t0: Instant,
 ) -> Summary {
+    let (lanes, lane_threads) = shape.lanes;
     let wall = t0.elapsed().as_secs_f64();
     let log = &rec.log;
     Summary {
@@ -234,12 +284,13 @@ fn summarise(
         stage_s: log.totals.clone(),
         provider: models.provider.to_string(),
         precision: models.precision().to_string(),
-        ort_threads: cfg.runtime.threads,
-        batch_size: if cfg.naive { 1 } else { batch_size },
-        mode: if cfg.naive {
-            "naive: re-encode per output".into()
-        } else {
-            "planned: encode once".into()
+        ort_threads: lane_threads,
+        lanes,
+        batch_size: if cfg.naive { 1 } else { shape.batch_size },
+        mode: match (cfg.naive, lanes) {
+            (true, _) => "naive: re-encode per output".into(),
+            (false, 1) => "planned: encode once".into(),
+            (false, n) => format!("planned: encode once, {n} contents at a time"),
         },
         adain_version: env!("CARGO_PKG_VERSION").into(),
         onnxruntime: runtime::environment()

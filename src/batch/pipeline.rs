@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
 use ndarray::{Array1, Array4, Axis, s};
@@ -26,11 +27,12 @@ use crate::runtime::{self, BoundContent, Models};
 const PREFETCH: usize = 2;
 
 /// Runs `todo` (jobs without an output yet), `batch_size` outputs per decoder call, handing each
-/// job's outcome to `sink`. Returns whether it was interrupted.
+/// job's outcome to `sink`, on one lane per entry of `lanes` (see [`lanes`]). Returns whether
+/// it was interrupted.
 pub(super) fn run(
     inputs: Inputs<'_>,
     sink: &mut Sink<'_>,
-    models: &mut Models,
+    lanes: &mut [Models],
     todo: &[Job],
     batch_size: usize,
     stop: &AtomicBool,
@@ -42,31 +44,71 @@ pub(super) fn run(
     let all: Vec<&Job> = todo.iter().collect();
     // Styles are encoded once for the run, unless recoloured to each content (preserve-color).
     let global = (!inputs.cfg.preserve_color)
-        .then(|| styles::encode(inputs, models, &styles::needed(&all, n_styles), None));
-    let settings = SaveSettings::of(inputs.cfg);
-    let mut p = Pipeline {
+        .then(|| styles::encode(inputs, &mut lanes[0], &styles::needed(&all, n_styles), None));
+    let style_uses = styles::uses(todo, n_styles);
+    let groups = plan::by_content(todo);
+    let stream = ContentStream::start(inputs, groups.keys().copied());
+    let pipeline = |models| Pipeline {
         inputs,
         models,
         batch_size,
-        style_uses: styles::uses(todo, n_styles),
-        global,
-        saver: Saver::new(settings, 2 * batch_size.max(4)),
+        style_uses: style_uses.clone(),
+        global: global.clone(),
+        saver: Saver::new(SaveSettings::of(inputs.cfg), 2 * batch_size.max(4)),
         stop,
     };
-    let groups = plan::by_content(todo);
-    let stream = ContentStream::start(inputs, groups.keys().copied());
-    let mut interrupted = false;
-    for (ci, loaded, load_s) in stream.rx.iter() {
-        interrupted =
-            stop.load(Ordering::SeqCst) || p.content(sink, ci, &groups[&ci], loaded, load_s);
-        if interrupted {
-            break;
+    let interrupted = AtomicBool::new(false);
+    // Each lane takes the next loaded content and runs all its outputs; one lane runs here,
+    // more on their own threads, whose outcomes come back to `sink` on this one.
+    let drive = |mut p: Pipeline<'_, '_>, sink: &mut Sink<'_>, rx: &Mutex<Receiver<Loaded>>| {
+        loop {
+            let next = rx.lock().map(|r| r.recv());
+            let Ok(Ok((ci, loaded, load_s))) = next else {
+                break;
+            };
+            if stop.load(Ordering::SeqCst) || p.content(sink, ci, &groups[&ci], loaded, load_s) {
+                interrupted.store(true, Ordering::SeqCst);
+                break;
+            }
         }
+        p.saver.finish(sink);
+    };
+    let (rx, loader) = (Mutex::new(stream.rx), stream.loader);
+    match lanes {
+        [models] => drive(pipeline(models), sink, &rx),
+        _ => std::thread::scope(|scope| {
+            let (tx, outcomes) = mpsc::channel();
+            for models in lanes.iter_mut() {
+                let (tx, p, rx, drive) = (tx.clone(), pipeline(models), &rx, &drive);
+                scope.spawn(move || drive(p, &mut |o| drop(tx.send(o)), rx));
+            }
+            drop(tx);
+            for o in outcomes {
+                sink(o);
+            }
+        }),
     }
-    stream.stop();
-    p.saver.finish(sink);
-    interrupted || stop.load(Ordering::SeqCst)
+    // Lets the loader stop if the lanes left early, and waits for it.
+    drop(rx);
+    let _ = loader.join();
+    interrupted.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst)
 }
+
+/// How many lanes (contents in flight, each on its own sessions) a CPU run uses, and the
+/// ONNX Runtime threads of each: with the thread count left to us (0) and two or more
+/// contents, two lanes of half the cores. Measured on one painting x 36 photos, 2 cores: two
+/// images at a time on one thread each took 0.252 s per output against 0.310 for one image on
+/// two threads (docs/performance.md), the split of one 150k-pixel convolution over two threads
+/// wasting a fifth. One lane on CUDA, with `--threads` set, or for a single content.
+pub(super) fn lanes(cores: usize, threads: usize, contents: usize, cuda: bool) -> (usize, usize) {
+    if cuda || threads != 0 || cores < 2 || contents < 2 {
+        return (1, threads);
+    }
+    (2, cores / 2)
+}
+
+/// A content from the loader: its index, the decoded image or why not, and the seconds taken.
+type Loaded = (usize, Result<Image>, f64);
 
 /// The run-wide state of the stages.
 struct Pipeline<'a, 'm> {
@@ -176,7 +218,7 @@ impl Pipeline<'_, '_> {
 
 /// Contents decoded on a loader thread, in plan order, through a bounded queue.
 struct ContentStream {
-    rx: mpsc::Receiver<(usize, Result<Image>, f64)>,
+    rx: Receiver<Loaded>,
     loader: std::thread::JoinHandle<()>,
 }
 
@@ -197,12 +239,6 @@ impl ContentStream {
             }
         });
         ContentStream { rx, loader }
-    }
-
-    /// Lets the loader stop if the consumer left early, and waits for it.
-    fn stop(self) {
-        drop(self.rx);
-        let _ = self.loader.join();
     }
 }
 

@@ -262,7 +262,12 @@ pub struct Summary {
     pub provider: String,
     #[serde(default)]
     pub precision: String,
+    /// ONNX Runtime threads per session (0: one per core).
     pub ort_threads: usize,
+    /// Contents in flight at once, each on its own sessions of `ort_threads` threads; stage
+    /// seconds are summed over them, so they can add up to more than the wall time.
+    #[serde(default = "one")]
+    pub lanes: usize,
     pub batch_size: usize,
     pub mode: String,
     pub adain_version: String,
@@ -273,6 +278,10 @@ pub struct Summary {
     /// outputs are on disk, but the report is incomplete (exit status 2).
     #[serde(default)]
     pub report_error: Option<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Seconds spent per stage, summed over rows.

@@ -105,7 +105,18 @@ pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
 
 /// `adain info`: every fp32 graph's metadata (a missing one is an error), then the other
 /// precisions' present.
-pub fn info(dir: &Path) -> anyhow::Result<()> {
+pub fn info(dir: &Path, cost: bool) -> anyhow::Result<()> {
+    if cost {
+        println!(
+            "encoder {}",
+            adain::model::macs_per_pixel(adain::model::ENCODER)
+        );
+        println!(
+            "decoder {}",
+            adain::model::macs_per_pixel(adain::model::DECODER)
+        );
+        return Ok(());
+    }
     // Every fp32 graph (missing ones are an error), then the other precisions' present.
     let graphs = [Precision::Fp32, Precision::Fp16, Precision::Int8]
         .into_iter()

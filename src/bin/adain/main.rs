@@ -81,6 +81,10 @@ enum Cmd {
         /// Folder holding the exported graphs.
         #[arg(default_value = "onnx", value_name = "DIR")]
         dir: PathBuf,
+        /// Print instead the networks' multiply-adds per image pixel (from the layer tables),
+        /// as `encoder N` and `decoder N` lines: what bench/speed.sh divides stage times by.
+        #[arg(long)]
+        cost: bool,
     },
 }
 
@@ -162,7 +166,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Sheet(a) => reports::sheet(a)?,
         Cmd::Resize(a) => resize::resize(a)?,
         Cmd::MergeReports { reports, out } => reports::merge(&reports, &out)?,
-        Cmd::Info { dir } => graphs::info(&dir)?,
+        Cmd::Info { dir, cost } => graphs::info(&dir, cost)?,
     }
     Ok(())
 }
