@@ -41,7 +41,8 @@ rm -rf "$OUT/warm"
 # 16 with two 256-bit ones: AVX2, and AMD Zen 4, which splits 512-bit ops in two); int8 = 4x that
 # with VNNI (VPDPBUSD: four u8 x s8 products per 32-bit lane), 2x without (VPMADDUBSW). GHz is
 # /proc/cpuinfo's, which in a VM is often the base clock, not the boost the cores run at under
-# load (so a share can pass 100%); PEAK_GHZ=3.7 sets it.
+# load (so a share can pass 100%); PEAK_GHZ=3.7 sets it. The rates count the nominal multiply-adds
+# (`adain info --cost`); the fp32 decoder's fused graph does fewer (docs/performance.md).
 flags=$(grep -o -w 'avx2\|avx512f\|avx512_vnni\|avx512_bf16\|amx_int8' /proc/cpuinfo | sort -u | tr '\n' ' ')
 model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 ghz=${PEAK_GHZ:-$(awk -F: '/cpu MHz/ { print $2 / 1000; exit }' /proc/cpuinfo)}
