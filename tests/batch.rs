@@ -1321,6 +1321,83 @@ fn naive_and_planned_outputs_are_byte_identical() {
     assert_identical_outputs(&planned, &naive, ".jpg");
 }
 
+/// With `--threads` left at 0 on a machine with two or more cores, the pipeline runs two
+/// contents at a time (each lane on its own sessions): the same bytes as one lane, a resume that
+/// writes only what is missing, and a SIGTERM that ends the run with 143, no temporary file
+/// left, and a rerun that completes it.
+#[test]
+fn two_contents_at_a_time_write_the_same_bytes_resume_and_stop() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 3);
+    let run = |o: &Path, extra: &[&str]| {
+        let out = Command::new(bin("adain-batch"))
+            .args(["--models", s(&root().join("onnx"))])
+            .args(["--content", s(&c), "--style", s(&st), "--out", s(o)])
+            .args(["--alphas", "1,0.5,0.2", "--provider", "cpu", "-q"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(o.join("report.summary.json")).unwrap()
+    };
+    let (lanes, one) = (d.path().join("lanes"), d.path().join("one"));
+    let summary = run(&lanes, &[]);
+    run(&one, &["--threads", "1"]);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let want = if cores >= 2 { 2 } else { 1 };
+    assert!(
+        summary.contains(&format!("\"lanes\": {want}")),
+        "{cores} cores: {summary}"
+    );
+    assert_eq!(files(&lanes, ".jpg").len(), 12);
+    assert_identical_outputs(&lanes, &one, ".jpg");
+
+    // Resume: two outputs gone, the rest kept and skipped.
+    let gone = files(&lanes, ".jpg");
+    for name in &gone[..2] {
+        std::fs::remove_file(lanes.join(name)).unwrap();
+    }
+    let summary = run(&lanes, &[]);
+    assert!(summary.contains("\"outputs_skipped\": 10"), "{summary}");
+    assert_identical_outputs(&lanes, &one, ".jpg");
+
+    // A stop: exit 143 once the outputs in flight are finished; a rerun completes the folder.
+    let stopped = d.path().join("stopped");
+    let mut child = Command::new(bin("adain-batch"))
+        .args(["--models", s(&root().join("onnx"))])
+        .args(["--content", s(&c), "--style", s(&st), "--out", s(&stopped)])
+        .args([
+            "--alphas",
+            "1,0.5,0.2",
+            "--provider",
+            "cpu",
+            "--batch-size",
+            "1",
+            "-q",
+        ])
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !stopped.is_dir() || files(&stopped, ".jpg").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    // A run that finished before the signal arrived exits 0; otherwise 143.
+    assert!(matches!(code, Some(143) | Some(0)), "{code:?}");
+    assert!(no_temp_files(&stopped));
+    run(&stopped, &[]);
+    assert_identical_outputs(&stopped, &one, ".jpg");
+}
+
 /// Without `--precision`, the CPU runs int8 when the models folder holds its graphs (the same
 /// bytes as `--precision int8`), and fp32 with a note naming the missing graph and the command
 /// that makes it when it does not.

@@ -370,3 +370,19 @@ fn decode_batch(
         runtime::crop(r.images, content.h, content.w),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lanes;
+
+    #[test]
+    fn two_lanes_only_on_a_cpu_left_to_choose_its_threads_with_two_contents() {
+        assert_eq!(lanes(2, 0, 36, false), (2, 1));
+        assert_eq!(lanes(16, 0, 2, false), (2, 8));
+        // One lane: a single content, --threads set, one core, CUDA.
+        assert_eq!(lanes(2, 0, 1, false), (1, 0));
+        assert_eq!(lanes(2, 2, 36, false), (1, 2));
+        assert_eq!(lanes(1, 0, 36, false), (1, 0));
+        assert_eq!(lanes(16, 0, 36, true), (1, 0));
+    }
+}
