@@ -297,8 +297,9 @@ pub fn summarise(rows: &[QualityRow]) -> Vec<QualitySummary> {
                 .iter()
                 .filter(|r| r.status == QualityStatus::Ok)
                 .collect();
+            // No scored output has no mean: NaN, never a 0 that would rank first.
             let mean = |f: fn(&QualityRow) -> Option<f64>| {
-                ok.iter().filter_map(|r| f(r)).sum::<f64>() / ok.len().max(1) as f64
+                ok.iter().filter_map(|r| f(r)).sum::<f64>() / ok.len() as f64
             };
             QualitySummary {
                 pairs: group.len(),

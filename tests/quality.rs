@@ -130,6 +130,54 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
 
 /// `--reference`: each output's pixel difference to the same-named file in another folder (the
 /// int8-vs-fp32 cost), here two flat images 10 levels apart in one channel.
+/// A method with no scored output (every output missing, as after a typo in --alphas) is no
+/// perfect score: its summary row says NaN, not 0, and the run exits 2 naming it.
+#[test]
+fn nothing_scored_is_an_error_not_a_perfect_score() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, s, o) = (d.path().join("c"), d.path().join("s"), d.path().join("o"));
+    for p in [&c, &s, &o] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    save_demo("content/chelsea.jpg", &c.join("cat.png"), 40, 40);
+    save_demo("style/great_wave.jpg", &s.join("wave.png"), 40, 40);
+    save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
+    let report = d.path().join("quality.csv");
+    let args = [
+        "--pattern",
+        "{content}__{style}__{alpha}.png",
+        "--label",
+        "typo",
+    ];
+    let out = quality(
+        [&c, &s, &o, &report],
+        &[&args[..], &["--alphas", "0.6"]].concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no output was scored for typo at alpha 0.6"),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(d.path().join("quality.summary.csv")).unwrap();
+    let row = summary.lines().nth(1).unwrap();
+    assert!(
+        row.contains("NaN") && !row.contains(",0,0,0") && !row.contains("-0"),
+        "{row}"
+    );
+    // The same folder at the alpha it has scores and exits 0.
+    let out = quality(
+        [&c, &s, &o, &report],
+        &[&args[..], &["--alphas", "0.5"]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn reference_difference_is_reported_per_output_and_in_the_summary() {
     let d = tempfile::tempdir().unwrap();

@@ -71,7 +71,7 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
         content: a.content,
         style: a.style,
         outputs: a.outputs,
-        pattern: a.pattern,
+        pattern: a.pattern.clone(),
         alphas: a.alphas,
         label: a.label,
         judge,
@@ -105,6 +105,22 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.status == QualityStatus::Error)
         .count();
+    // A method and alpha with nothing scored (every output missing: a typo in --alphas or
+    // --pattern) has no score at all; its summary row says NaN, and the run has failed.
+    let unscored: Vec<String> = summary
+        .iter()
+        .filter(|s| s.scored == 0)
+        .map(|s| format!("{} at alpha {}", s.method, s.alpha))
+        .collect();
+    if !unscored.is_empty() {
+        return Err(PartialFailure(format!(
+            "no output was scored for {} (missing {}; see {})",
+            unscored.join(", "),
+            a.pattern,
+            a.report.display()
+        ))
+        .into());
+    }
     if errors > 0 {
         return Err(PartialFailure(format!(
             "{errors} of {} outputs could not be scored (error rows in {})",
