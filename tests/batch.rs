@@ -1105,6 +1105,8 @@ fn bad_arguments_exit_1_and_write_nothing() {
     let cases: &[(&[&str], &str)] = &[
         (&["--threads", "100000"], "cores"),
         (&["--mix", "0,0"], "positive sum"),
+        // Each weight is finite; their sum overflows to infinity (flat grey outputs if let by).
+        (&["--mix", "3e38,3e38"], "finite sum"),
         (&["--mix", "nan,1"], "finite"),
         (&["--mix", "-1,2"], "non-negative"),
         (&["--alphas", "-0.1"], "outside [0, 1]"),

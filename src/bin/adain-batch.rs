@@ -162,10 +162,17 @@ fn config(a: Args) -> Result<BatchConfig, String> {
             cores * MAX_THREADS_PER_CORE
         ));
     }
-    if let Some(w) = &a.mix
-        && w.iter().sum::<f32>() <= 0.0
-    {
-        return Err(format!("--mix {w:?}: the weights must have a positive sum"));
+    if let Some(w) = &a.mix {
+        // Checked after summing: finite weights can overflow together.
+        let sum = w.iter().sum::<f32>();
+        if !sum.is_finite() {
+            return Err(format!(
+                "--mix {w:?}: the weights must have a finite sum (only their ratios matter)"
+            ));
+        }
+        if sum <= 0.0 {
+            return Err(format!("--mix {w:?}: the weights must have a positive sum"));
+        }
     }
     let (precision, note) = adain::runtime::resolve_precision(&a.models, a.provider, a.precision);
     if let Some(note) = note {
