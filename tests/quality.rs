@@ -28,19 +28,28 @@ fn quality(
         .unwrap()
 }
 
-#[test]
-fn quality_matches_an_independent_computation_and_reports_gaps() {
-    let d = tempfile::tempdir().unwrap();
-    let (c, s, o) = (d.path().join("c"), d.path().join("s"), d.path().join("o"));
+/// Content, style and output folders `c`, `s` and `o` in `dir`: a cat photo, a wave painting,
+/// and as their output at alpha 0.5 another picture of the same size, under the name the
+/// pattern `{content}__{style}__{alpha}.png` gives it.
+fn cat_and_wave(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (c, s, o) = (dir.join("c"), dir.join("s"), dir.join("o"));
     for p in [&c, &s, &o] {
         std::fs::create_dir_all(p).unwrap();
     }
     save_demo("content/chelsea.jpg", &c.join("cat.png"), 40, 40);
     save_demo("style/great_wave.jpg", &s.join("wave.png"), 40, 40);
+    save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
+    (c, s, o)
+}
+
+#[test]
+fn quality_matches_an_independent_computation_and_reports_gaps() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, s, o) = cat_and_wave(d.path());
     save_demo("style/starry_night.jpg", &s.join("starry.png"), 40, 40);
     std::fs::write(s.join("broken.png"), b"not a png").unwrap();
-    // The "output": another picture of the same size, under the pattern's name.
-    save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
     let report = d.path().join("q/quality.csv");
     let out = quality(
         [&c, &s, &o, &report],
@@ -128,20 +137,12 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     );
 }
 
-/// `--reference`: each output's pixel difference to the same-named file in another folder (the
-/// int8-vs-fp32 cost), here two flat images 10 levels apart in one channel.
 /// A method with no scored output (every output missing, as after a typo in --alphas) is no
 /// perfect score: its summary row says NaN, not 0, and the run exits 2 naming it.
 #[test]
 fn nothing_scored_is_an_error_not_a_perfect_score() {
     let d = tempfile::tempdir().unwrap();
-    let (c, s, o) = (d.path().join("c"), d.path().join("s"), d.path().join("o"));
-    for p in [&c, &s, &o] {
-        std::fs::create_dir_all(p).unwrap();
-    }
-    save_demo("content/chelsea.jpg", &c.join("cat.png"), 40, 40);
-    save_demo("style/great_wave.jpg", &s.join("wave.png"), 40, 40);
-    save_demo("content/coffee.jpg", &o.join("cat__wave__0.5.png"), 40, 40);
+    let (c, s, o) = cat_and_wave(d.path());
     let report = d.path().join("quality.csv");
     let args = [
         "--pattern",
@@ -178,6 +179,8 @@ fn nothing_scored_is_an_error_not_a_perfect_score() {
     );
 }
 
+/// `--reference`: each output's pixel difference to the same-named file in another folder (the
+/// int8-vs-fp32 cost), here two flat images 10 levels apart in one channel.
 #[test]
 fn reference_difference_is_reported_per_output_and_in_the_summary() {
     let d = tempfile::tempdir().unwrap();
