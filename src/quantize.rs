@@ -167,7 +167,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
         (
             ENCODER_FILE,
             &samples.encoder,
-            ["--method", "percentile", "--percentile", &percentile],
+            &["--method", "percentile", "--percentile", &percentile][..],
             format!(
                 "int8 QDQ convolutions for contents and styles ({weights}, ranges the \
                  {ENCODER_PERCENTILE}th percentile; calibrated on {} crops of {} px \
@@ -180,7 +180,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
         (
             DECODER_FILE,
             &samples.decoder,
-            ["--method", "minmax", "--percentile", &percentile],
+            &["--method", "minmax"][..],
             format!(
                 "int8 QDQ convolutions ({weights}, min-max ranges averaged over samples; \
                  calibrated on {} AdaIN targets at alphas {:?}, images at shorter side {}); the \
