@@ -163,17 +163,15 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let interrupted = if cfg.naive {
         naive::run(inputs, sink, &mut models, &todo, stop)
     } else {
-        match lanes.as_mut_slice() {
-            [] => pipeline::run(
-                inputs,
-                sink,
-                std::slice::from_mut(&mut models),
-                &todo,
-                batch_size,
-                stop,
-            ),
-            many => pipeline::run(inputs, sink, many, &todo, batch_size, stop),
-        }
+        pipeline::run(
+            inputs,
+            sink,
+            &mut models,
+            &mut lanes,
+            &todo,
+            batch_size,
+            stop,
+        )
     };
     let interrupted = interrupted || masked::run(inputs, sink, &mut models, &masked_todo, stop);
     progress.finish();

@@ -27,11 +27,13 @@ use crate::runtime::{self, BoundContent, Models};
 const PREFETCH: usize = 2;
 
 /// Runs `todo` (jobs without an output yet), `batch_size` outputs per decoder call, handing each
-/// job's outcome to `sink`, on one lane per entry of `lanes` (see [`lanes`]). Returns whether
-/// it was interrupted.
+/// job's outcome to `sink`, on one lane per entry of `lanes` (see [`lanes`]), or on `models`
+/// alone when `lanes` is empty. The run-wide style statistics come from `models` (all the run's
+/// threads) before the lanes start. Returns whether it was interrupted.
 pub(super) fn run(
     inputs: Inputs<'_>,
     sink: &mut Sink<'_>,
+    models: &mut Models,
     lanes: &mut [Models],
     todo: &[Job],
     batch_size: usize,
@@ -44,7 +46,11 @@ pub(super) fn run(
     let all: Vec<&Job> = todo.iter().collect();
     // Styles are encoded once for the run, unless recoloured to each content (preserve-color).
     let global = (!inputs.cfg.preserve_color)
-        .then(|| styles::encode(inputs, &mut lanes[0], &styles::needed(&all, n_styles), None));
+        .then(|| styles::encode(inputs, models, &styles::needed(&all, n_styles), None));
+    let lanes = match lanes {
+        [] => std::slice::from_mut(models),
+        many => many,
+    };
     let style_uses = styles::uses(todo, n_styles);
     let groups = plan::by_content(todo);
     let stream = ContentStream::start(inputs, groups.keys().copied());
