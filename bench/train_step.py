@@ -37,8 +37,8 @@ times = []
 for i in range(a.iters):
     t0 = time.perf_counter()
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.bf16):
-        lc, ls, _, _ = losses(enc, dec, c, s, False)
-        loss = lc.float() + 10 * ls.float()
+        lc, ls, _, _, _ = losses(enc, dec, c, s, False)
+        loss = lc.float() + 10 * sum(l.float() for l in ls)
     opt.zero_grad()
     loss.backward()
     opt.step()

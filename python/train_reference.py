@@ -10,12 +10,21 @@ and the sum of feature MSEs at relu1_1..relu4_1, each with its own weight. The r
 objective uses the identity terms alone (no style image, no AdaIN). Optimizer: torch.optim.Adam,
 clip_grad_norm_ when asked.
 
+Round-3 knobs, each written here from its definition: per-layer style weights; alpha-sampled
+steps (each sample's decoder input a*AdaIN + (1-a)*E(c), content target that input, each
+sample's style loss weighted by a, and its pixel MSE against the content by (1-a), weighted by
+the identity pixel weight); an exponential moving average of the weights with decay
+min(DECAY, (1+n)/(10+n)) at the n-th update.
+
 usage: train_reference.py --encoder E --decoder D0 --batches DIR --out DIR
          [--objective adain|reconstruction] [--content-weight 1] [--style-weight 10]
          [--identity-pixel-weight 0] [--identity-feature-weight 0] [--clip 0]
-  The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]) and
-  lrs.npy (the learning rate of each step). Writes DIR/losses.json (per step: content, style, identity_pixel, identity_feature, grad_norm) and
-  DIR/decoder.safetensors (the weights after the last step).
+         [--style-layer-weights W1,W2,W3,W4] [--ema DECAY]
+  The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]),
+  lrs.npy (the learning rate of each step) and, for alpha-sampled steps, alphas.npy ([steps,
+  batch]). Writes DIR/losses.json (per step: content, style, style_layers, identity_pixel,
+  identity_feature, alpha_pixel, grad_norm), DIR/decoder.safetensors (the weights after the last
+  step) and, with --ema, DIR/ema.safetensors (their average).
 """
 import argparse, json, os
 import numpy as np
@@ -80,25 +89,37 @@ def identity_terms(enc, dec, c, ct):
     return F.mse_loss(icc, c), sum(F.mse_loss(a, b) for a, b in zip(enc.taps(icc), ct))
 
 
-def losses(enc, dec, c, s, identity, objective="adain"):
-    """(content, style, identity pixel, identity feature); the terms an objective skips are 0."""
+def losses(enc, dec, c, s, identity, objective="adain", alpha=None):
+    """(content, style per layer, identity pixel, identity feature, alpha pixel); the terms a
+    step skips are 0. alpha: per-sample alphas [B], or None for the paper's step at 1."""
     zero = torch.zeros(())
     if objective == "reconstruction":
         with torch.no_grad():
             ct = enc.taps(c)
-        return (zero, zero) + identity_terms(enc, dec, c, ct)
+        return (zero, [zero] * 4) + identity_terms(enc, dec, c, ct) + (zero,)
     with torch.no_grad():
         st = enc.taps(s)
         ct = enc.taps(c)
         sm, ss = stats(st[-1])
         cm, cs = stats(ct[-1])
         t = (ct[-1] - cm) / cs * ss + sm
+        if alpha is not None:
+            a4 = alpha.view(-1, 1, 1, 1)
+            t = a4 * t + (1 - a4) * ct[-1]
     g = dec(t)
     gt = enc.taps(g)
     lc = F.mse_loss(gt[-1], t)
-    ls = sum(F.mse_loss(stats(a)[0], stats(b)[0]) + F.mse_loss(stats(a)[1], stats(b)[1]) for a, b in zip(gt, st))
+    ls = []
+    for x, y in zip(gt, st):
+        (xm, xs), (ym, ys) = stats(x), stats(y)
+        if alpha is None:
+            ls.append(F.mse_loss(xm, ym) + F.mse_loss(xs, ys))
+        else:
+            per = ((xm - ym) ** 2).mean((1, 2, 3)) + ((xs - ys) ** 2).mean((1, 2, 3))
+            ls.append((alpha * per).mean())
+    la = zero if alpha is None else ((1 - alpha) * ((g[:, :, : c.shape[2], : c.shape[3]] - c) ** 2).mean((1, 2, 3))).mean()
     lp, lf = identity_terms(enc, dec, c, ct) if identity else (zero, zero)
-    return lc, ls, lp, lf
+    return lc, ls, lp, lf, la
 
 
 def main():
@@ -113,42 +134,59 @@ def main():
     ap.add_argument("--identity-pixel-weight", type=float, default=0.0)
     ap.add_argument("--identity-feature-weight", type=float, default=0.0)
     ap.add_argument("--clip", type=float, default=0.0)
+    ap.add_argument("--style-layer-weights", default=None)
+    ap.add_argument("--ema", type=float, default=0.0)
     a = ap.parse_args()
+    layer_w = ([float(x) for x in a.style_layer_weights.split(",")] if a.style_layer_weights
+               else [a.style_weight] * 4)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     enc = Encoder(a.encoder)
     dec = Decoder()
     dec.load(a.decoder)
     b = {k: np.load(os.path.join(a.batches, k + ".npy")) for k in ("content", "style")}
     lrs = np.load(os.path.join(a.batches, "lrs.npy"))
+    alphas_path = os.path.join(a.batches, "alphas.npy")
+    alphas = np.load(alphas_path) if os.path.exists(alphas_path) else None
     opt = torch.optim.Adam(dec.parameters(), lr=float(lrs[0]))
+    ema = {k: v.clone() for k, v in dec.state().items()}
     rows = []
     for i in range(len(lrs)):
         for grp in opt.param_groups:
             grp["lr"] = float(lrs[i])
         c, s = torch.from_numpy(b["content"][i]), torch.from_numpy(b["style"][i])
         identity = a.identity_pixel_weight > 0 or a.identity_feature_weight > 0
-        lc, ls, lp, lf = losses(enc, dec, c, s, identity, a.objective)
+        alpha = None if alphas is None else torch.from_numpy(alphas[i]).float()
+        lc, ls, lp, lf, la = losses(enc, dec, c, s, identity, a.objective, alpha)
         total = a.identity_pixel_weight * lp + a.identity_feature_weight * lf
         if a.objective == "adain":
-            total = total + a.content_weight * lc + a.style_weight * ls
+            total = total + a.content_weight * lc + sum(w * l for w, l in zip(layer_w, ls))
+            total = total + a.identity_pixel_weight * la
         opt.zero_grad()
         total.backward()
         norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in dec.parameters()))
         if a.clip > 0:
             torch.nn.utils.clip_grad_norm_(dec.parameters(), a.clip)
         opt.step()
-        rows.append({"content": lc.item(), "style": ls.item(), "identity_pixel": lp.item(),
-                     "identity_feature": lf.item(), "grad_norm": norm.item()})
+        if a.ema > 0:
+            d = min(a.ema, (1 + i) / (10 + i))
+            with torch.no_grad():
+                for k, v in dec.state().items():
+                    ema[k] = d * ema[k] + (1 - d) * v
+        rows.append({"content": lc.item(), "style": sum(l.item() for l in ls),
+                     "style_layers": [l.item() for l in ls], "identity_pixel": lp.item(),
+                     "identity_feature": lf.item(), "alpha_pixel": la.item(), "grad_norm": norm.item()})
     os.makedirs(a.out, exist_ok=True)
     json.dump(rows, open(os.path.join(a.out, "losses.json"), "w"))
     save_file(dec.state(), os.path.join(a.out, "decoder.safetensors"))
+    if a.ema > 0:
+        save_file({k: v.contiguous() for k, v in ema.items()}, os.path.join(a.out, "ema.safetensors"))
     # The initial scale of a decoder initialised by nn.Conv2d's own defaults, on the first batch:
     # what a fresh adain-train run should start near.
     torch.manual_seed(0)
     fresh = Decoder()
     with torch.no_grad():
-        lc, ls, _, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
-    json.dump({"content": lc.item(), "style": ls.item()}, open(os.path.join(a.out, "pytorch_init.json"), "w"))
+        lc, ls, _, _, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
+    json.dump({"content": lc.item(), "style": sum(l.item() for l in ls)}, open(os.path.join(a.out, "pytorch_init.json"), "w"))
 
 
 if __name__ == "__main__":

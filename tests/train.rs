@@ -13,9 +13,10 @@ use adain::train::checkpoint;
 use adain::train::data::{Batches, DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use adain::train::profile::Laps;
+use adain::train::schedule::{Position, scheduled_lr};
 use adain::train::{
-    self, DeviceChoice, LossRow, Model, Objective, Precision, Select, TrainConfig, TrainProgress,
-    eval, learning_rate,
+    self, AlphaDist, DeviceChoice, LossRow, Model, Objective, Precision, Schedule, Select,
+    TrainConfig, TrainProgress, eval, learning_rate,
 };
 use common::*;
 use tch::{Device, Kind, Tensor, nn};
@@ -69,7 +70,7 @@ fn loss_decreases_on_a_fixed_batch() {
     let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
     let total = |m: &Model| {
         let l = m.losses(&c, &s, Objective::Adain, false);
-        l.content * 1.0 + l.style * 10.0
+        &l.content * 1.0 + l.style_sum() * 10.0
     };
     let first = total(&m).double_value(&[]);
     for step in 1..=40 {
@@ -122,6 +123,107 @@ fn resume_reproduces_an_uninterrupted_run_and_checkpoints_load() {
     assert!(a.join("config.json").is_file() && a.join("losses.png").is_file());
     let meta = checkpoint::latest(&a).unwrap().unwrap();
     assert_eq!(meta.progress.iteration, 4);
+}
+
+/// A run with every round-3 knob on (per-layer weights, sampled alphas, one-cycle, moving
+/// average) resumes as an uninterrupted one: same rows and learning rates, same exported
+/// average; the checkpoint exports the average and keeps the optimizer's weights beside it, and
+/// config.json records the knobs.
+#[test]
+fn a_run_with_the_round_3_knobs_resumes_as_an_uninterrupted_one() {
+    let d = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    let knobs = |out: &Path, iterations| TrainConfig {
+        style_layer_weights: Some(train::config::PUBLISHED_STYLE_LAYER_WEIGHTS),
+        train_alpha: "0.2-1,one=0.5".parse().unwrap(),
+        identity_pixel_weight: 5.0,
+        schedule: Schedule::OneCycle,
+        warmup: 1,
+        ema: 0.5,
+        lr: 1e-3,
+        ..config(out, iterations)
+    };
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let full = train::train(&knobs(&a, 4), false, &Capture::default(), &stop).unwrap();
+    // The first half of the split run plans the same end (4), so its schedule is the same.
+    let half = TrainConfig {
+        iterations: 4,
+        ..knobs(&b, 4)
+    };
+    let stop_at_2 = StopAt {
+        n: 2,
+        flag: AtomicBool::new(false),
+    };
+    train::train(&half, false, &stop_at_2, &stop_at_2.flag).unwrap();
+    let resumed = train::train(&knobs(&b, 4), true, &Capture::default(), &stop).unwrap();
+    let (ra, rb) = (
+        train::read_losses(&a.join("losses.csv")).unwrap(),
+        train::read_losses(&b.join("losses.csv")).unwrap(),
+    );
+    assert_eq!((ra.len(), rb.len()), (4, 4));
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!((x.iteration, x.lr), (y.iteration, y.lr));
+        for (u, v) in [
+            (x.content, y.content),
+            (x.style, y.style),
+            (x.alpha_pixel, y.alpha_pixel),
+        ] {
+            assert!(
+                (u - v).abs() <= 1e-4 * u.abs().max(1.0),
+                "iteration {}: {u} vs {v}",
+                x.iteration
+            );
+        }
+    }
+    assert!(
+        ra.iter().any(|r| r.alpha_pixel > 0.0),
+        "some sample trained below alpha 1"
+    );
+    assert!(
+        ra[3].lr < ra[1].lr,
+        "one-cycle decays: {:?}",
+        ra.iter().map(|r| r.lr).collect::<Vec<_>>()
+    );
+    let wa = Weights::load(&full.decoder, model::DECODER).unwrap();
+    let wb = Weights::load(&resumed.decoder, model::DECODER).unwrap();
+    assert_weights_close(&wa, &wb, 1e-5);
+    let meta = checkpoint::latest(&a).unwrap().unwrap();
+    let trained = Weights::load(
+        &checkpoint::dir(&a).join(
+            meta.train_decoder
+                .as_ref()
+                .expect("the optimizer's weights"),
+        ),
+        model::DECODER,
+    )
+    .unwrap();
+    assert!(
+        max_diff(&trained.get("28.weight").data, &wa.get("28.weight").data).0 > 1e-6,
+        "the exported decoder is the average, not the optimizer's weights"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["schedule"], "one-cycle");
+    assert_eq!(cfg["ema"], 0.5);
+    assert_eq!(cfg["train_alpha"]["at_one"], 0.5);
+    assert_eq!(cfg["style_layer_weights"][3], 51.2);
+}
+
+/// Progress that raises its stop flag once iteration `n` is done (a Ctrl-C at a known point).
+struct StopAt {
+    n: u64,
+    flag: AtomicBool,
+}
+
+impl TrainProgress for StopAt {
+    fn start(&self, _: u64, _: u64) {}
+    fn step(&self, iteration: u64, _: Option<&LossRow>) {
+        if iteration >= self.n {
+            self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn println(&self, _: &str) {}
+    fn finish(&self) {}
 }
 
 #[test]
@@ -297,11 +399,35 @@ fn write_batches(cfg: &TrainConfig, steps: u64, dir: &Path) -> Vec<(Tensor, Tens
     std::fs::create_dir_all(dir).unwrap();
     ndarray_npy::write_npy(dir.join("content.npy"), &stack(&|p| p.0.shallow_clone())).unwrap();
     ndarray_npy::write_npy(dir.join("style.npy"), &stack(&|p| p.1.shallow_clone())).unwrap();
-    let lrs: Vec<f64> = (0..steps)
-        .map(|i| learning_rate(cfg.lr, cfg.lr_decay, i))
-        .collect();
+    let lrs: Vec<f64> = (0..steps).map(|i| scheduled_lr(cfg, at(i))).collect();
     ndarray_npy::write_npy(dir.join("lrs.npy"), &ndarray::Array1::from(lrs)).unwrap();
+    if !cfg.train_alpha.always_one() {
+        let a: Vec<f32> = (0..steps)
+            .flat_map(|i| cfg.train_alpha.draw(cfg.seed, i, cfg.batch_size))
+            .collect();
+        let a = ndarray::Array2::from_shape_vec((steps as usize, cfg.batch_size), a).unwrap();
+        ndarray_npy::write_npy(dir.join("alphas.npy"), &a).unwrap();
+    }
     out
+}
+
+/// Step `i` of a fresh run (round, Adam and warm-up all start at 0).
+fn at(i: u64) -> Position {
+    Position {
+        it: i,
+        adam_start: 0,
+        round_start: 0,
+        round_s: 0.0,
+    }
+}
+
+/// The round-3 knobs a reference comparison turns on (defaults: the paper's step).
+#[derive(Clone, Copy, Default)]
+struct Knobs {
+    layer_weights: Option<[f64; 4]>,
+    alpha: AlphaDist,
+    ema: f64,
+    schedule: Schedule,
 }
 
 /// The tch step against plain PyTorch (python/train_reference.py: nn.Conv2d, torch.optim.Adam,
@@ -313,6 +439,7 @@ fn steps_match_plain_pytorch(
     objective: Objective,
     pixel: f64,
     feature: f64,
+    knobs: Knobs,
 ) -> Vec<(Tensor, Tensor)> {
     let steps = 20;
     let mut cfg = config(&d.join("run"), steps);
@@ -325,6 +452,10 @@ fn steps_match_plain_pytorch(
     cfg.identity_pixel_weight = pixel;
     cfg.identity_feature_weight = feature;
     cfg.clip_grad_norm = 5.0;
+    cfg.style_layer_weights = knobs.layer_weights;
+    cfg.train_alpha = knobs.alpha;
+    cfg.ema = knobs.ema;
+    cfg.schedule = knobs.schedule;
     let batches = write_batches(&cfg, steps, &d.join("batches"));
     let init = Weights::random(model::DECODER, 7);
     init.save(&d.join("init.safetensors")).unwrap();
@@ -333,8 +464,14 @@ fn steps_match_plain_pytorch(
         Objective::Adain => "adain",
         Objective::Reconstruction => "reconstruction",
     };
+    let mut knob_args: Vec<String> = vec!["--ema".into(), knobs.ema.to_string()];
+    if let Some(w) = knobs.layer_weights {
+        let w: Vec<String> = w.iter().map(|x| x.to_string()).collect();
+        knob_args.extend(["--style-layer-weights".into(), w.join(",")]);
+    }
     let status = std::process::Command::new(py())
         .arg(root().join("python/train_reference.py"))
+        .args(&knob_args)
         .args(["--encoder", cfg.encoder.to_str().unwrap()])
         .args(["--decoder", d.join("init.safetensors").to_str().unwrap()])
         .args(["--batches", d.join("batches").to_str().unwrap()])
@@ -350,25 +487,54 @@ fn steps_match_plain_pytorch(
         serde_json::from_str(&std::fs::read_to_string(d.join("ref/losses.json")).unwrap()).unwrap();
 
     let mut m = Model::new(&encoder_weights(), Device::Cpu, 7, false, Precision::Fp32).unwrap();
+    m.start_ema(cfg.ema);
     let mut clipped = 0;
     let names = [
         "content",
         "style",
         "identity_pixel",
         "identity_feature",
+        "alpha_pixel",
         "grad_norm",
+        "style relu1_1",
+        "style relu2_1",
+        "style relu3_1",
+        "style relu4_1",
     ];
-    let mut worst = [0f64; 5];
+    let mut worst = [0f64; 10];
     for (i, (c, s)) in batches.iter().enumerate() {
-        let l = m.losses(c, s, cfg.objective, cfg.identity());
+        let alpha = (!cfg.train_alpha.always_one())
+            .then(|| Tensor::from_slice(&cfg.train_alpha.draw(cfg.seed, i as u64, cfg.batch_size)));
+        let l = m.losses_timed(
+            c,
+            s,
+            cfg.objective,
+            cfg.identity(),
+            alpha.as_ref(),
+            &mut Laps::off(),
+        );
         let total = l.total(&cfg.weighting());
-        let lr = learning_rate(cfg.lr, cfg.lr_decay, i as u64);
+        let lr = scheduled_lr(&cfg, at(i as u64));
         let info = m.adam.step(&m.vs, &total, lr, i as u64 + 1, 5.0);
+        if let Some(e) = &mut m.ema {
+            e.update(&m.vs);
+        }
         let r = &reference[i];
-        let [lc, ls, lp, lf] = l.terms();
-        for (k, ours) in [lc, ls, lp, lf, &info.grad_norm].into_iter().enumerate() {
+        let ls = l.style_sum();
+        let (lc, lp, lf, la) = (
+            &l.content,
+            &l.identity_pixel,
+            &l.identity_feature,
+            &l.alpha_pixel,
+        );
+        let [s1, s2, s3, s4] = &l.style;
+        let ours_all = [lc, &ls, lp, lf, la, &info.grad_norm, s1, s2, s3, s4];
+        for (k, ours) in ours_all.into_iter().enumerate() {
             let (name, ours) = (names[k], ours.double_value(&[]));
-            let theirs = r[name].as_f64().unwrap();
+            let theirs = match name.strip_prefix("style relu") {
+                Some(_) => r["style_layers"][k - 6].as_f64().unwrap(),
+                None => r[name].as_f64().unwrap(),
+            };
             let rel = (ours - theirs).abs() / theirs.abs().max(1e-3);
             eprintln!(
                 "step {}: {name} tch {ours:.6} pytorch {theirs:.6} (relative {rel:.1e})",
@@ -390,6 +556,30 @@ fn steps_match_plain_pytorch(
     assert!(clipped > 0, "clipping was never exercised");
     let ours = m.decoder_weights();
     let theirs = Weights::load(&d.join("ref/decoder.safetensors"), model::DECODER).unwrap();
+    if cfg.ema > 0.0 {
+        // The moving average against the reference's, as the update it made from the start.
+        let ema = m.published_weights();
+        let ref_ema = Weights::load(&d.join("ref/ema.safetensors"), model::DECODER).unwrap();
+        for (k, t) in &ema.tensors {
+            let rel = update_difference(&t.data, &ref_ema.get(k).data, &init.get(k).data);
+            assert!(
+                rel <= 3e-2,
+                "{k}: tch and PyTorch moving averages differ by {rel:e}"
+            );
+        }
+        // It lags the weights (by a few steps at this decay, while one-cycle slows them): not
+        // the weights themselves.
+        let away = update_difference(
+            &ema.get("28.weight").data,
+            &ours.get("28.weight").data,
+            &init.get("28.weight").data,
+        );
+        eprintln!("|average - weights| / |update| = {away:.2e}");
+        assert!(
+            away > 1e-3,
+            "the average is the weights themselves ({away})"
+        );
+    }
     let moved = max_diff(&ours.get("28.weight").data, &init.get("28.weight").data).0;
     assert!(moved > 1e-4, "the weights hardly moved ({moved})");
     // Adam moves a weight whose gradient is ~0 by a full +-lr on the sign of float noise, so
@@ -412,7 +602,8 @@ fn steps_match_plain_pytorch(
 #[test]
 fn training_steps_match_plain_pytorch() {
     let d = tempfile::tempdir().unwrap();
-    let batches = steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5);
+    let batches =
+        steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5, Knobs::default());
     // A fresh decoder starts at the scale a PyTorch-initialised one does (same distribution,
     // other random numbers): initial losses on the first batch within a factor of 2.
     let fresh = Model::new(&encoder_weights(), Device::Cpu, 11, false, Precision::Fp32).unwrap();
@@ -423,7 +614,7 @@ fn training_steps_match_plain_pytorch() {
     .unwrap();
     for (name, ours) in [
         ("content", l0.content.double_value(&[])),
-        ("style", l0.style.double_value(&[])),
+        ("style", l0.style_sum().double_value(&[])),
     ] {
         let theirs = pt[name].as_f64().unwrap();
         eprintln!("fresh decoder: {name} {ours:.4}, PyTorch-initialised {theirs:.4}");
@@ -439,7 +630,76 @@ fn training_steps_match_plain_pytorch() {
 #[test]
 fn reconstruction_steps_match_plain_pytorch() {
     let d = tempfile::tempdir().unwrap();
-    steps_match_plain_pytorch(d.path(), Objective::Reconstruction, 50.0, 1.0);
+    steps_match_plain_pytorch(
+        d.path(),
+        Objective::Reconstruction,
+        50.0,
+        1.0,
+        Knobs::default(),
+    );
+}
+
+/// The round-3 knobs together against plain PyTorch: the published decoder's per-layer style
+/// weights, alpha-sampled steps (a quarter of the samples at 1, the rest uniform in 0-1, so the
+/// alpha pixel term is live), a moving average of the weights, the one-cycle schedule.
+#[test]
+fn layer_weights_sampled_alphas_and_the_moving_average_match_plain_pytorch() {
+    let d = tempfile::tempdir().unwrap();
+    let knobs = Knobs {
+        layer_weights: Some(train::config::PUBLISHED_STYLE_LAYER_WEIGHTS),
+        alpha: "0-1,one=0.25".parse().unwrap(),
+        ema: 0.9,
+        schedule: Schedule::OneCycle,
+    };
+    steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5, knobs);
+}
+
+/// Alpha-sampled steps at alpha 1 are the paper's step: every term equal to the plain path's.
+#[test]
+fn a_sampled_alpha_of_one_gives_the_papers_losses() {
+    let m = Model::new(&encoder_weights(), Device::Cpu, 2, false, Precision::Fp32).unwrap();
+    let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
+    let ones = Tensor::ones([2], (Kind::Float, Device::Cpu));
+    let (plain, sampled) = tch::no_grad(|| {
+        let plain = m.losses(&c, &s, Objective::Adain, true);
+        let sampled = m.losses_timed(
+            &c,
+            &s,
+            Objective::Adain,
+            true,
+            Some(&ones),
+            &mut Laps::off(),
+        );
+        (plain, sampled)
+    });
+    let (a, b) = (
+        plain.map(|t| t.double_value(&[])),
+        sampled.map(|t| t.double_value(&[])),
+    );
+    eprintln!("plain {a:?}\nsampled at 1 {b:?}");
+    for (x, y) in a.into_vec().into_iter().zip(b.into_vec()) {
+        assert!((x - y).abs() <= 1e-6 * x.abs().max(1e-6), "{x} vs {y}");
+    }
+    assert_eq!(b.alpha_pixel, 0.0);
+    // And at alpha 0 the decoder's input is the content's own features: no style weight, and
+    // the alpha pixel term is the identity pixel term of that same decode.
+    let zeros = Tensor::zeros([2], (Kind::Float, Device::Cpu));
+    let z = tch::no_grad(|| {
+        m.losses_timed(
+            &c,
+            &s,
+            Objective::Adain,
+            true,
+            Some(&zeros),
+            &mut Laps::off(),
+        )
+    });
+    let z = z.map(|t| t.double_value(&[]));
+    assert!(z.style.iter().all(|&x| x == 0.0), "{z:?}");
+    assert!(
+        (z.alpha_pixel - z.identity_pixel).abs() <= 1e-5 * z.identity_pixel,
+        "{z:?}"
+    );
 }
 
 /// --profile: every stage of both objectives' steps is timed, and the stages add up to the step.
@@ -542,10 +802,10 @@ fn logged_loss_equals_the_saved_checkpoint_on_the_same_batch() {
     )
     .unwrap();
     let mut m = Model::new(&encoder_weights(), Device::Cpu, 3, false, Precision::Fp32).unwrap();
-    checkpoint::load(&mut m.vs, &mut m.adam, &run, &meta).unwrap();
+    checkpoint::load(&mut m, &run, &meta).unwrap();
     let batches = write_batches(&cfg, 3, &d.path().join("b"));
     let l = tch::no_grad(|| m.losses(&batches[2].0, &batches[2].1, Objective::Adain, false));
-    let (c, s) = (l.content.double_value(&[]), l.style.double_value(&[]));
+    let (c, s) = (l.content.double_value(&[]), l.style_sum().double_value(&[]));
     eprintln!(
         "row 3: {} / {}; checkpoint 2 on batch 2: {c} / {s}",
         rows[2].content, rows[2].style
@@ -677,7 +937,7 @@ fn bf16_losses_are_close_to_fp32() {
     let l16 = m.losses(&c, &s, Objective::Adain, true);
     for (name, a, b) in [
         ("content", &l32.content, &l16.content),
-        ("style", &l32.style, &l16.style),
+        ("style", &l32.style_sum(), &l16.style_sum()),
         ("identity pixel", &l32.identity_pixel, &l16.identity_pixel),
         (
             "identity feature",
@@ -692,7 +952,7 @@ fn bf16_losses_are_close_to_fp32() {
             "{name}: fp32 {a} vs bf16 {b}"
         );
     }
-    let total = &l16.content + &l16.style * 10.0;
+    let total = &l16.content + l16.style_sum() * 10.0;
     let info = m.adam.step(&m.vs, &total, 1e-4, 1, 0.0);
     assert_eq!(info.applied.double_value(&[]), 1.0);
     assert_eq!(
@@ -702,9 +962,15 @@ fn bf16_losses_are_close_to_fp32() {
     );
 }
 
-/// The four loss terms as numbers.
+/// Content, style (summed over layers), identity pixel and feature terms as numbers.
 fn terms(l: &train::Losses) -> [f64; 4] {
-    l.terms().map(|t| t.double_value(&[]))
+    [
+        &l.content,
+        &l.style_sum(),
+        &l.identity_pixel,
+        &l.identity_feature,
+    ]
+    .map(|t| t.double_value(&[]))
 }
 
 #[test]
@@ -734,8 +1000,9 @@ fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
         assert_eq!(bank.len(), 5);
         for it in [0u64, 7] {
             let (frozen, style_px) = bank.batch(it);
-            let cached =
-                tch::no_grad(|| m.losses_from(&frozen, objective, identity, &mut Laps::off()));
+            let cached = tch::no_grad(|| {
+                m.losses_from(&frozen, objective, identity, None, &mut Laps::off())
+            });
             let fresh = tch::no_grad(|| m.losses(&frozen.content, &style_px, objective, identity));
             let (a, b) = (terms(&cached), terms(&fresh));
             eprintln!("{objective:?} identity {identity} it {it}: bank {a:?} fresh {b:?}");

@@ -86,6 +86,15 @@ struct Args {
     /// Inverse decay: lr_i = lr / (1 + decay * i).
     #[arg(long, default_value_t = d().lr_decay)]
     lr_decay: f64,
+    /// Learning-rate schedule after the warm-up: `inverse`, the reference port's
+    /// lr / (1 + lr-decay x i); `one-cycle`, --lr as the peak then a linear decay to 0 at the
+    /// round's planned end (--iterations, or --time-limit when it comes first).
+    #[arg(long, value_enum, default_value_t = d().schedule)]
+    schedule: adain::train::Schedule,
+    /// Keep an exponential moving average of the decoder's weights with this decay (e.g. 0.999;
+    /// 0 = none); checkpoints export it, validation scores it and --publish writes it.
+    #[arg(long, default_value_t = d().ema, value_name = "DECAY")]
+    ema: f64,
     /// Linear learning-rate warm-up over N iterations from this process's start (default: 0,
     /// or 500 when Adam starts without moments from --init-decoder or a --continue-from folder
     /// that kept none).
@@ -103,6 +112,18 @@ struct Args {
     /// Style loss weight ("gamma" in the course report).
     #[arg(long, alias = "gamma", default_value_t = d().style_weight)]
     style_weight: f64,
+    /// Per-layer style weights, relu1_1,relu2_1,relu3_1,relu4_1, replacing --style-weight:
+    /// `published` (6.4,12.8,25.6,51.2: what the published decoder was trained with, in our
+    /// channel-mean convention), `uniform` (--style-weight on each) or four numbers.
+    #[arg(long, value_name = "W1,W2,W3,W4", default_value = "uniform", value_parser = layer_weights)]
+    style_layer_weights: LayerWeights,
+    /// The alphas the decoder trains at, one per sample: `1` (the paper), `LO-HI` (uniform) or
+    /// `LO-HI,one=P` (alpha 1 with probability P, else uniform). Below 1, the decoder's input
+    /// is alpha x AdaIN + (1 - alpha) x the content's features, the style terms are weighted by
+    /// alpha and the output's pixel MSE against its content by (1 - alpha) x
+    /// --identity-pixel-weight.
+    #[arg(long, default_value_t = d().train_alpha, value_name = "DIST")]
+    train_alpha: adain::train::AlphaDist,
     /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50, beside a
     /// feature weight of 1). With the feature weight 0 too, the AdaIN objective skips the
     /// identity passes (an extra decoder and encoder pass).
@@ -215,6 +236,14 @@ struct Args {
     quiet: bool,
 }
 
+/// `--style-layer-weights`, parsed by the library (`None`: uniform).
+#[derive(Clone, Copy)]
+struct LayerWeights(Option<[f64; 4]>);
+
+fn layer_weights(s: &str) -> Result<LayerWeights, String> {
+    adain::train::config::parse_style_layer_weights(s).map(LayerWeights)
+}
+
 /// The progress bar on stderr (hidden with --quiet); the trainer's lines print above it.
 struct Bar(ProgressBar);
 
@@ -309,6 +338,10 @@ impl Args {
             lr: a.lr,
             lr_decay: a.lr_decay,
             warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
+            schedule: a.schedule,
+            ema: a.ema,
+            style_layer_weights: a.style_layer_weights.0,
+            train_alpha: a.train_alpha,
             content_weight: a.content_weight,
             style_weight: a.style_weight,
             objective: a.objective,

@@ -16,6 +16,7 @@ use tch::Kind;
 
 use tch::nn::VarStore;
 
+use super::net::Model;
 use super::optim::Adam;
 use super::validate::ValScores;
 use crate::error::{Error, Result};
@@ -33,6 +34,12 @@ pub struct Progress {
     /// from there).
     #[serde(default)]
     pub adam_start: u64,
+    /// Iteration and elapsed seconds at which this round began (the one-cycle schedule spans
+    /// the round); 0 in checkpoints from before they were kept.
+    #[serde(default)]
+    pub round_start: u64,
+    #[serde(default)]
+    pub round_start_s: f64,
 }
 
 /// A saved checkpoint: its progress and file names (relative to the checkpoint folder).
@@ -40,7 +47,15 @@ pub struct Progress {
 pub struct CheckpointMeta {
     #[serde(flatten)]
     pub progress: Progress,
+    /// The decoder it exports: the weights' moving average when the run keeps one (`--ema`),
+    /// else the weights themselves.
     pub decoder: String,
+    /// With `--ema`: the optimizer's own weights, what a resume continues from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_decoder: Option<String>,
+    /// With `--ema`: the updates the average has had (its decay ramps up with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema_updates: Option<u64>,
     pub state: String,
     /// Validation scores and total (content + style_weight * style) when the checkpoint was
     /// saved after a validation pass.
@@ -82,11 +97,11 @@ pub fn latest(run: &Path) -> Result<Option<CheckpointMeta>> {
     read_pointer(run, "latest.json")
 }
 
-/// Saves decoder and moments for `progress`, then points `pointers` (e.g. `latest.json`) at them;
-/// the pointers are written last, so a checkpoint exists only once all of its files do.
+/// Saves the model (decoder, its moving average when kept, moments) for `progress`, then points
+/// `pointers` (e.g. `latest.json`) at them; the pointers are written last, so a checkpoint exists
+/// only once all of its files do.
 pub fn save(
-    vs: &VarStore,
-    adam: &Adam,
+    m: &Model,
     run: &Path,
     progress: Progress,
     val: Option<ValScores>,
@@ -99,12 +114,20 @@ pub fn save(
     let meta = CheckpointMeta {
         progress,
         decoder: format!("decoder_iter_{it:07}.safetensors"),
+        train_decoder: m
+            .ema
+            .as_ref()
+            .map(|_| format!("train_decoder_iter_{it:07}.safetensors")),
+        ema_updates: m.ema.as_ref().map(|e| e.updates),
         state: format!("adam_iter_{it:07}.safetensors"),
         val,
         val_total,
     };
-    super::model::decoder_weights(vs).save(&d.join(&meta.decoder))?;
-    adam.save(&d.join(&meta.state), Kind::Float)?;
+    m.published_weights().save(&d.join(&meta.decoder))?;
+    if let Some(t) = &meta.train_decoder {
+        m.decoder_weights().save(&d.join(t))?;
+    }
+    m.adam.save(&d.join(&meta.state), Kind::Float)?;
     write_json(&d.join(format!("iter_{it:07}.json")), &meta)?;
     for p in pointers {
         write_json(&d.join(p), &meta)?;
@@ -112,12 +135,28 @@ pub fn save(
     Ok(meta)
 }
 
-/// Loads a run checkpoint's decoder and moments into `vs` and `adam`.
-pub fn load(vs: &mut VarStore, adam: &mut Adam, run: &Path, meta: &CheckpointMeta) -> Result<()> {
+/// Loads a run checkpoint into `m`: the optimizer's weights and moments, and the moving average
+/// when the model keeps one (restarted at the weights when the checkpoint has none).
+pub fn load(m: &mut Model, run: &Path, meta: &CheckpointMeta) -> Result<()> {
     let d = dir(run);
     let dec = Weights::load(&d.join(&meta.decoder), model::DECODER)?;
-    super::model::load_decoder(vs, &dec)?;
-    adam.load(&d.join(&meta.state), vs.device())
+    match &meta.train_decoder {
+        Some(t) => {
+            let train = Weights::load(&d.join(t), model::DECODER)?;
+            super::model::load_decoder(&mut m.vs, &train)?;
+        }
+        None => super::model::load_decoder(&mut m.vs, &dec)?,
+    }
+    if let Some(ema) = &mut m.ema {
+        match meta.train_decoder {
+            Some(_) => {
+                ema.load(&dec)?;
+                ema.updates = meta.ema_updates.unwrap_or(0);
+            }
+            None => *ema = super::ema::Ema::new(&m.vs, ema.decay()),
+        }
+    }
+    m.adam.load(&d.join(&meta.state), m.vs.device())
 }
 
 /// One training round of the published decoder (one GPU window, typically).
@@ -212,13 +251,14 @@ pub fn load_published(
     Ok((st, what))
 }
 
-/// Writes the decoder in `vs`, and `adam`'s moments when `state.has_optimizer_state`, as the
-/// published state in `dir`. Moments left out also remove an earlier round's file, so no stale moments sit
-/// beside a state that disowns them.
-pub fn publish(vs: &VarStore, adam: &Adam, dir: &Path, state: &Published) -> Result<()> {
+/// Writes the model's published weights (the moving average when kept), and its moments when
+/// `state.has_optimizer_state`, as the published state in `dir`. Moments left out also remove
+/// an earlier round's file, so no stale moments sit beside a state that disowns them.
+pub fn publish(m: &Model, dir: &Path, state: &Published) -> Result<()> {
     let (dec, moments, st) = published_paths(dir);
+    let adam = &m.adam;
     std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
-    super::model::decoder_weights(vs).save(&dec)?;
+    m.published_weights().save(&dec)?;
     if state.has_optimizer_state {
         adam.save(&moments, Kind::BFloat16)?;
     } else {

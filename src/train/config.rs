@@ -57,6 +57,155 @@ pub enum Select {
     Last,
 }
 
+/// The learning-rate schedule after the warm-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// The reference port's `lr / (1 + lr_decay * i)`, set for 160k iterations: it barely
+    /// anneals in the few thousand a CPU session trains.
+    #[default]
+    Inverse,
+    /// `--lr` is the peak, reached at the end of the warm-up, then a linear decay to 0 at the
+    /// round's planned end: `--iterations`, or `--time-limit` when that comes first (budgeted
+    /// training: Li, Yumer & Ramanan, ICLR 2020).
+    OneCycle,
+}
+
+/// The alphas a step trains at: each sample draws its own, 1 with probability `at_one`, else
+/// uniform in `[lo, hi]`. The default, always 1, is the paper's step. Written `A` (always A),
+/// `LO-HI`, or `LO-HI,one=P`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AlphaDist {
+    pub lo: f64,
+    pub hi: f64,
+    pub at_one: f64,
+}
+
+impl Default for AlphaDist {
+    fn default() -> Self {
+        AlphaDist {
+            lo: 1.0,
+            hi: 1.0,
+            at_one: 0.0,
+        }
+    }
+}
+
+impl AlphaDist {
+    /// The alphas of iteration `it`'s `n` samples: a function of (seed, iteration) alone, so a
+    /// resumed run draws what an uninterrupted one does.
+    pub fn draw(&self, seed: u64, it: u64, n: usize) -> Vec<f32> {
+        use rand::{Rng, SeedableRng};
+        const SALT: u64 = 0xA1FA_5A3F_0000_0001;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            seed ^ SALT ^ it.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        (0..n)
+            .map(|_| {
+                let u: f64 = rng.random();
+                let one: f64 = rng.random();
+                match one < self.at_one {
+                    true => 1.0,
+                    false => (self.lo + (self.hi - self.lo) * u) as f32,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every sample trains at alpha 1 (the paper's step, with no alpha terms).
+    pub fn always_one(&self) -> bool {
+        self.at_one >= 1.0 || (self.lo == 1.0 && self.hi == 1.0)
+    }
+}
+
+impl std::str::FromStr for AlphaDist {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = |why: &str| {
+            format!(
+                "'{s}': {why} (expected A, LO-HI or LO-HI,one=P with alphas in [0, 1], e.g. 0.1-1,one=0.5)"
+            )
+        };
+        let num = |t: &str| -> std::result::Result<f64, String> {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| bad(&format!("'{t}' is not a number")))
+        };
+        let (range, one) = match s.split_once(',') {
+            Some((r, o)) => {
+                let p = o
+                    .trim()
+                    .strip_prefix("one=")
+                    .ok_or_else(|| bad("after the comma comes one=P"))?;
+                (r, num(p)?)
+            }
+            None => (s, 0.0),
+        };
+        let (lo, hi) = match range.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let a = num(range)?;
+                (a, a)
+            }
+        };
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !(unit(lo) && unit(hi) && unit(one)) {
+            return Err(bad("alphas and P must lie in [0, 1]"));
+        }
+        if lo > hi {
+            return Err(bad("LO is above HI"));
+        }
+        Ok(AlphaDist {
+            lo,
+            hi,
+            at_one: one,
+        })
+    }
+}
+
+impl std::fmt::Display for AlphaDist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lo == self.hi {
+            true => write!(f, "{}", self.lo)?,
+            false => write!(f, "{}-{}", self.lo, self.hi)?,
+        }
+        if self.at_one > 0.0 {
+            write!(f, ",one={}", self.at_one)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-layer style weights of the published decoder's training, in our convention: the Torch
+/// code (`train.lua -styleWeight 1e-1`) sums its style loss over channels where the PyTorch
+/// port (and we) average, so each layer saw 0.1 x its channel count (64, 128, 256, 512).
+pub const PUBLISHED_STYLE_LAYER_WEIGHTS: [f64; 4] = [6.4, 12.8, 25.6, 51.2];
+
+/// Parses `--style-layer-weights`: `published` ([`PUBLISHED_STYLE_LAYER_WEIGHTS`]), `uniform`
+/// (`None`: `--style-weight` on every layer) or four numbers.
+pub fn parse_style_layer_weights(s: &str) -> std::result::Result<Option<[f64; 4]>, String> {
+    match s {
+        "published" => return Ok(Some(PUBLISHED_STYLE_LAYER_WEIGHTS)),
+        "uniform" => return Ok(None),
+        _ => {}
+    }
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| format!("'{s}': expected `published`, `uniform` or four numbers (relu1_1,relu2_1,relu3_1,relu4_1)"))?;
+    let w: [f64; 4] = v.try_into().map_err(|v: Vec<f64>| {
+        format!(
+            "'{s}': {} weights; expected four (relu1_1..relu4_1)",
+            v.len()
+        )
+    })?;
+    if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return Err(format!("'{s}': weights must be finite and >= 0"));
+    }
+    Ok(Some(w))
+}
+
 /// Everything that defines a run; saved as `config.json` in the run folder before training.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -74,8 +223,22 @@ pub struct TrainConfig {
     pub warmup: u64,
     #[serde(default)]
     pub objective: Objective,
+    /// The learning-rate schedule after the warm-up.
+    #[serde(default)]
+    pub schedule: Schedule,
     pub content_weight: f64,
+    /// Style weight of every layer, unless `style_layer_weights` names each.
     pub style_weight: f64,
+    /// Per-layer style weights (relu1_1..relu4_1), replacing `style_weight`.
+    #[serde(default)]
+    pub style_layer_weights: Option<[f64; 4]>,
+    /// The alphas the decoder trains at (see [`AlphaDist`]).
+    #[serde(default)]
+    pub train_alpha: AlphaDist,
+    /// Decay of the weights' exponential moving average (0 = none). When set, the average is
+    /// what checkpoints export, validation scores and a run publishes.
+    #[serde(default)]
+    pub ema: f64,
     /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50 beside a feature
     /// weight of 1).
     #[serde(default)]
@@ -159,6 +322,10 @@ impl Default for TrainConfig {
             lr: 1e-4,
             lr_decay: 5e-5,
             warmup: 0,
+            schedule: Schedule::Inverse,
+            style_layer_weights: None,
+            train_alpha: AlphaDist::default(),
+            ema: 0.0,
             objective: Objective::Adain,
             content_weight: 1.0,
             style_weight: 10.0,
@@ -198,6 +365,35 @@ fn default_val_size() -> u32 {
 }
 
 impl TrainConfig {
+    /// The style weight of each layer, relu1_1..relu4_1.
+    pub fn style_weights(&self) -> [f64; 4] {
+        self.style_layer_weights.unwrap_or([self.style_weight; 4])
+    }
+
+    /// What makes a run impossible or meaningless, found before anything is loaded.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if !(0.0..1.0).contains(&self.ema) {
+            return bad(format!(
+                "--ema {}: expected a decay in [0, 1) (e.g. 0.999; 0 = off)",
+                self.ema
+            ));
+        }
+        if self.objective == Objective::Reconstruction && !self.train_alpha.always_one() {
+            return bad(
+                "--train-alpha: reconstruction has no style and no alpha; leave it at 1".into(),
+            );
+        }
+        let w = self.weighting();
+        if w.into_vec().iter().all(|x| *x == 0.0) {
+            return bad("every loss weight is 0: nothing to train".into());
+        }
+        if w.into_vec().iter().any(|x| !x.is_finite() || *x < 0.0) {
+            return bad("loss weights must be finite and >= 0".into());
+        }
+        Ok(())
+    }
+
     /// Whether a step computes the identity terms.
     pub fn identity(&self) -> bool {
         self.objective == Objective::Reconstruction
@@ -263,6 +459,70 @@ pub fn bf16_warning(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alpha_distributions_parse_print_and_draw_within_their_range() {
+        let d: AlphaDist = "0.1-0.9,one=0.5".parse().unwrap();
+        assert_eq!(
+            d,
+            AlphaDist {
+                lo: 0.1,
+                hi: 0.9,
+                at_one: 0.5
+            }
+        );
+        assert_eq!(d.to_string(), "0.1-0.9,one=0.5");
+        assert_eq!("1".parse::<AlphaDist>().unwrap(), AlphaDist::default());
+        assert!(AlphaDist::default().always_one());
+        assert!(!d.always_one());
+        for bad in ["", "x", "0.9-0.1", "0-1.5", "0.1-1,one=2", "0.1-1,two=0.5"] {
+            assert!(bad.parse::<AlphaDist>().is_err(), "{bad} was accepted");
+        }
+        let a = d.draw(3, 17, 4000);
+        assert_eq!(
+            a,
+            d.draw(3, 17, 4000),
+            "the same iteration draws the same alphas"
+        );
+        assert_ne!(a, d.draw(3, 18, 4000));
+        let ones = a.iter().filter(|&&x| x == 1.0).count() as f64 / a.len() as f64;
+        assert!((ones - 0.5).abs() < 0.05, "share at 1: {ones}");
+        assert!(a.iter().all(|&x| x == 1.0 || (0.1..=0.9).contains(&x)));
+        let rest: Vec<f32> = a.iter().copied().filter(|&x| x != 1.0).collect();
+        let mean = rest.iter().sum::<f32>() / rest.len() as f32;
+        assert!((mean - 0.5).abs() < 0.03, "uniform mean {mean}");
+    }
+
+    #[test]
+    fn style_layer_weights_take_a_preset_or_four_numbers() {
+        assert_eq!(
+            parse_style_layer_weights("published"),
+            Ok(Some([6.4, 12.8, 25.6, 51.2]))
+        );
+        assert_eq!(parse_style_layer_weights("uniform"), Ok(None));
+        assert_eq!(
+            parse_style_layer_weights("1,2,3,4"),
+            Ok(Some([1.0, 2.0, 3.0, 4.0]))
+        );
+        for bad in ["1,2,3", "1,2,3,x", "1,2,3,-4", "1,2,3,inf"] {
+            assert!(
+                parse_style_layer_weights(bad).is_err(),
+                "{bad} was accepted"
+            );
+        }
+        let cfg = TrainConfig {
+            style_weight: 13.0,
+            ..Default::default()
+        };
+        assert_eq!(cfg.style_weights(), [13.0; 4]);
+        let cfg = TrainConfig {
+            style_layer_weights: Some(PUBLISHED_STYLE_LAYER_WEIGHTS),
+            ..cfg
+        };
+        assert_eq!(cfg.style_weights(), PUBLISHED_STYLE_LAYER_WEIGHTS);
+        assert_eq!(cfg.weighting().style, PUBLISHED_STYLE_LAYER_WEIGHTS);
+        assert_eq!(cfg.weighting().alpha_pixel, 0.0, "no alpha term at alpha 1");
+    }
 
     #[test]
     fn bf16_is_warned_of_only_on_a_cpu_known_to_lack_it() {

@@ -67,7 +67,7 @@ pub fn evaluate(
                 content: c.display().to_string(),
                 style: sname.clone(),
                 content_loss: l.content.double_value(&[]),
-                style_loss: l.style.double_value(&[]),
+                style_loss: l.style_sum().double_value(&[]),
             });
         }
     }

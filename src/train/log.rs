@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use super::loss::Weighting;
+use super::terms::{Terms, Weighting};
 use crate::error::{Error, Result};
 
 /// One line of `losses.csv`. Validation columns are empty on rows without a validation pass.
@@ -21,6 +21,7 @@ pub struct LossRow {
     pub iteration: u64,
     pub epoch: f64,
     pub content: f64,
+    /// The style terms summed over layers (unweighted).
     pub style: f64,
     /// Identity pixel term (unweighted), 0 when it is not computed.
     #[serde(default)]
@@ -28,6 +29,20 @@ pub struct LossRow {
     /// Identity feature term (unweighted), 0 when it is not computed.
     #[serde(default)]
     pub identity_feature: f64,
+    /// Alpha-sampled training's (1 - alpha)-weighted pixel term (unweighted), 0 at alpha 1.
+    #[serde(default)]
+    pub alpha_pixel: f64,
+    /// The style term of each layer, relu1_1..relu4_1 (unweighted; they sum to `style`). Empty
+    /// in logs from before they were kept.
+    #[serde(default)]
+    pub style_relu1_1: Option<f64>,
+    #[serde(default)]
+    pub style_relu2_1: Option<f64>,
+    #[serde(default)]
+    pub style_relu3_1: Option<f64>,
+    #[serde(default)]
+    pub style_relu4_1: Option<f64>,
+    /// The weighted sum the steps minimised (means over the window).
     pub total: f64,
     pub lr: f64,
     /// Mean global gradient norm before clipping.
@@ -55,8 +70,7 @@ pub struct LossRow {
 
 /// Step values summed on the device since the last row.
 pub struct LogWindow {
-    /// `[content, style, identity pixel, identity feature, grad_norm]` summed over applied
-    /// steps.
+    /// The [`Terms`] in their fixed order, then the gradient norm, summed over applied steps.
     sums: Option<Tensor>,
     /// Applied steps, summed on the device.
     applied: Option<Tensor>,
@@ -79,18 +93,18 @@ impl LogWindow {
     /// Adds one step: its loss terms, gradient norm and applied flag (0-dim tensors).
     pub fn add(
         &mut self,
-        terms: [&Tensor; 4],
+        terms: Terms<&Tensor>,
         grad_norm: &Tensor,
         applied: &Tensor,
         images: usize,
     ) {
-        let [c, s, p, f] = terms;
-        let v = Tensor::stack(
-            &[c, s, p, f, grad_norm].map(|t| t.detach().to_kind(Kind::Float).reshape([1])),
-            0,
-        )
-        .squeeze_dim(1)
-            * applied;
+        let mut values = terms.into_vec();
+        values.push(grad_norm);
+        let flat: Vec<Tensor> = values
+            .into_iter()
+            .map(|t| t.detach().to_kind(Kind::Float).reshape([1]))
+            .collect();
+        let v = Tensor::cat(&flat, 0) * applied;
         self.sums = Some(match self.sums.take() {
             Some(s) => s + v,
             None => v,
@@ -113,10 +127,11 @@ impl LogWindow {
         w: Weighting,
     ) -> LossRow {
         let rate = self.images as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+        let n_values = Terms::<f64>::LEN + 1;
         let sums: Vec<f64> = match &self.sums {
             Some(s) => Vec::<f64>::try_from(s.to_kind(Kind::Double).to_device(tch::Device::Cpu))
-                .expect("five sums"),
-            None => vec![0.0; 5],
+                .expect("the terms' and the gradient norm's sums"),
+            None => vec![0.0; n_values],
         };
         let applied = self
             .applied
@@ -124,19 +139,29 @@ impl LogWindow {
             .map(|a| a.double_value(&[]))
             .unwrap_or(0.0);
         let n = applied.max(1.0);
-        let means: [f64; 5] = std::array::from_fn(|i| match applied > 0.0 {
-            true => sums[i] / n,
-            false => f64::NAN,
-        });
-        let [content, style, identity_pixel, identity_feature, grad_norm] = means;
+        let mut means: Vec<f64> = sums
+            .iter()
+            .map(|s| match applied > 0.0 {
+                true => s / n,
+                false => f64::NAN,
+            })
+            .collect();
+        let grad_norm = means.pop().expect("the gradient norm");
+        let t = Terms::from_vec(means).expect("one mean per term");
+        let [s1, s2, s3, s4] = t.style;
         let row = LossRow {
             iteration,
             epoch,
-            content,
-            style,
-            identity_pixel,
-            identity_feature,
-            total: w.total([content, style, identity_pixel, identity_feature]),
+            content: t.content,
+            style: t.style_sum(),
+            identity_pixel: t.identity_pixel,
+            identity_feature: t.identity_feature,
+            alpha_pixel: t.alpha_pixel,
+            style_relu1_1: Some(s1),
+            style_relu2_1: Some(s2),
+            style_relu3_1: Some(s3),
+            style_relu4_1: Some(s4),
+            total: w.total(t),
             lr,
             grad_norm,
             skipped: (self.steps as f64 - applied).round().max(0.0) as u64,

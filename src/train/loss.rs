@@ -1,88 +1,71 @@
-//! The one owner of the training objective: every term of a step (content, style, identity
-//! pixel, identity feature), the weights they are summed with ([`Weighting`], from the config),
-//! and the validation loss that picks the best checkpoint.
+//! The training objective: how each term of a step is computed (content, style per layer,
+//! identity pixel and feature, alpha pixel; their set is [`Terms`]), the weights they are summed
+//! with ([`Weighting`], from the config), and the validation loss that picks the best checkpoint.
 
-use std::ops::{Add, Mul};
-
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::bank::Frozen;
 use super::config::{Objective, TrainConfig};
 use super::model::{adain, mean_std};
 use super::net::Model;
 use super::profile::Laps;
+pub use super::terms::{Terms, Weighting};
 use super::validate::ValScores;
 
-/// Loss weights a row's `total` is computed with (the step's tensors: `Losses::total`).
-#[derive(Debug, Clone, Copy)]
-pub struct Weighting {
-    pub content: f64,
-    pub style: f64,
-    pub identity_pixel: f64,
-    pub identity_feature: f64,
-}
-
-impl Weighting {
-    /// The weighted sum of `terms` (content, style, identity pixel, identity feature): the one
-    /// formula, for a step's tensors ([`Losses::total`]) and a log row's means alike.
-    pub fn total<T>(&self, terms: [T; 4]) -> T::Output
-    where
-        T: Mul<f64>,
-        T::Output: Add<Output = T::Output>,
-    {
-        let [c, s, p, f] = terms;
-        c * self.content + s * self.style + p * self.identity_pixel + f * self.identity_feature
-    }
-}
-
 impl TrainConfig {
-    /// The weights of the step's terms; reconstruction has no content or style term.
+    /// The weights of the step's terms; reconstruction has no content, style or alpha term, and
+    /// the alpha pixel term (the identity pixel weight's) exists only when alphas are sampled.
     pub fn weighting(&self) -> Weighting {
         let adain = self.objective == Objective::Adain;
-        Weighting {
-            content: if adain { self.content_weight } else { 0.0 },
-            style: if adain { self.style_weight } else { 0.0 },
+        let on = |w: f64| if adain { w } else { 0.0 };
+        Terms {
+            content: on(self.content_weight),
+            style: self.style_weights().map(on),
             identity_pixel: self.identity_pixel_weight,
             identity_feature: self.identity_feature_weight,
+            alpha_pixel: match self.train_alpha.always_one() {
+                true => 0.0,
+                false => on(self.identity_pixel_weight),
+            },
         }
     }
 
     /// The validation loss that picks the best checkpoint: the AdaIN objective's content and
-    /// style weighting; for reconstruction, 1 - SSIM of the reconstruction to the content.
+    /// per-layer style weighting at alpha 1; for reconstruction, 1 - SSIM of the reconstruction
+    /// to the content.
     pub fn val_loss(&self, v: &ValScores) -> f64 {
         match self.objective {
-            // Validation has no identity terms: they weigh nothing here.
-            Objective::Adain => self.weighting().total([v.content, v.style, 0.0, 0.0]),
+            // Validation runs at alpha 1 with no identity pass: those terms weigh nothing here.
+            Objective::Adain => {
+                let w = self.weighting();
+                // Scores without the per-layer split (read back from a log row) weigh their
+                // sum by the mean layer weight: exact for uniform weights.
+                let style = v.style_layers.unwrap_or([v.style / 4.0; 4]);
+                w.total(Terms {
+                    content: v.content,
+                    style,
+                    ..Terms::default()
+                })
+            }
             Objective::Reconstruction => 1.0 - v.ssim_alpha0,
         }
     }
 }
 
-/// The losses of one step, unweighted, as 0-dim tensors on the device. A term the objective
-/// does not compute is zero.
-pub struct Losses {
-    pub content: Tensor,
-    pub style: Tensor,
-    /// MSE of D(E(c)) against c.
-    pub identity_pixel: Tensor,
-    /// Summed MSE of relu1_1..relu4_1 of D(E(c)) against those of c.
-    pub identity_feature: Tensor,
-}
+/// The losses of one step, unweighted, as 0-dim tensors on the device. A term the step does
+/// not compute is zero.
+pub type Losses = Terms<Tensor>;
 
 impl Losses {
-    /// The four terms, in [`Weighting::total`]'s order.
-    pub fn terms(&self) -> [&Tensor; 4] {
-        [
-            &self.content,
-            &self.style,
-            &self.identity_pixel,
-            &self.identity_feature,
-        ]
-    }
-
     /// The weighted sum a step minimises.
     pub fn total(&self, w: &Weighting) -> Tensor {
-        w.total(self.terms())
+        w.total(self.as_ref())
+    }
+
+    /// The style terms summed over layers (unweighted).
+    pub fn style_sum(&self) -> Tensor {
+        let [a, b, c, d] = &self.style;
+        a + b + c + d
     }
 }
 
@@ -90,14 +73,35 @@ pub(super) fn mse(a: &Tensor, b: &Tensor) -> Tensor {
     a.mse_loss(b, tch::Reduction::Mean)
 }
 
-/// The style loss of taps `a` against the per-layer (mean, std) `b` of the style.
-pub(super) fn style_loss(a: &[Tensor], b: &[(Tensor, Tensor)], device: Device) -> Tensor {
-    let mut style = Tensor::zeros([], (Kind::Float, device));
-    for (x, (ym, ys)) in a.iter().zip(b) {
-        let (xm, xs) = mean_std(x);
-        style = style + mse(&xm, ym) + mse(&xs, ys);
-    }
-    style
+/// Per-sample MSE of `a` against `b` (`[B, ...]` -> `[B]`).
+fn mse_per_sample(a: &Tensor, b: &Tensor) -> Tensor {
+    let d = a - b;
+    let dims: Vec<i64> = (1..d.dim() as i64).collect();
+    (&d * &d).mean_dim(dims.as_slice(), false, Kind::Float)
+}
+
+/// The style loss of taps `a` against the per-layer (mean, std) `b` of the style, per layer.
+/// With `weight` (`[B]`), each sample's share is weighted by it (batch mean of weight x the
+/// sample's loss); without, the plain MSE over the batch.
+pub(super) fn style_losses(
+    a: &[Tensor],
+    b: &[(Tensor, Tensor)],
+    weight: Option<&Tensor>,
+) -> [Tensor; 4] {
+    let per_layer: Vec<Tensor> = a
+        .iter()
+        .zip(b)
+        .map(|(x, (ym, ys))| {
+            let (xm, xs) = mean_std(x);
+            match weight {
+                None => mse(&xm, ym) + mse(&xs, ys),
+                Some(w) => {
+                    ((mse_per_sample(&xm, ym) + mse_per_sample(&xs, ys)) * w).mean(Kind::Float)
+                }
+            }
+        })
+        .collect();
+    per_layer.try_into().expect("four style layers")
 }
 
 impl Model {
@@ -105,20 +109,22 @@ impl Model {
     /// reconstruction), alpha 1, with the identity terms when `identity` is set (always for
     /// reconstruction).
     pub fn losses(&self, c: &Tensor, s: &Tensor, objective: Objective, identity: bool) -> Losses {
-        self.losses_timed(c, s, objective, identity, &mut Laps::off())
+        self.losses_timed(c, s, objective, identity, None, &mut Laps::off())
     }
 
-    /// [`Model::losses`], charging each stage to `laps`.
+    /// [`Model::losses`] at each sample's `alpha` (`[B]`; `None`: the paper's step at 1),
+    /// charging each stage to `laps`.
     pub fn losses_timed(
         &self,
         c: &Tensor,
         s: &Tensor,
         objective: Objective,
         identity: bool,
+        alpha: Option<&Tensor>,
         laps: &mut Laps,
     ) -> Losses {
         let frozen = self.frozen(c, s, objective, identity, laps);
-        self.losses_from(&frozen, objective, identity, laps)
+        self.losses_from(&frozen, objective, identity, alpha, laps)
     }
 
     /// The frozen encoder's share of a step (no gradients): what [`Model::losses_from`] needs,
@@ -154,11 +160,16 @@ impl Model {
     }
 
     /// The losses of a step from its frozen inputs: decoder, encoder of the output, terms.
+    /// `alpha` (`[B]`) trains each sample at its own alpha: the decoder's input is
+    /// alpha x AdaIN(c, s) + (1 - alpha) x E(c), the content target that input, the style terms
+    /// weighted by alpha and the alpha pixel term by 1 - alpha. `None` is the paper's step at
+    /// alpha 1 (plain batch means, no alpha pixel term).
     pub fn losses_from(
         &self,
         f: &Frozen,
         objective: Objective,
         identity: bool,
+        alpha: Option<&Tensor>,
         laps: &mut Laps,
     ) -> Losses {
         let zero = || Tensor::zeros([], (Kind::Float, self.device));
@@ -167,17 +178,25 @@ impl Model {
             let (identity_pixel, identity_feature) =
                 self.identity_terms(&f.content, &f.content_taps);
             laps.lap("identity passes");
-            return Losses {
+            return Terms {
                 content: zero(),
-                style: zero(),
+                style: std::array::from_fn(|_| zero()),
                 identity_pixel,
                 identity_feature,
+                alpha_pixel: zero(),
             };
         }
         let t = tch::no_grad(|| {
             let (sm, ss) = &f.style_stats[3];
-            let alpha = Tensor::ones([c4.size()[0]], (Kind::Float, self.device));
-            adain(c4, sm, ss, &alpha)
+            match alpha {
+                Some(a) => adain(c4, sm, ss, a),
+                None => adain(
+                    c4,
+                    sm,
+                    ss,
+                    &Tensor::ones([c4.size()[0]], (Kind::Float, self.device)),
+                ),
+            }
         });
         laps.lap("AdaIN");
         let g = self.decode(&t);
@@ -185,7 +204,17 @@ impl Model {
         let g_taps = self.enc_taps(&g);
         laps.lap("encoder of the output");
         let content = mse(&g_taps[3], &t);
-        let style = style_loss(&g_taps, &f.style_stats, self.device);
+        let style = style_losses(&g_taps, &f.style_stats, alpha);
+        let alpha_pixel = match alpha {
+            // The output against its own content, each sample's share weighted by 1 - alpha:
+            // at alpha 0 it is the identity pixel term of the stylized pass itself.
+            Some(a) => {
+                let (h, w) = (f.content.size()[2], f.content.size()[3]);
+                let g = g.narrow(2, 0, h).narrow(3, 0, w);
+                (mse_per_sample(&g, &f.content) * (a.neg() + 1.0)).mean(Kind::Float)
+            }
+            None => zero(),
+        };
         laps.lap("content + style loss");
         let (identity_pixel, identity_feature) = match identity {
             true => {
@@ -195,11 +224,12 @@ impl Model {
             }
             false => (zero(), zero()),
         };
-        Losses {
+        Terms {
             content,
             style,
             identity_pixel,
             identity_feature,
+            alpha_pixel,
         }
     }
 

@@ -4,12 +4,13 @@
 //! and `schedule` (its learning rate) -> `run` (the loop), with `resume` (where a run starts),
 //! `validate` (fixed-pair scores), `checkpoint`, `log` and `plot` (what a run writes) and
 //! `publish` (the models folder); `eval` scores decoders, `profile` times a step's stages,
-//! `model` holds the tch layers built from the crate's layer tables.
+//! `model` holds the tch layers built from the crate's layer tables; `terms` names the loss terms.
 
 pub mod bank;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod ema;
 pub mod eval;
 mod feed;
 pub mod log;
@@ -24,13 +25,17 @@ pub mod resident;
 pub mod resume;
 pub mod run;
 pub mod schedule;
+pub mod terms;
 pub mod validate;
 
-pub use config::{DeviceChoice, Objective, Precision, Select, TrainConfig, resolve_device};
+pub use config::{
+    AlphaDist, DeviceChoice, Objective, Precision, Schedule, Select, TrainConfig, resolve_device,
+};
 pub use log::{LossRow, read as read_losses};
-pub use loss::{Losses, Weighting};
+pub use loss::Losses;
 pub use net::{Model, load_decoder_file};
 pub use publish::{Chosen, plot_published, publish_checkpoint};
 pub use run::{TrainOutcome, TrainProgress, train};
 pub use schedule::learning_rate;
+pub use terms::{Terms, Weighting};
 pub use validate::{Samples, ValScores};

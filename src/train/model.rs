@@ -24,7 +24,7 @@ pub struct Encoder {
     layers: Vec<Layer>,
 }
 
-fn to_tensor(t: &model::Tensor, device: Device) -> Tensor {
+pub(super) fn to_tensor(t: &model::Tensor, device: Device) -> Tensor {
     let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
     Tensor::from_slice(&t.data)
         .reshape(&shape)
@@ -212,8 +212,12 @@ pub fn load_decoder(vs: &mut nn::VarStore, w: &Weights) -> Result<()> {
 
 /// Decoder variables as [`Weights`] (for the exporter).
 pub fn decoder_weights(vs: &nn::VarStore) -> Weights {
-    let tensors = vs
-        .variables()
+    named_weights(vs.variables())
+}
+
+/// Named tensors (decoder.pth keys) as float32 host [`Weights`].
+pub(super) fn named_weights(named: impl IntoIterator<Item = (String, Tensor)>) -> Weights {
+    let tensors = named
         .into_iter()
         .map(|(k, v)| {
             let v = v.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();

@@ -1,12 +1,14 @@
 //! The tch model of a run: the frozen encoder, the trainable decoder and its Adam state, and
 //! the passes every stage shares (encoder taps in the run's precision, decoding, stylizing).
-//! The losses are in `loss`, validation in `validate`.
+//! The losses are in `loss`, validation in `validate`; the weights' moving average, when a run
+//! keeps one, is in `ema`.
 
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor, nn};
 
 use super::config::Precision;
+use super::ema::Ema;
 use super::model::{Decoder, Encoder, adain, channels_last, mean_std};
 use super::optim::Adam;
 use crate::error::Result;
@@ -18,6 +20,8 @@ pub struct Model {
     pub vs: nn::VarStore,
     pub decoder: Decoder,
     pub adam: Adam,
+    /// The weights' moving average (`--ema`), what the run publishes when present.
+    pub ema: Option<Ema>,
     pub device: Device,
     pub(super) kind: Kind,
     pub(super) cl: bool,
@@ -54,6 +58,7 @@ impl Model {
             vs,
             decoder,
             adam,
+            ema: None,
             device,
             kind,
             cl: channels_last_fmt,
@@ -84,6 +89,32 @@ impl Model {
     /// Decoder weights in `decoder.pth` layout.
     pub fn decoder_weights(&self) -> Weights {
         super::model::decoder_weights(&self.vs)
+    }
+
+    /// (Re)starts the moving average at the current weights (`decay` 0: none).
+    pub fn start_ema(&mut self, decay: f64) {
+        self.ema = (decay > 0.0).then(|| Ema::new(&self.vs, decay));
+    }
+
+    /// The weights a run exports and publishes: the moving average when kept, else the weights.
+    pub fn published_weights(&self) -> Weights {
+        match &self.ema {
+            Some(e) => e.weights(),
+            None => self.decoder_weights(),
+        }
+    }
+
+    /// Runs `f` with the published weights in the decoder (the moving average swapped in and
+    /// back out when kept): validation and samples judge what the run would publish.
+    pub fn with_published<R>(&mut self, f: impl FnOnce(&Model) -> R) -> R {
+        let Some(mut ema) = self.ema.take() else {
+            return f(self);
+        };
+        ema.swap(&mut self.vs);
+        let r = f(self);
+        ema.swap(&mut self.vs);
+        self.ema = Some(ema);
+        r
     }
 
     /// Stylizes `content` with `style` (`[1,3,H,W]` each) at `alpha`, cropped to the content size.

@@ -130,7 +130,7 @@ type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
 
 /// The terms the run computed (reconstruction has no content or style term).
 fn loss_series(rows: &[LossRow]) -> Vec<Series> {
-    let all: [Series; 5] = [
+    let all: [Series; 6] = [
         ("content", BLUE, |r| r.content),
         ("style (unweighted)", RED, |r| r.style),
         ("total", BLACK, |r| r.total),
@@ -138,6 +138,7 @@ fn loss_series(rows: &[LossRow]) -> Vec<Series> {
         ("identity feature (unweighted)", MAGENTA, |r| {
             r.identity_feature
         }),
+        ("alpha pixel (unweighted)", CYAN, |r| r.alpha_pixel),
     ];
     all.into_iter()
         .filter(|s| rows.iter().any(|r| (s.2)(r) > 0.0))

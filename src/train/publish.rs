@@ -40,10 +40,12 @@ impl Run<'_> {
             lr: cfg.lr,
             lr_decay: cfg.lr_decay,
             elapsed_s: chosen.progress.elapsed_s,
-            has_optimizer_state: cfg.publish_moments,
+            // The moments follow the optimizer's own weights; a moving average published in
+            // their place has none of its own (the next round warms up).
+            has_optimizer_state: cfg.publish_moments && cfg.ema == 0.0,
             rounds,
         };
-        checkpoint::publish(&self.model.vs, &self.model.adam, dir, &state)?;
+        checkpoint::publish(&self.model, dir, &state)?;
         let kept: Vec<LossRow> = self
             .rows
             .iter()

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::checkpoint::{self, Published};
+use super::checkpoint::{self, Progress, Published};
 use super::config::TrainConfig;
 use super::log::{LossRow, read as read_losses};
 use super::net::{Model, load_decoder_file};
@@ -19,6 +19,9 @@ pub(super) struct Start {
     /// from there).
     pub(super) adam_start: u64,
     pub(super) elapsed_s: f64,
+    /// Iteration and elapsed seconds at which this round began (see [`Progress`]).
+    pub(super) round_start: u64,
+    pub(super) round_start_s: f64,
     pub(super) rows: Vec<LossRow>,
     pub(super) published: Option<Published>,
 }
@@ -31,6 +34,9 @@ pub(super) fn restore(
     model: &mut Model,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
+    // The moving average exists before a checkpoint is loaded (which fills it), and restarts
+    // at the weights any other start loads.
+    model.start_ema(cfg.ema);
     if resume && let Some(meta) = checkpoint::latest(&cfg.out)? {
         return from_checkpoint(cfg, &meta, model, progress);
     }
@@ -45,6 +51,17 @@ pub(super) fn restore(
             }
         ));
     }
+    let start = restore_fresh(cfg, model, progress)?;
+    model.start_ema(cfg.ema);
+    Ok(start)
+}
+
+/// A start that is not a resume: the published decoder, given weights or scratch.
+fn restore_fresh(
+    cfg: &TrainConfig,
+    model: &mut Model,
+    progress: &dyn TrainProgress,
+) -> Result<Start> {
     if let Some(dir) = &cfg.continue_from {
         return from_published(cfg, dir, model, progress);
     }
@@ -57,6 +74,8 @@ pub(super) fn restore(
         iteration: 0,
         adam_start: 0,
         elapsed_s: 0.0,
+        round_start: 0,
+        round_start_s: 0.0,
         rows: Vec::new(),
         published: None,
     })
@@ -80,8 +99,13 @@ fn from_checkpoint(
     model: &mut Model,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
-    checkpoint::load(&mut model.vs, &mut model.adam, &cfg.out, meta)?;
+    checkpoint::load(model, &cfg.out, meta)?;
     let it = meta.progress.iteration;
+    let Progress {
+        round_start,
+        round_start_s,
+        ..
+    } = meta.progress;
     let published = match &cfg.continue_from {
         Some(d) => Some(checkpoint::read_published(d)?),
         None => None,
@@ -91,6 +115,8 @@ fn from_checkpoint(
         iteration: it,
         adam_start: meta.progress.adam_start,
         elapsed_s: meta.progress.elapsed_s,
+        round_start,
+        round_start_s,
         rows: log_until(&cfg.out.join("losses.csv"), it)?,
         published,
     })
@@ -130,6 +156,8 @@ fn from_published(
             st.iteration
         },
         elapsed_s: st.elapsed_s,
+        round_start: st.iteration,
+        round_start_s: st.elapsed_s,
         rows: log_until(&dir.join("training/losses.csv"), st.iteration)?,
         published: Some(st),
     })

@@ -12,8 +12,8 @@ use super::log::{self as losslog, LogWindow, LossRow};
 use super::net::Model;
 use super::profile::Laps;
 use super::resume::{Start, restore};
-use super::schedule::scheduled_lr;
-use super::validate::{Samples, ValScores, load_samples, row_val, set_val};
+use super::schedule::{Position, scheduled_lr};
+use super::validate::{Samples, ValScores, load_samples, set_val};
 use crate::error::{Error, Result};
 use crate::model::{self, Weights};
 
@@ -79,7 +79,9 @@ pub(super) struct Run<'a> {
     /// The best-validated checkpoint so far (only a resumed run inherits one).
     best: Option<CheckpointMeta>,
     pub(super) last_it: u64,
-    last_val_it: Option<u64>,
+    /// The last validation: its iteration and scores (with the per-layer style split that a
+    /// log row does not keep).
+    last_val: Option<(u64, ValScores)>,
     whole_windows_skipped: usize,
     wait_s: f64,
     /// Stage times of every step when `--profile` is on.
@@ -96,6 +98,7 @@ impl<'a> Run<'a> {
         progress: &'a dyn TrainProgress,
         stop: &std::sync::atomic::AtomicBool,
     ) -> Result<Self> {
+        cfg.check()?;
         let device = resolve_device(cfg.device)?;
         if device.is_cuda() {
             tch::Cuda::cudnn_set_benchmark(true);
@@ -139,7 +142,7 @@ impl<'a> Run<'a> {
             log,
             window: LogWindow::new(),
             best,
-            last_val_it: None,
+            last_val: None,
             whole_windows_skipped: 0,
             wait_s: 0.0,
             laps: match cfg.profile {
@@ -159,9 +162,8 @@ impl<'a> Run<'a> {
         val_total: Option<f64>,
         pointers: &[&str],
     ) -> Result<CheckpointMeta> {
-        let m = &self.model;
         let at = self.progress_at(it);
-        checkpoint::save(&m.vs, &m.adam, &self.cfg.out, at, val, val_total, pointers)
+        checkpoint::save(&self.model, &self.cfg.out, at, val, val_total, pointers)
     }
 
     fn progress_at(&self, it: u64) -> Progress {
@@ -171,7 +173,20 @@ impl<'a> Run<'a> {
             elapsed_s: self.elapsed(),
             seed: self.cfg.seed,
             adam_start: self.start.adam_start,
+            round_start: self.start.round_start,
+            round_start_s: self.start.round_start_s,
         }
+    }
+
+    /// The learning rate of the step with index `it`.
+    fn lr(&self, it: u64) -> f64 {
+        let p = Position {
+            it,
+            adam_start: self.start.adam_start,
+            round_start: self.start.round_start,
+            round_s: self.elapsed() - self.start.round_start_s,
+        };
+        scheduled_lr(self.cfg, p)
     }
 
     /// Iterations where a later round began: those of the published rounds this run continues,
@@ -195,6 +210,14 @@ impl<'a> Run<'a> {
         let tw = Instant::now();
         self.laps.start();
         let (objective, identity) = (cfg.objective, cfg.identity());
+        let alpha = match cfg.train_alpha.always_one() {
+            true => None,
+            false => Some(
+                tch::Tensor::from_slice(&cfg.train_alpha.draw(cfg.seed, it, cfg.batch_size))
+                    .to_device(self.model.device),
+            ),
+        };
+        let alpha = alpha.as_ref();
         let l = match &mut self.feed {
             Feed::Loader(b) => {
                 let (c, s) = b.next(self.model.device)?;
@@ -204,16 +227,16 @@ impl<'a> Run<'a> {
                     self.progress.println(&w);
                 }
                 self.model
-                    .losses_timed(&c, &s, objective, identity, &mut self.laps)
+                    .losses_timed(&c, &s, objective, identity, alpha, &mut self.laps)
             }
             Feed::Bank(bank) => {
                 let (frozen, _) = bank.batch(it);
                 self.laps.lap("feature bank batch");
                 self.model
-                    .losses_from(&frozen, objective, identity, &mut self.laps)
+                    .losses_from(&frozen, objective, identity, alpha, &mut self.laps)
             }
         };
-        let lr = scheduled_lr(cfg, it, self.start.adam_start);
+        let lr = self.lr(it);
         let total = l.total(&cfg.weighting());
         // Adam's step count starts with its moments (bias correction as a fresh torch.optim.Adam).
         let adam_step = it - self.start.adam_start + 1;
@@ -226,8 +249,11 @@ impl<'a> Run<'a> {
             cfg.clip_grad_norm,
             &mut self.laps,
         );
+        if let Some(ema) = &mut m.ema {
+            ema.update(&m.vs);
+        }
         self.window
-            .add(l.terms(), &info.grad_norm, &info.applied, cfg.batch_size);
+            .add(l.as_ref(), &info.grad_norm, &info.applied, cfg.batch_size);
         self.laps.lap("log window");
         self.laps.end_step();
         self.last_it = it + 1;
@@ -246,7 +272,9 @@ impl<'a> Run<'a> {
             .step(done, if logged { self.rows.last() } else { None });
         if cfg.sample_every > 0 && done.is_multiple_of(cfg.sample_every) {
             let path = cfg.out.join(format!("samples_iter_{done:07}.png"));
-            super::plot::sample_grid(&self.model, &self.samples, &path)?;
+            let samples = &self.samples;
+            self.model
+                .with_published(|m| super::plot::sample_grid(m, samples, &path))?;
         }
         if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) && done != cfg.iterations {
             self.save(done, None, None, &["latest.json"])?;
@@ -258,7 +286,7 @@ impl<'a> Run<'a> {
     /// redraws the plot.
     fn close_row(&mut self, done: u64, validate: bool) -> Result<()> {
         let cfg = self.cfg;
-        let lr = scheduled_lr(cfg, done - 1, self.start.adam_start);
+        let lr = self.lr(done - 1);
         let mut row = self.window.close(
             done,
             done as f64 / self.per_epoch,
@@ -299,9 +327,10 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let cfg = self.cfg;
-        let v = self.model.validate(&self.samples);
+        let samples = &self.samples;
+        let v = self.model.with_published(|m| m.validate(samples));
         set_val(row, &v);
-        self.last_val_it = Some(done);
+        self.last_val = Some((done, v));
         let vt = cfg.val_loss(&v);
         if self
             .best
@@ -320,7 +349,7 @@ impl<'a> Run<'a> {
         let last_it = self.last_it;
         let validate_end = cfg.val_every > 0
             && last_it > self.start.iteration
-            && self.last_val_it != Some(last_it);
+            && self.last_val.is_none_or(|(it, _)| it != last_it);
         // A run stopped between log points (time limit, Ctrl-C) still logs its last iterations.
         if self.window.steps > 0 {
             self.close_row(last_it, validate_end)?;
@@ -337,15 +366,16 @@ impl<'a> Run<'a> {
         // The last checkpoint keeps the end state's validation, when it was measured, so that
         // --select last publishes its scores too.
         let end_val = self
-            .rows
-            .last()
-            .filter(|r| r.iteration == last_it)
-            .and_then(row_val);
+            .last_val
+            .filter(|(it, _)| *it == last_it)
+            .map(|(_, v)| v);
         let end_total = end_val.as_ref().map(|v| cfg.val_loss(v));
         let last = self.save(last_it, end_val, end_total, &["latest.json"])?;
         if !self.samples.is_empty() {
             let path = cfg.out.join("samples_final.png");
-            super::plot::sample_grid(&self.model, &self.samples, &path)?;
+            let samples = &self.samples;
+            self.model
+                .with_published(|m| super::plot::sample_grid(m, samples, &path))?;
         }
         self.progress.finish();
         self.report_end();
@@ -376,7 +406,7 @@ impl<'a> Run<'a> {
                         "exporting the best-validated checkpoint (iteration {}), not the last ({last_it})",
                         b.progress.iteration
                     ));
-                    checkpoint::load(&mut self.model.vs, &mut self.model.adam, &cfg.out, &b)?;
+                    checkpoint::load(&mut self.model, &cfg.out, &b)?;
                     b
                 }
                 Select::Last => {

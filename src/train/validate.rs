@@ -9,7 +9,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::config::TrainConfig;
 use super::log::LossRow;
-use super::loss::{mse, style_loss};
+use super::loss::{mse, style_losses};
 use super::model::{adain, image_tensor, mean_std};
 use super::net::Model;
 use crate::error::Result;
@@ -19,6 +19,10 @@ use crate::error::Result;
 pub struct ValScores {
     pub content: f64,
     pub style: f64,
+    /// The style loss per layer (relu1_1..relu4_1; `style` is their sum), for the validation
+    /// loss under per-layer weights. Absent in scores read back from a log row or older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_layers: Option<[f64; 4]>,
     pub style_error: f64,
     pub ssim: f64,
     pub ssim_alpha0: f64,
@@ -34,6 +38,7 @@ impl Model {
                 .map(|(_, s)| self.enc_taps(s))
                 .collect();
             let (mut acc, mut pairs, mut ssim0) = ([0.0f64; 4], 0usize, 0.0);
+            let mut layers = [0.0f64; 4];
             for (_, c) in &samples.content {
                 let c_taps = self.enc_taps(c);
                 let (h, w) = (c.size()[2], c.size()[3]);
@@ -48,7 +53,10 @@ impl Model {
                     let g = self.decode(&t).narrow(2, 0, h).narrow(3, 0, w);
                     let g_taps = self.enc_taps(&g);
                     acc[0] += mse(&g_taps[3], &t).double_value(&[]);
-                    acc[1] += style_loss(&g_taps, &s_stats, self.device).double_value(&[]);
+                    let per_layer = style_losses(&g_taps, &s_stats, None);
+                    for (sum, l) in layers.iter_mut().zip(&per_layer) {
+                        *sum += l.double_value(&[]);
+                    }
                     acc[2] +=
                         crate::metrics::style_error(&host_stats(&g_taps), &host_stats(s_taps));
                     acc[3] += crate::metrics::ssim_luma(to_array(&g).view(), c_img.view());
@@ -56,9 +64,11 @@ impl Model {
                 }
             }
             let n = pairs.max(1) as f64;
+            let layers = layers.map(|x| x / n);
             ValScores {
                 content: acc[0] / n,
-                style: acc[1] / n,
+                style: layers.iter().sum(),
+                style_layers: Some(layers),
                 style_error: acc[2] / n,
                 ssim: acc[3] / n,
                 ssim_alpha0: ssim0 / samples.content.len().max(1) as f64,
@@ -95,6 +105,7 @@ pub(super) fn row_val(row: &LossRow) -> Option<ValScores> {
     Some(ValScores {
         content: row.val_content?,
         style: row.val_style?,
+        style_layers: None,
         style_error: row.val_style_error?,
         ssim: row.val_ssim?,
         ssim_alpha0: row.val_ssim_alpha0?,

@@ -66,14 +66,16 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
             })
             .collect();
         eval::write_csv(&rows, &a.out.join(format!("eval_{name}.csv")))?;
-        // The paper's weighting, as the trainer's defaults hold it.
-        let w = adain::train::TrainConfig::default().weighting();
-        let total = w.content * c + w.style * s;
+        // The paper's weighting (uniform over the style layers), as the trainer's defaults
+        // hold it.
+        let cfg = adain::train::TrainConfig::default();
+        let (wc, ws) = (cfg.content_weight, cfg.style_weight);
+        let total = wc * c + ws * s;
         println!(
             "{d}: {} pairs, content loss {c:.4}, style loss {s:.4}, total ({}, {}) {total:.4}",
             rows.len(),
-            w.content,
-            w.style
+            wc,
+            ws
         );
         summary.push_str(&format!("{d},{},{c},{s},{total}\n", rows.len()));
     }
