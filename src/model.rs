@@ -216,11 +216,47 @@ impl Weights {
                 .collect();
             tensors.insert(key, Tensor { shape, data });
         }
-        Ok(Weights {
+        let w = Weights {
             tensors,
             path: path.into(),
             sha256,
-        })
+        };
+        w.check_values()?;
+        Ok(w)
+    }
+
+    /// Refuses weights no trained network has: a non-finite value (a diverged run), or a
+    /// convolution kernel whose values are all the same (all zero: a zeroed or truncated
+    /// file). Either would give black or flat images that look like success. Biases may be
+    /// constant (zero-initialised layers), kernels never are.
+    pub fn check_values(&self) -> Result<()> {
+        let bad = |reason: String| {
+            Err(Error::Weights {
+                path: self.path.clone(),
+                reason,
+            })
+        };
+        for (key, t) in &self.tensors {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                let n = t.data.iter().filter(|v| !v.is_finite()).count();
+                return bad(format!(
+                    "tensor '{key}': {n} of its {} values are not finite (the first, at index {i}, is {}); a diverged or corrupted training run?",
+                    t.data.len(),
+                    t.data[i]
+                ));
+            }
+            if key.ends_with(".weight")
+                && t.data.len() > 1
+                && t.data.iter().all(|v| *v == t.data[0])
+            {
+                return bad(format!(
+                    "tensor '{key}': all {} values are {} (a convolution kernel is never constant: zeroed or broken weights)",
+                    t.data.len(),
+                    t.data[0]
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// PyTorch's default Conv2d initialisation (uniform in +-1/sqrt(fan_in) for weight and bias),

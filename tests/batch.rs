@@ -1528,3 +1528,73 @@ fn precision_picks_graphs_and_is_reported() {
     );
     assert!(!o.exists());
 }
+
+/// Broken weights (issue 48 item 3): `adain export` refuses a decoder with a NaN or infinite
+/// value or an all-zero kernel, naming the tensor and writing no graph; and a decoder that passes
+/// those checks but makes one flat colour (a kernel scaled to ~0 behind a grey bias) gives error
+/// rows ("constant image", exit 2) and no output files, never black or grey images with status ok.
+#[test]
+fn broken_weights_are_refused_and_constant_outputs_are_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for (what, value) in [("nan", f32::NAN), ("inf", f32::INFINITY), ("zero", 0.0)] {
+        let mut dec = decoder_weights();
+        let t = dec.tensors.get_mut("28.weight").unwrap();
+        match value == 0.0 {
+            true => t.data.fill(0.0),
+            false => t.data[5] = value,
+        }
+        let file = d.path().join(format!("{what}.safetensors"));
+        dec.save(&file).unwrap();
+        let out_dir = d.path().join(format!("graphs-{what}"));
+        let o = Command::new(bin("adain"))
+            .args(["export", "--decoder", s(&file), "--out", s(&out_dir)])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains("28.weight") && err.contains(s(&file)),
+            "{what}: {err}"
+        );
+        assert!(
+            !out_dir.join(adain::onnx::DECODER_FILE).exists(),
+            "{what}: a graph was written"
+        );
+    }
+    let mut flat = decoder_weights();
+    for v in &mut flat.tensors.get_mut("28.weight").unwrap().data {
+        *v *= 1e-30;
+    }
+    flat.tensors.get_mut("28.bias").unwrap().data.fill(0.5);
+    let models = export_tmp(&encoder_weights(), &flat);
+    let (c, st) = inputs_scaled(d.path(), 1);
+    let o = d.path().join("out");
+    let out = adain_batch(models.path())
+        .args([
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--out",
+            s(&o),
+            "--precision",
+            "fp32",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches("constant image").count(),
+        1,
+        "printed once: {err}"
+    );
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter().all(|r| r.status == Some(report::Status::Error)
+            && r.error.contains("constant image (every pixel 128,128,128)")),
+        "{rows:?}"
+    );
+    assert!(files(&o, ".jpg").is_empty(), "no flat image was written");
+}

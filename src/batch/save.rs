@@ -50,7 +50,10 @@ pub(super) fn save_output(
     }
 }
 
-/// Saves `img` as `job`'s output: the job's outcome, with what it cost before the save.
+/// Saves `img` as `job`'s output: the job's outcome, with what it cost before the save. An
+/// image no working network makes is an error, not an output: broken weights or a broken graph
+/// give NaN (black once clamped) or one flat colour, which would otherwise be written and
+/// counted as success.
 pub(super) fn save_job(
     img: ndarray::ArrayView3<'_, f32>,
     job: &Job,
@@ -58,11 +61,68 @@ pub(super) fn save_job(
     sizes: Sizes,
     s: SaveSettings,
 ) -> JobOutcome {
+    let end = match implausible(img) {
+        // One message for every such output, so it prints once, not once per output.
+        Some(why) => End::Failed(why),
+        None => End::Saved(save_output(img, &job.output, s)),
+    };
     JobOutcome {
         job: job.clone(),
         shares,
         sizes: Some(sizes),
-        end: End::Saved(save_output(img, &job.output, s)),
+        end,
+    }
+}
+
+/// Why `img` (`[3, H, W]`) cannot be a stylized image, if it cannot: a non-finite value, or
+/// every pixel the same colour.
+fn implausible(img: ndarray::ArrayView3<'_, f32>) -> Option<String> {
+    if let Some(v) = img.iter().find(|v| !v.is_finite()) {
+        return Some(format!(
+            "the decoder produced non-finite values ({v}): broken weights or graph (check with `adain export`, which refuses non-finite weights)"
+        ));
+    }
+    let (_, h, w) = img.dim();
+    if h * w > 1 {
+        let first: Vec<f32> = (0..3).map(|c| img[[c, 0, 0]]).collect();
+        // Compared after the clamp and rounding to 8 bits, as the file would hold them.
+        let q = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let constant = img
+            .outer_iter()
+            .zip(&first)
+            .all(|(plane, f)| plane.iter().all(|v| q(*v) == q(*f)));
+        if constant {
+            let [r, g, b] = [0, 1, 2].map(|c| q(first[c]));
+            return Some(format!(
+                "the decoder produced a constant image (every pixel {r},{g},{b}): broken weights or graph"
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_and_flat_images_are_implausible_textured_ones_are_not() {
+        let mut img = ndarray::Array3::<f32>::from_elem((3, 4, 5), 0.5);
+        assert!(
+            implausible(img.view())
+                .unwrap()
+                .contains("constant image (every pixel 128,128,128)")
+        );
+        // Differences below an 8-bit step are still one flat colour in the file.
+        img[[1, 2, 3]] = 0.5 + 1e-4;
+        assert!(implausible(img.view()).is_some());
+        img[[1, 2, 3]] = 0.6;
+        assert_eq!(implausible(img.view()), None);
+        img[[0, 0, 0]] = f32::NAN;
+        assert!(implausible(img.view()).unwrap().contains("non-finite"));
+        // Everything clamps to black: the NaN-decoder case once clamped, or an all-negative one.
+        let black = ndarray::Array3::<f32>::from_elem((3, 8, 8), -3.0);
+        assert!(implausible(black.view()).unwrap().contains("0,0,0"));
     }
 }
 

@@ -226,6 +226,9 @@ pub fn export_with(
             "int8 graphs are made by calibration (adain export --int8), not by conversion".into(),
         ));
     }
+    // Weights made in memory (a trainer's, a blend) pass the checks a loaded file gets.
+    enc.check_values()?;
+    dec.check_values()?;
     let provenance = |e, d| provenance_with(e, d, precision);
     let graphs = precision.own_graphs().iter().map(|&name| {
         let model = match name {
@@ -335,9 +338,11 @@ pub fn read_weights(path: &Path, prefix: &str, ops: &[model::Op]) -> Result<Weig
         .iter()
         .find(|p| p.key == format!("adain.{prefix}.sha256"))
         .map(|p| p.value.clone());
-    Ok(Weights {
+    let w = Weights {
         tensors,
         path: path.into(),
         sha256: provenance.unwrap_or_default(),
-    })
+    };
+    w.check_values()?;
+    Ok(w)
 }
