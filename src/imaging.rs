@@ -189,8 +189,9 @@ pub fn decode(path: &Path, bytes: &[u8], sizing: &Sizing) -> Result<Image> {
     })
 }
 
-/// Any colour type to RGB f32; transparent pixels are composited on white.
-fn flatten_alpha(img: DynamicImage) -> Rgb32FImage {
+/// Any colour type to RGB f32; transparent pixels are composited on white (images and masks
+/// alike).
+pub(crate) fn flatten_alpha(img: DynamicImage) -> Rgb32FImage {
     if img.color().has_alpha() {
         let rgba = img.to_rgba32f();
         let (w, h) = rgba.dimensions();

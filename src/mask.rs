@@ -50,8 +50,17 @@ fn decode(path: &Path, styles: usize) -> Result<FullMask> {
         .with_guessed_format()
         .map_err(|e| bad(path, e.to_string()))?
         .decode()
-        .map_err(|e| bad(path, format!("cannot decode image: {e}")))?
-        .to_rgb8();
+        .map_err(|e| bad(path, format!("cannot decode image: {e}")))?;
+    // Transparency composited on white, as for images: a transparent pixel is white, the first
+    // style of a two-style mask (it was read as opaque, whatever colour it hid).
+    let img = crate::imaging::flatten_alpha(img);
+    let img = image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        image::Rgb(
+            img.get_pixel(x, y)
+                .0
+                .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+        )
+    });
     let (w, h) = (img.width() as usize, img.height() as usize);
     let weights = if styles == 2 {
         // Rec. 601 luma: white (1) is the first style.
@@ -73,7 +82,7 @@ fn decode(path: &Path, styles: usize) -> Result<FullMask> {
                 path,
                 format!(
                     "{} colours, expected {styles} (one per style, in a lossless PNG; a JPEG's \
-                     compression adds colours)",
+                     compression adds colours; transparent pixels count as composited on white)",
                     colours.len()
                 ),
             ));
@@ -204,6 +213,37 @@ pub fn masked_adain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 48 item 5: a black mask whose right half is fully transparent is white there (the
+    /// first style), half-transparent black is mid-grey, as for images; a three-style mask whose
+    /// transparency makes a fourth colour is refused with a message that says why.
+    #[test]
+    fn mask_transparency_is_composited_on_white() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.png");
+        let img = image::RgbaImage::from_fn(4, 2, |x, _| match x {
+            0 | 1 => image::Rgba([0, 0, 0, 255]),
+            2 => image::Rgba([0, 0, 0, 0]),
+            _ => image::Rgba([0, 0, 0, 128]),
+        });
+        img.save(&p).unwrap();
+        let m = decode(&p, 2).unwrap();
+        let first: Vec<f32> = m.weights[0][..4].to_vec();
+        assert_eq!(&first[..3], &[0.0, 0.0, 1.0], "{first:?}");
+        assert!((first[3] - 127.0 / 255.0).abs() < 0.01, "{first:?}");
+        let three = image::RgbaImage::from_fn(4, 1, |x, _| match x {
+            0 => image::Rgba([255, 0, 0, 255]),
+            1 => image::Rgba([0, 255, 0, 255]),
+            2 => image::Rgba([0, 0, 255, 255]),
+            _ => image::Rgba([0, 0, 255, 100]),
+        });
+        three.save(&p).unwrap();
+        let err = decode(&p, 3).err().unwrap().to_string();
+        assert!(
+            err.contains("4 colours") && err.contains("composited on white"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn area_average_keeps_the_mean_and_splits_halves_exactly() {
