@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod console;
+pub mod csv_text;
 pub mod error;
 pub mod fsutil;
 pub mod imaging;

@@ -56,12 +56,18 @@ pub enum QualityStatus {
 /// One output's scores (a row of the per-output CSV, which reads back into it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QualityRow {
+    // Labels, names and notes come from users: written so that no spreadsheet runs them.
+    #[serde(with = "crate::csv_text")]
     pub method: String,
+    #[serde(with = "crate::csv_text")]
     pub content: String,
+    #[serde(with = "crate::csv_text")]
     pub style: String,
     pub alpha: String,
+    #[serde(with = "crate::csv_text")]
     pub output: String,
     pub status: QualityStatus,
+    #[serde(with = "crate::csv_text")]
     pub note: String,
     pub style_error: Option<f64>,
     pub content_error: Option<f64>,
@@ -74,6 +80,7 @@ pub struct QualityRow {
 /// Means over the scored outputs of one method at one alpha.
 #[derive(Debug, Clone, Serialize)]
 pub struct QualitySummary {
+    #[serde(serialize_with = "crate::csv_text::serialize")]
     pub method: String,
     pub alpha: String,
     pub pairs: usize,

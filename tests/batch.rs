@@ -1598,3 +1598,71 @@ fn broken_weights_are_refused_and_constant_outputs_are_errors() {
     );
     assert!(files(&o, ".jpg").is_empty(), "no flat image was written");
 }
+
+/// CSV injection (issue 48 item 8): input names that begin with `=`, `+` or `@` (given as
+/// relative paths, so they begin the cell) reach report.csv with a leading `'` (spreadsheets
+/// show them as text, never run them), and read back exactly, through `report::read` and
+/// through `adain merge-reports`.
+#[test]
+fn names_that_look_like_formulas_are_written_as_text_and_read_back_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    write_image(&d.path().join("=HYPERLINK(1).png"), 32, 32, 1);
+    write_image(&d.path().join("+2.png"), 32, 32, 2);
+    write_image(&d.path().join("@s.png"), 32, 32, 3);
+    let out = adain_batch(&root().join("onnx"))
+        .current_dir(d.path())
+        .args([
+            "--content",
+            "=HYPERLINK(1).png",
+            "+2.png",
+            "--style",
+            "@s.png",
+            "--out",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = d.path().join("out");
+    let text = std::fs::read_to_string(o.join("report.csv")).unwrap();
+    for line in text.lines().skip(1) {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a cell a spreadsheet would run: {cell} in {line}"
+            );
+        }
+    }
+    assert!(
+        text.contains("'=HYPERLINK(1).png") && text.contains("'@s.png"),
+        "{text}"
+    );
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    let mut names: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.content.clone(), r.style.clone()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("+2.png", "@s.png"), ("=HYPERLINK(1).png", "@s.png")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let merged = d.path().join("merged.csv");
+    let m = Command::new(bin("adain"))
+        .args(["merge-reports", s(&o.join("report.csv")), "-o", s(&merged)])
+        .output()
+        .unwrap();
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let mut back = report::read(&merged).unwrap();
+    let mut orig = rows.clone();
+    back.sort_by(|a, b| a.output.cmp(&b.output));
+    orig.sort_by(|a, b| a.output.cmp(&b.output));
+    assert_eq!(back, orig);
+}

@@ -25,13 +25,17 @@ pub enum Status {
 /// One CSV row: one output image.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Row {
+    // Names and errors come from users' files: written so that no spreadsheet runs them.
+    #[serde(with = "crate::csv_text")]
     pub content: String,
+    #[serde(with = "crate::csv_text")]
     pub style: String,
     pub alpha: f32,
     pub content_width: u32,
     pub content_height: u32,
     pub style_width: u32,
     pub style_height: u32,
+    #[serde(with = "crate::csv_text")]
     pub output: String,
     pub output_width: u32,
     pub output_height: u32,
@@ -39,6 +43,7 @@ pub struct Row {
     /// The graphs' precision: fp32, fp16 or int8.
     pub precision: String,
     pub status: Option<Status>,
+    #[serde(with = "crate::csv_text")]
     pub error: String,
     pub load_ms: f64,
     pub encode_content_ms: f64,
@@ -49,7 +54,7 @@ pub struct Row {
     pub total_ms: f64,
     /// The mask file of a masked output (`--mask`); empty otherwise. Last, so the columns
     /// before it keep their places, and optional, so reports made before it still read.
-    #[serde(default)]
+    #[serde(default, with = "crate::csv_text")]
     pub mask: String,
 }
 
