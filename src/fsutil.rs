@@ -114,3 +114,199 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
 }
+
+/// A file a command is about to write, for [`check_target`].
+pub struct Target<'a> {
+    /// The option that named it, for messages (e.g. `merge-reports -o`).
+    pub option: &'a str,
+    /// What the command writes there (e.g. `the merged CSV report`).
+    pub writes: &'a str,
+    /// Whether an existing regular file there is of the kind the command writes (so it may be
+    /// replaced without `--force`).
+    pub same_kind: &'a dyn Fn(&Path) -> bool,
+    /// The command's inputs: none may be the target.
+    pub inputs: &'a [std::path::PathBuf],
+    /// `--force`: replace a regular file of another kind.
+    pub force: bool,
+}
+
+/// The checks every command makes before writing a file (adain-batch's `--report` guard, for
+/// every command): nothing but a regular file is replaced (a device node, FIFO, socket or
+/// folder is refused: `-o /dev/null` must not turn the node into a file), no input of the same
+/// command is overwritten (same device and inode), and a file of another kind only with
+/// `--force`. The write itself then goes through a temporary file and a rename.
+pub fn check_target(path: &Path, t: &Target<'_>) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::Invalid(format!(
+            "{} {}: {why}; refusing to write {} there",
+            t.option,
+            path.display(),
+            t.writes
+        )))
+    };
+    // Followed through links: what matters is what a write would replace or feed.
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if !meta.file_type().is_file() {
+        return refuse(format!("it is {}", describe(&meta.file_type())));
+    }
+    if let Some(i) = t.inputs.iter().find(|i| same_file(i, path)) {
+        return refuse(format!(
+            "it is one of this command's inputs ({})",
+            i.display()
+        ));
+    }
+    if !t.force && meta.len() > 0 && !(t.same_kind)(path) {
+        return refuse(format!(
+            "it holds something other than {} (--force replaces it)",
+            t.writes
+        ));
+    }
+    Ok(())
+}
+
+/// What a file that is not a regular file is, in words.
+pub fn describe(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device node";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a folder"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether the file at `path` begins with `prefix` (a format's signature or a CSV header).
+pub fn starts_with(path: &Path, prefix: &[u8]) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; prefix.len()];
+    open_regular(path)
+        .and_then(|mut f| f.read_exact(&mut head).map_err(|e| Error::io(path, e)))
+        .is_ok()
+        && head == prefix
+}
+
+/// Opens `path` for reading only if it is a regular file: a FIFO is opened without blocking
+/// (O_NONBLOCK) and refused, as are devices, sockets and folders, so reading an input can never
+/// hang on a pipe with no writer or read a device until memory runs out.
+pub fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc_o_nonblock());
+    }
+    let f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    let ft = f.metadata().map_err(|e| Error::io(path, e))?.file_type();
+    if !ft.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: it is {}, not a regular file",
+            path.display(),
+            describe(&ft)
+        )));
+    }
+    Ok(f)
+}
+
+/// The whole of a regular file ([`open_regular`]: never a FIFO or device).
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// O_NONBLOCK on Linux and the BSDs (where it is 0x800 and 0x4); a regular file ignores it.
+#[cfg(unix)]
+fn libc_o_nonblock() -> i32 {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        0o4000
+    } else {
+        0x0004
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_that_are_not_regular_files_inputs_or_of_the_kind_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let notes = d.path().join("notes.txt");
+        std::fs::write(&notes, "my notes").unwrap();
+        let csv = d.path().join("r.csv");
+        std::fs::write(&csv, "content,style\n").unwrap();
+        let is_csv = |p: &Path| starts_with(p, b"content,");
+        let t = |force, inputs: &[std::path::PathBuf]| {
+            let inputs = inputs.to_vec();
+            move |p: &Path| {
+                check_target(
+                    p,
+                    &Target {
+                        option: "-o",
+                        writes: "a report",
+                        same_kind: &is_csv,
+                        inputs: &inputs,
+                        force,
+                    },
+                )
+            }
+        };
+        assert!(t(false, &[])(&d.path().join("new.csv")).is_ok());
+        assert!(t(false, &[])(&csv).is_ok());
+        let e = t(false, &[])(&notes).unwrap_err().to_string();
+        assert!(
+            e.contains("something other than a report") && e.contains("--force"),
+            "{e}"
+        );
+        assert!(t(true, &[])(&notes).is_ok());
+        let e = t(true, &[csv.clone()])(&csv).unwrap_err().to_string();
+        assert!(e.contains("one of this command's inputs"), "{e}");
+        let e = t(true, &[])(d.path()).unwrap_err().to_string();
+        assert!(e.contains("a folder"), "{e}");
+        let e = t(true, &[])(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a device node"), "{e}");
+        #[cfg(unix)]
+        {
+            let fifo = d.path().join("fifo.csv");
+            let ok = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                let e = t(true, &[])(&fifo).unwrap_err().to_string();
+                assert!(e.contains("FIFO"), "{e}");
+                // Reading it is refused at once, not a wait for a writer.
+                let e = open_regular(&fifo).unwrap_err().to_string();
+                assert!(e.contains("FIFO"), "{e}");
+            }
+        }
+        let e = open_regular(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("device node"), "{e}");
+        assert!(open_regular(&csv).is_ok());
+    }
+}

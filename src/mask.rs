@@ -45,8 +45,9 @@ fn decode(path: &Path, styles: usize) -> Result<FullMask> {
             format!("a mask needs at least two styles, got {styles}"),
         ));
     }
-    let img = image::ImageReader::open(path)
-        .map_err(|e| bad(path, e.to_string()))?
+    // Never a plain open: a FIFO named like a mask would block the run.
+    let file = crate::fsutil::open_regular(path).map_err(|e| bad(path, e.to_string()))?;
+    let img = image::ImageReader::new(std::io::BufReader::new(file))
         .with_guessed_format()
         .map_err(|e| bad(path, e.to_string()))?
         .decode()

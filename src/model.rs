@@ -183,7 +183,7 @@ impl Weights {
     /// Loads a safetensors file and checks it holds every tensor `ops` needs with the right shape.
     /// Extra tensors (e.g. relu5 keys of a full VGG) are ignored.
     pub fn load(path: &Path, ops: &[Op]) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::fsutil::read_regular(path)?;
         let sha256 = hex_sha256(&bytes);
         let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::Weights {
             path: path.into(),

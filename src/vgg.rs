@@ -53,7 +53,7 @@ pub struct Pack {
 impl Pack {
     /// Reads `path` and checks it holds every conv of [`model::ENCODER`] in the packed layout.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::fsutil::read_regular(path)?;
         let bad = |reason: String| Error::Weights {
             path: path.into(),
             reason,

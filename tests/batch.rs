@@ -1666,3 +1666,133 @@ fn names_that_look_like_formulas_are_written_as_text_and_read_back_exactly() {
     orig.sort_by(|a, b| a.output.cmp(&b.output));
     assert_eq!(back, orig);
 }
+
+/// Issue 48 items 1 and 2: every command guards what it writes and never waits on a FIFO.
+/// `merge-reports -o` onto a text file, one of its own inputs or /dev/null; `quality --report`
+/// onto a content photo; `sheet --out` onto a text file; `resize --out` into its input folder;
+/// adain-batch `--report` onto a FIFO; `merge-reports` and `export` reading a FIFO: each is
+/// refused at once (exit 1) naming the file and why, and the file is untouched.
+#[test]
+fn every_command_guards_what_it_writes_and_reads_no_fifo() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 1);
+    let o = d.path().join("out");
+    assert_eq!(
+        batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o)])
+            .status
+            .code(),
+        Some(0)
+    );
+    let report = o.join("report.csv");
+    let notes = d.path().join("notes.txt");
+    std::fs::write(&notes, "my notes\n").unwrap();
+    let adain = |args: &[&str]| {
+        let out = Command::new(bin("adain")).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let refused = |(code, err): (Option<i32>, String), why: &str| {
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains(why), "expected '{why}' in: {err}");
+    };
+    refused(
+        adain(&["merge-reports", s(&report), "-o", s(&notes)]),
+        "something other than the merged CSV report",
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
+    refused(
+        adain(&["merge-reports", s(&report), "-o", s(&report), "--force"]),
+        "one of this command's inputs",
+    );
+    refused(
+        adain(&["merge-reports", s(&report), "-o", "/dev/null"]),
+        "a device node",
+    );
+    assert!(
+        !std::fs::metadata("/dev/null").unwrap().is_file(),
+        "/dev/null is still a device"
+    );
+    let merged = d.path().join("merged.csv");
+    assert_eq!(
+        adain(&["merge-reports", s(&report), "-o", s(&merged)]).0,
+        Some(0)
+    );
+    let photo = c.join("a.png");
+    let before = std::fs::read(&photo).unwrap();
+    refused(
+        adain(&[
+            "quality",
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--outputs",
+            s(&o),
+            "--alphas",
+            "1",
+            "--report",
+            s(&photo),
+        ]),
+        "one of this command's inputs",
+    );
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    refused(
+        adain(&[
+            "sheet",
+            "--rows",
+            "a",
+            "--styles",
+            "s1",
+            "--column",
+            &format!("x={}/{{content}}.png", s(&c)),
+            "--out",
+            s(&notes),
+        ]),
+        "something other than the contact sheet",
+    );
+    refused(
+        adain(&["resize", "--to", "short:16", "--out", s(&c), s(&c)]),
+        "it is the folder of the input",
+    );
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+
+    let fifo = d.path().join("fifo.csv");
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|st| st.success())
+    {
+        eprintln!("mkfifo unavailable: the FIFO cases are skipped");
+        return;
+    }
+    let t = std::time::Instant::now();
+    let out = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&d.path().join("o2")),
+        "--report",
+        s(&fifo),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FIFO"));
+    refused(
+        adain(&["merge-reports", s(&fifo), "-o", s(&d.path().join("m2.csv"))]),
+        "FIFO",
+    );
+    refused(
+        adain(&[
+            "export",
+            "--decoder",
+            s(&fifo),
+            "--out",
+            s(&d.path().join("g")),
+        ]),
+        "FIFO",
+    );
+    assert!(t.elapsed().as_secs() < 30, "a FIFO made something wait");
+}

@@ -463,6 +463,13 @@ fn check_report_path(
     if !csv {
         return refuse("not a .csv path".into());
     }
+    // A FIFO, device or folder there (through a link too) is never written: opening a FIFO
+    // for writing waits for a reader forever, and a device would be fed the report.
+    if let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+    {
+        return refuse(format!("it is {}", crate::fsutil::describe(&m.file_type())));
+    }
     // A link there is replaced, its target untouched (ReportWriter::create); only a file that
     // exists can be an input or a model.
     match std::fs::symlink_metadata(path) {

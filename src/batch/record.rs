@@ -185,8 +185,9 @@ pub fn finished(path: &std::path::Path, format: crate::imaging::Format, verify: 
         return false;
     }
     let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+    let n = crate::fsutil::open_regular(path)
+        .ok()
+        .and_then(|mut f| f.read(&mut head).ok())
         .unwrap_or(0);
     let signed = image::guess_format(&head[..n]).is_ok_and(|f| f == format.image_format());
     // The pipeline's own loader: it also refuses a JPEG cut before its end marker, which the

@@ -148,7 +148,8 @@ pub struct ReportWriter {
 pub fn looks_like_report(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 20];
-    let Ok(mut f) = File::open(path) else {
+    // Never a plain open: a FIFO named like a report would block here.
+    let Ok(mut f) = crate::fsutil::open_regular(path) else {
         return false;
     };
     let n = f.read(&mut head).unwrap_or(0);
@@ -230,8 +231,7 @@ pub fn header() -> Vec<String> {
 
 /// Reads a report back (merging shards, tests).
 pub fn read(path: &Path) -> Result<Vec<Row>> {
-    let mut r = csv::Reader::from_path(path)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let mut r = csv::Reader::from_reader(crate::fsutil::open_regular(path)?);
     let header: Vec<String> = r
         .headers()
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
@@ -350,6 +350,16 @@ impl Summary {
 
     pub fn save(&self, report: &Path) -> Result<PathBuf> {
         let path = report.with_extension("summary.json");
+        crate::fsutil::check_target(
+            &path,
+            &crate::fsutil::Target {
+                option: "--report (its summary beside it)",
+                writes: "the run summary (JSON)",
+                same_kind: &|p| crate::fsutil::starts_with(p, b"{"),
+                inputs: &[],
+                force: false,
+            },
+        )?;
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))?;
         crate::fsutil::write_atomic(&path, text.as_bytes())?;
         Ok(path)
@@ -363,7 +373,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<Row>> {
     for p in paths {
         // Rows are written whole, each ending its line: a report that does not end with one
         // was cut inside its last row (a shard killed mid-write, or still running).
-        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        let bytes = crate::fsutil::read_regular(p)?;
         if bytes.last().is_some_and(|&b| b != b'\n') {
             return Err(Error::Invalid(format!(
                 "{}: its last row is cut short (no line end): is that shard still running, or was it killed mid-write? Rerun it, then merge",

@@ -272,7 +272,7 @@ pub fn export_judge(w: &Weights, dir: &Path) -> Result<PathBuf> {
 
 /// Reads one graph's `metadata_props` (used by the runtime to report which decoder it runs).
 pub fn read_metadata(path: &Path) -> Result<Vec<(String, String)>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fsutil::read_regular(path)?;
     let m = onnx_protobuf::ModelProto::parse_from_bytes(&bytes)
         .map_err(|e| Error::Invalid(format!("{}: not an ONNX model: {e}", path.display())))?;
     Ok(m.metadata_props
@@ -290,7 +290,7 @@ pub fn metadata_value<'a>(meta: &'a [(String, String)], key: &str) -> Option<&'a
 /// Weights stored as initializers `<prefix>.<key>.weight|bias` in an exported graph (e.g. the
 /// decoder inside `decoder.onnx`), checked against the layer table like a safetensors file.
 pub fn read_weights(path: &Path, prefix: &str, ops: &[model::Op]) -> Result<Weights> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fsutil::read_regular(path)?;
     let m = onnx_protobuf::ModelProto::parse_from_bytes(&bytes)
         .map_err(|e| Error::Invalid(format!("{}: not an ONNX model: {e}", path.display())))?;
     let graph = m

@@ -72,6 +72,9 @@ enum Cmd {
         reports: Vec<PathBuf>,
         #[arg(long, short, value_name = "CSV")]
         out: PathBuf,
+        /// Replace --out even when it holds something other than an adain report.
+        #[arg(long)]
+        force: bool,
     },
     /// Resize images with the pipeline's own loader (EXIF orientation, Lanczos 3) and save them
     /// as JPEG: benchmark and fixture inputs made the way adain-batch reads images.
@@ -165,7 +168,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Quality(a) => quality::quality(a)?,
         Cmd::Sheet(a) => reports::sheet(a)?,
         Cmd::Resize(a) => resize::resize(a)?,
-        Cmd::MergeReports { reports, out } => reports::merge(&reports, &out)?,
+        Cmd::MergeReports {
+            reports,
+            out,
+            force,
+        } => reports::merge(&reports, &out, force)?,
         Cmd::Info { dir, cost } => graphs::info(&dir, cost)?,
     }
     Ok(())

@@ -61,9 +61,36 @@ pub struct QualityArgs {
     report: PathBuf,
     #[arg(long, default_value = "cpu", value_name = "auto|cpu|cuda")]
     provider: adain::runtime::Provider,
+    /// Replace --report (and its .summary.csv) even when they hold something other than
+    /// `adain quality` tables.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
+    // Checked before the (long) scoring: the report and its summary replace only tables of ours.
+    // The images themselves (folders listed), so that even --force never writes over one.
+    let mut inputs: Vec<PathBuf> = a.content.iter().chain(&a.style).cloned().collect();
+    for (what, paths) in [("content", &a.content), ("style", &a.style)] {
+        if let Ok(found) = adain::inputs::discover_some(what, paths, true) {
+            inputs.extend(found.into_iter().map(|i| i.path));
+        }
+    }
+    for (path, writes) in [
+        (a.report.clone(), "the per-output scores (CSV)"),
+        (a.report.with_extension("summary.csv"), "the summary (CSV)"),
+    ] {
+        adain::fsutil::check_target(
+            &path,
+            &adain::fsutil::Target {
+                option: "quality --report",
+                writes,
+                same_kind: &|p| adain::fsutil::starts_with(p, b"method,"),
+                inputs: &inputs,
+                force: a.force,
+            },
+        )?;
+    }
     let w = Weights::load(&a.judge, model::ENCODER)?;
     let tmp = tempfile::tempdir()?;
     let judge = adain::onnx::export_judge(&w, tmp.path())?;

@@ -19,9 +19,25 @@ pub struct SheetArgs {
     cell: u32,
     #[arg(long, value_name = "PNG")]
     out: PathBuf,
+    /// Replace --out even when it holds something other than a PNG.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
+    let guard = |inputs: &[PathBuf]| {
+        adain::fsutil::check_target(
+            &a.out,
+            &adain::fsutil::Target {
+                option: "sheet --out",
+                writes: "the contact sheet (PNG)",
+                same_kind: &|p| adain::fsutil::starts_with(p, b"\x89PNG"),
+                inputs,
+                force: a.force,
+            },
+        )
+    };
+    guard(&[])?;
     let cols: Vec<(String, String)> = a
         .columns
         .iter()
@@ -52,6 +68,18 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
             labels.push(format!("{c} x {s}"));
         }
     }
+    // Now that the cells' files are known: none of them is the sheet's own path.
+    let inputs: Vec<PathBuf> = a
+        .rows
+        .iter()
+        .flat_map(|c| a.styles.iter().map(move |s| (c, s)))
+        .flat_map(|(c, s)| {
+            cols.iter().map(move |(_, pat)| {
+                PathBuf::from(pat.replace("{content}", c).replace("{style}", s))
+            })
+        })
+        .collect();
+    guard(&inputs)?;
     let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
     let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
     adain::imaging::save(&a.out, &sheet, adain::imaging::Format::Png, 100)?;
@@ -60,7 +88,17 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
 }
 
 /// Merges shard reports into `out` and says what they hold.
-pub fn merge(reports: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
+pub fn merge(reports: &[PathBuf], out: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    adain::fsutil::check_target(
+        out,
+        &adain::fsutil::Target {
+            option: "merge-reports -o",
+            writes: "the merged CSV report",
+            same_kind: &adain::batch::report::looks_like_report,
+            inputs: reports,
+            force,
+        },
+    )?;
     let rows = adain::batch::report::merge(reports)?;
     adain::batch::report::write_all(out, &rows)?;
     let count = |s| rows.iter().filter(|r| r.status == Some(s)).count();

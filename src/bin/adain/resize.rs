@@ -21,6 +21,9 @@ pub struct ResizeArgs {
     /// Use at most this many images (sorted order).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Replace files in --out that are not JPEGs.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn parse_fit(s: &str) -> Result<adain::imaging::Fit, String> {
@@ -49,9 +52,36 @@ pub fn resize(a: ResizeArgs) -> anyhow::Result<()> {
     if let Some(n) = a.limit {
         found.truncate(n);
     }
+    // Resized copies written into the folder they come from would replace the originals
+    // (a.jpg -> a.jpg) or mix with them.
+    if let Ok(out) = a.out.canonicalize()
+        && let Some(i) = found.iter().find(|i| {
+            i.path
+                .parent()
+                .and_then(|p| p.canonicalize().ok())
+                .is_some_and(|p| p == out)
+        })
+    {
+        anyhow::bail!(
+            "resize --out {}: it is the folder of the input {}; write the resized copies elsewhere",
+            a.out.display(),
+            i.path.display()
+        );
+    }
+    let inputs: Vec<PathBuf> = found.iter().map(|i| i.path.clone()).collect();
     for input in &found {
-        let img = adain::imaging::load_fitted(&input.path, a.to)?;
         let out = a.out.join(format!("{}.jpg", input.name));
+        adain::fsutil::check_target(
+            &out,
+            &adain::fsutil::Target {
+                option: "resize --out",
+                writes: "a resized JPEG",
+                same_kind: &|p| adain::fsutil::starts_with(p, &[0xFF, 0xD8, 0xFF]),
+                inputs: &inputs,
+                force: a.force,
+            },
+        )?;
+        let img = adain::imaging::load_fitted(&input.path, a.to)?;
         let rgb = adain::imaging::to_rgb8(img.data.view());
         adain::imaging::save(&out, &rgb, adain::imaging::Format::Jpg, a.quality)?;
     }
