@@ -257,6 +257,9 @@ pub struct BoundContent {
 
 /// The three graphs of the split pipeline, each in its own session.
 pub struct Models {
+    /// The graph files the sessions were made from (encoder, AdaIN, decoder, fused when used):
+    /// what a run's manifest hashes.
+    pub files: Vec<PathBuf>,
     /// Encodes contents and styles.
     encoder: Session,
     adain: Session,
@@ -501,7 +504,13 @@ impl Models {
         } else {
             None
         };
+        let mut files: Vec<PathBuf> = graphs.iter().map(|g| dir.join(g)).collect();
+        files[1] = dir.join(ADAIN_FILE);
+        if adain_decoder.is_some() {
+            files.push(fused);
+        }
         Ok(Models {
+            files,
             encoder,
             adain,
             decoder,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use adain::batch::report::{self, Status};
+use adain::model::{self, Weights};
 use common::*;
 
 fn write_image(path: &Path, w: u32, h: u32, seed: u32) {
@@ -1795,4 +1796,89 @@ fn every_command_guards_what_it_writes_and_reads_no_fifo() {
         "FIFO",
     );
     assert!(t.elapsed().as_secs() < 30, "a FIFO made something wait");
+}
+
+/// Issue 48 item 7: the run manifest. A resume into the same --out with other settings that
+/// change output bytes (precision, JPEG quality, preserve-color, content size, another decoder)
+/// is refused before anything is written (exit 1), naming each difference; the same settings
+/// resume (every output skipped); --overwrite remakes the outputs and records the new settings.
+#[test]
+fn a_resume_with_other_settings_is_refused_naming_each_difference() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 1);
+    let o = d.path().join("out");
+    let base = [
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&o),
+        "--precision",
+        "fp32",
+    ];
+    let run = |models: &Path, extra: &[&str]| {
+        let out = adain_batch(models).args(base).args(extra).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let shipped = root().join("onnx");
+    assert_eq!(run(&shipped, &[]).0, Some(0));
+    let report_before = std::fs::read(o.join("report.csv")).unwrap();
+    let outputs_before = files(&o, ".jpg");
+    for (extra, names) in [
+        (
+            &["--quality", "50"][..],
+            &["quality: 92 in the folder, 50 now"][..],
+        ),
+        (
+            &["--preserve-color"][..],
+            &["preserve color: false in the folder, true now"][..],
+        ),
+        (&["--content-size", "24"][..], &["content size"][..]),
+        (
+            &["--quality", "50", "--preserve-color"][..],
+            &["quality", "preserve color"][..],
+        ),
+    ] {
+        let (code, err) = run(&shipped, extra);
+        assert_eq!(code, Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("other settings") && err.contains("--overwrite"),
+            "{err}"
+        );
+        for n in names {
+            assert!(err.contains(n), "{extra:?}: expected '{n}' in {err}");
+        }
+        assert_eq!(
+            std::fs::read(o.join("report.csv")).unwrap(),
+            report_before,
+            "nothing written"
+        );
+    }
+    // Another decoder (a random one): its graph's hash differs.
+    let other = export_tmp(&encoder_weights(), &Weights::random(model::DECODER, 5));
+    let (code, err) = run(other.path(), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("graph adain_decoder.onnx") || err.contains("graph decoder.onnx"),
+        "{err}"
+    );
+    // The same settings resume; --overwrite remakes and records the new ones.
+    let (code, err) = run(&shipped, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows = report::read(&o.join("report.csv")).unwrap();
+    assert!(
+        rows.iter().all(|r| r.status == Some(Status::Skipped)),
+        "{rows:?}"
+    );
+    assert_eq!(
+        run(&shipped, &["--quality", "50", "--overwrite"]).0,
+        Some(0)
+    );
+    assert_eq!(files(&o, ".jpg"), outputs_before);
+    let (code, err) = run(&shipped, &["--quality", "50"]);
+    assert_eq!(code, Some(0), "the manifest now holds quality 50: {err}");
 }

@@ -10,6 +10,7 @@
 //! draws as contact sheets -> the [`report::Summary`].
 
 pub mod lock;
+pub mod manifest;
 pub mod plan;
 pub mod report;
 
@@ -137,7 +138,13 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     let (mut lanes, lane_shape) = open_lanes(cfg, &models, &planned)?;
     check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
-    let (_lock, report_path, report) = prepare_out(cfg, progress)?;
+    let manifest = manifest::of(
+        cfg,
+        &models.files,
+        &models.provider.to_string(),
+        &models.precision().to_string(),
+    )?;
+    let (_lock, report_path, report) = prepare_out(cfg, &manifest, progress)?;
     if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
         progress.println(FP16_ON_CPU);
     }
@@ -304,10 +311,13 @@ fn summarise(
 /// lock), cleared of an interrupted run's temporary files, with the report created.
 fn prepare_out(
     cfg: &BatchConfig,
+    manifest: &manifest::Manifest,
     progress: &dyn Progress,
 ) -> Result<(lock::RunLock, PathBuf, ReportWriter)> {
     check_writable(&cfg.out)?;
     let lock = lock::acquire(&cfg.out, cfg.shard)?;
+    // Under the lock, before the report or any output: a resume with other settings is refused.
+    manifest::check_and_write(&cfg.out, manifest, cfg.overwrite)?;
     let stale = crate::fsutil::remove_stale_temps(&cfg.out);
     if stale > 0 {
         progress.println(&format!(
