@@ -239,8 +239,15 @@ pub enum Fit {
 impl Fit {
     /// Refuses sizes the networks cannot take or that are not sizes at all.
     pub fn check(self) -> Result<()> {
+        // Every size is bounded by the full-size pixel limit: `--to 100000x100000` asked for a
+        // 40 GB buffer and aborted.
         let ok = match self {
-            Fit::Exact(w, h) => w >= crate::model::MIN_SIDE && h >= crate::model::MIN_SIDE,
+            Fit::Exact(w, h) => {
+                w >= crate::model::MIN_SIDE
+                    && h >= crate::model::MIN_SIDE
+                    && (w as u64) * (h as u64) <= FULL_SIZE_MAX_PIXELS
+            }
+            // Downscale only: a large side changes nothing.
             Fit::ShortSide(s) | Fit::LongSide(s) => s >= crate::model::MIN_SIDE,
             Fit::Megapixels(m) => {
                 m.is_finite() && m > 0.0 && m * 1e6 <= FULL_SIZE_MAX_PIXELS as f64

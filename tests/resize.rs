@@ -67,3 +67,35 @@ fn resize_writes_sized_jpegs_and_refuses_bad_sizes() {
         );
     }
 }
+
+/// Issue 48 item 8: sizes that would need tens of gigabytes are refused at the command line
+/// (clap's usage error, exit 2), not an abort on allocation.
+#[test]
+fn huge_sizes_are_refused_before_any_allocation() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["resize", "--to", "100000x100000", "--out", "x", "y.jpg"],
+        vec![
+            "sheet",
+            "--rows",
+            "a",
+            "--styles",
+            "b",
+            "--column",
+            "c={content}",
+            "--cell",
+            "100000",
+            "--out",
+            "s.png",
+        ],
+    ] {
+        let out = std::process::Command::new(bin("adain"))
+            .current_dir(d.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--to") || err.contains("--cell"), "{err}");
+    }
+}

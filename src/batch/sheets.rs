@@ -59,8 +59,16 @@ pub(super) fn draw(
         "style"
     };
     let mut col_labels = vec!["content".to_string(), style_col.to_string()];
+    let alphas = shown_alphas(&cfg.alphas);
+    if alphas.len() < cfg.alphas.len() {
+        progress.println(&format!(
+            "note: contact sheet shows {} of the {} alphas, evenly spaced (columns are capped like rows)",
+            alphas.len(),
+            cfg.alphas.len()
+        ));
+    }
     col_labels.extend(
-        cfg.alphas
+        alphas
             .iter()
             .map(|a| format!("alpha {}", plan::alpha_label(*a))),
     );
@@ -76,7 +84,7 @@ pub(super) fn draw(
     for group in groups(cfg.grid, &rows) {
         let (cells, labels): (Vec<Vec<RgbImage>>, Vec<String>) = group
             .iter()
-            .map(|&ri| sheet_row(inputs, &rows[ri].1, thumbs, &mut input_thumbs))
+            .map(|&ri| sheet_row(inputs, &rows[ri].1, &alphas, thumbs, &mut input_thumbs))
             .unzip();
         let sheet = imaging::contact_sheet(&cells, &col_labels, &labels, THUMB);
         let path = cfg
@@ -86,6 +94,22 @@ pub(super) fn draw(
         sheets.push(path);
     }
     Ok(sheets)
+}
+
+/// Alpha columns a sheet shows at most: thousands of alphas made a sheet 1.2 million pixels wide.
+const MAX_ALPHA_COLUMNS: usize = 16;
+
+/// The alphas a sheet shows: all of them, or [`MAX_ALPHA_COLUMNS`] evenly spaced from the first
+/// to the last.
+fn shown_alphas(alphas: &[f32]) -> Vec<f32> {
+    let n = alphas.len();
+    if n <= MAX_ALPHA_COLUMNS {
+        return alphas.to_vec();
+    }
+    let k = MAX_ALPHA_COLUMNS;
+    (0..k)
+        .map(|i| alphas[(i * (n - 1) + (k - 1) / 2) / (k - 1)])
+        .collect()
 }
 
 /// A grey cell where an image is missing (failed, not made, unreadable).
@@ -111,6 +135,7 @@ impl InputThumbs {
 fn sheet_row(
     inputs: Inputs<'_>,
     jobs: &[&Job],
+    alphas: &[f32],
     thumbs: &Thumbs,
     input_thumbs: &mut InputThumbs,
 ) -> (Vec<RgbImage>, String) {
@@ -125,7 +150,7 @@ fn sheet_row(
             .and_then(|m| input_thumbs.get(m)),
     };
     let mut cells = vec![content.unwrap_or_else(blank), style.unwrap_or_else(blank)];
-    for a in &inputs.cfg.alphas {
+    for a in alphas {
         let cell = jobs
             .iter()
             .find(|j| j.alpha == *a)
@@ -182,4 +207,18 @@ fn groups(grid: Grid, rows: &[SheetRow<'_>]) -> Vec<Vec<usize>> {
         }
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sheets_show_at_most_sixteen_alphas_from_first_to_last() {
+        let few: Vec<f32> = vec![0.1, 0.5, 1.0];
+        assert_eq!(super::shown_alphas(&few), few);
+        let many: Vec<f32> = (0..3000).map(|i| i as f32 / 2999.0).collect();
+        let shown = super::shown_alphas(&many);
+        assert_eq!(shown.len(), 16);
+        assert_eq!((shown[0], shown[15]), (0.0, 1.0));
+        assert!(shown.windows(2).all(|w| w[0] < w[1]));
+    }
 }

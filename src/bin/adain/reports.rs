@@ -14,8 +14,9 @@ pub struct SheetArgs {
     /// A column: LABEL=PATH_PATTERN with {content} and {style}; repeat for each column.
     #[arg(long = "column", required = true, value_name = "LABEL=PATTERN")]
     columns: Vec<String>,
-    /// Cell height in pixels.
-    #[arg(long, default_value_t = 192)]
+    /// Cell height in pixels (16-2048: a sheet is for looking at, and a larger cell once asked
+    /// for a 45 GB image).
+    #[arg(long, default_value_t = 192, value_parser = clap::value_parser!(u32).range(16..=2048))]
     cell: u32,
     #[arg(long, value_name = "PNG")]
     out: PathBuf,
