@@ -5,9 +5,47 @@
 
 use std::io::Write;
 
-/// Writes `line` and a newline to stderr, ignoring any error (EPIPE, ENOSPC).
+/// Writes `line` and a newline to stderr, ignoring any error (EPIPE, ENOSPC). Control
+/// characters other than newlines are escaped ([`escape_controls`]): a file name holding an
+/// ANSI sequence must not recolour or rewrite the terminal.
 pub fn say(line: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(line.as_bytes());
+    let _ = err.write_all(escape_controls(line, true).as_bytes());
     let _ = err.write_all(b"\n");
+}
+
+/// `text` with its control characters written as escapes (`\u{1b}`, `\r`...), newlines kept
+/// when `keep_newlines` (a multi-line message) and escaped otherwise: a per-file line built
+/// from a name with a newline in it could otherwise print a forged `error:` line of its own.
+pub fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !(keep_newlines && c == '\n') && c != '\t';
+    if !text.chars().any(bad) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match bad(c) {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_newlines_only_in_single_lines() {
+        assert_eq!(escape_controls("plain name.jpg", false), "plain name.jpg");
+        assert_eq!(
+            escape_controls("a\u{1b}[31mred.jpg", true),
+            "a\\u{1b}[31mred.jpg"
+        );
+        assert_eq!(
+            escape_controls("x\nerror: forged", false),
+            "x\\nerror: forged"
+        );
+        assert_eq!(escape_controls("two\nlines\r", true), "two\nlines\\r");
+    }
 }

@@ -1882,3 +1882,32 @@ fn a_resume_with_other_settings_is_refused_naming_each_difference() {
     let (code, err) = run(&shipped, &["--quality", "50"]);
     assert_eq!(code, Some(0), "the manifest now holds quality 50: {err}");
 }
+
+/// Issue 48 item 8: a file name with an ANSI escape and a newline, which fails to decode, is
+/// printed escaped: no raw ESC byte reaches the terminal and the name cannot start a forged
+/// `error:` line of its own.
+#[test]
+fn names_with_control_characters_are_printed_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 1);
+    std::fs::write(c.join("x\u{1b}[31m\nerror: forged.png"), b"not an image").unwrap();
+    let out = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&st),
+        "--out",
+        s(&d.path().join("o")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains('\u{1b}'),
+        "a raw escape reached stderr: {err:?}"
+    );
+    assert!(
+        !err.lines().any(|l| l.starts_with("error: forged")),
+        "a forged line: {err}"
+    );
+    assert!(err.contains("\\u{1b}[31m\\nerror: forged.png"), "{err}");
+}

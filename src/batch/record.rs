@@ -134,7 +134,9 @@ impl<'a> Recorder<'a> {
             self.thumbs.insert(row.output.clone().into(), t);
         }
         if row.status == Some(Status::Error) && self.printed.insert(row.error.clone()) {
-            self.progress.println(&format!("error: {}", row.error));
+            // One line per error: a newline in a file name cannot start a line of its own.
+            let line = crate::console::escape_controls(&row.error, false);
+            self.progress.println(&format!("error: {line}"));
         }
         self.log.record(&row);
         // A report that cannot be written (disk full) stops being written; the work goes on,

@@ -116,9 +116,12 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
     let said = std::sync::Mutex::new(std::collections::HashSet::new());
     use adain::quality::QualityStatus;
     let rows = adain::quality::run(&cfg, &|r| match r.status {
-        QualityStatus::Missing => say!("missing: {}", r.output),
+        QualityStatus::Missing => say!(
+            "missing: {}",
+            adain::console::escape_controls(&r.output, false)
+        ),
         QualityStatus::Error if said.lock().expect("lock").insert(r.note.clone()) => {
-            say!("error: {}", r.note)
+            say!("error: {}", adain::console::escape_controls(&r.note, false))
         }
         QualityStatus::Error => {}
         _ if !r.note.is_empty() => say!("note: {}: {}", r.output, r.note),
