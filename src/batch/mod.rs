@@ -186,7 +186,8 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         progress.println(&format!("error: cannot draw the contact sheets: {e}"));
         Vec::new()
     });
-    let summary = summarise(cfg, &planned, &rec, &models, interrupted, shape, t0);
+    let mut summary = summarise(cfg, &planned, &rec, &models, interrupted, shape, t0);
+    check_still_there(&rec.written, &report_path, &mut summary, progress);
     // The summary is saved when it can be; the caller prints it either way.
     if let Err(e) = summary.save(&report_path) {
         progress.println(&format!("error: cannot save the summary: {e}"));
@@ -196,6 +197,34 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         report: report_path,
         sheets,
     })
+}
+
+/// The end-of-run check: every output this run counted as written is still there, and so is
+/// the report. A folder removed or cleaned during the run once ended with "72 written" and exit
+/// 0 while 14 were gone with the report; now those outputs count as failed (exit 2), named.
+fn check_still_there(
+    written: &[PathBuf],
+    report: &Path,
+    summary: &mut Summary,
+    progress: &dyn Progress,
+) {
+    let missing: Vec<&PathBuf> = written.iter().filter(|p| !p.is_file()).collect();
+    if let Some(first) = missing.first() {
+        progress.println(&format!(
+            "error: {} output(s) written by this run are no longer there (first: {}); was the output folder removed or cleaned during the run?",
+            missing.len(),
+            crate::console::escape_controls(&first.display().to_string(), false)
+        ));
+        summary.outputs_ok -= missing.len().min(summary.outputs_ok);
+        summary.outputs_failed += missing.len();
+    }
+    if !report.is_file() && summary.report_error.is_none() {
+        summary.report_error = Some(format!("{} was removed during the run", report.display()));
+        progress.println(&format!(
+            "error: the report {} was removed during the run",
+            report.display()
+        ));
+    }
 }
 
 /// How the run was laid out, for the summary: outputs per decoder call, and the pipeline's lanes
@@ -544,4 +573,46 @@ fn check_writable(dir: &Path) -> Result<()> {
                 dir.display()
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 48 item 8: outputs counted as written that are gone at the end (a folder cleaned
+    /// during the run) count as failed and are named; a removed report is a report error.
+    #[test]
+    fn outputs_and_report_gone_by_the_end_are_failures() {
+        let d = tempfile::tempdir().unwrap();
+        let kept = d.path().join("kept.jpg");
+        std::fs::write(&kept, b"x").unwrap();
+        let gone = d.path().join("gone.jpg");
+        let mut s = Summary {
+            outputs_ok: 2,
+            ..Default::default()
+        };
+        check_still_there(
+            &[kept.clone(), gone],
+            &d.path().join("report.csv"),
+            &mut s,
+            &NoProgress,
+        );
+        assert_eq!((s.outputs_ok, s.outputs_failed), (1, 1));
+        assert!(
+            s.report_error
+                .as_deref()
+                .is_some_and(|e| e.contains("removed"))
+        );
+        let report = d.path().join("r.csv");
+        std::fs::write(&report, b"content,style\n").unwrap();
+        let mut s = Summary {
+            outputs_ok: 1,
+            ..Default::default()
+        };
+        check_still_there(&[kept], &report, &mut s, &NoProgress);
+        assert_eq!(
+            (s.outputs_ok, s.outputs_failed, s.report_error),
+            (1, 0, None)
+        );
+    }
 }

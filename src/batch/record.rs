@@ -25,6 +25,8 @@ pub(super) struct Recorder<'a> {
     printed: HashSet<String>,
     /// Why the report stopped taking rows, if it did.
     pub report_error: Option<String>,
+    /// Outputs this run wrote (status ok), for the end-of-run check that they are still there.
+    pub written: Vec<std::path::PathBuf>,
 }
 
 impl<'a> Recorder<'a> {
@@ -45,6 +47,7 @@ impl<'a> Recorder<'a> {
             thumbs: Thumbs::default(),
             printed: HashSet::new(),
             report_error: None,
+            written: Vec::new(),
         }
     }
 
@@ -130,6 +133,9 @@ impl<'a> Recorder<'a> {
     /// once, its thumbnail kept, the progress bar moved.
     pub fn record(&mut self, o: JobOutcome) {
         let (row, thumb) = self.row(o);
+        if row.status == Some(Status::Ok) {
+            self.written.push(row.output.clone().into());
+        }
         if let Some(t) = thumb {
             self.thumbs.insert(row.output.clone().into(), t);
         }
