@@ -280,7 +280,9 @@ mod tests {
             "{e}"
         );
         assert!(t(true, &[])(&notes).is_ok());
-        let e = t(true, &[csv.clone()])(&csv).unwrap_err().to_string();
+        let e = t(true, std::slice::from_ref(&csv))(&csv)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("one of this command's inputs"), "{e}");
         let e = t(true, &[])(d.path()).unwrap_err().to_string();
         assert!(e.contains("a folder"), "{e}");

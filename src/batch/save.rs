@@ -101,31 +101,6 @@ fn implausible(img: ndarray::ArrayView3<'_, f32>) -> Option<String> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nan_and_flat_images_are_implausible_textured_ones_are_not() {
-        let mut img = ndarray::Array3::<f32>::from_elem((3, 4, 5), 0.5);
-        assert!(
-            implausible(img.view())
-                .unwrap()
-                .contains("constant image (every pixel 128,128,128)")
-        );
-        // Differences below an 8-bit step are still one flat colour in the file.
-        img[[1, 2, 3]] = 0.5 + 1e-4;
-        assert!(implausible(img.view()).is_some());
-        img[[1, 2, 3]] = 0.6;
-        assert_eq!(implausible(img.view()), None);
-        img[[0, 0, 0]] = f32::NAN;
-        assert!(implausible(img.view()).unwrap().contains("non-finite"));
-        // Everything clamps to black: the NaN-decoder case once clamped, or an all-negative one.
-        let black = ndarray::Array3::<f32>::from_elem((3, 8, 8), -3.0);
-        assert!(implausible(black.view()).unwrap().contains("0,0,0"));
-    }
-}
-
 /// Saves running on rayon's pool, reported as they finish.
 pub(super) struct Saver {
     settings: SaveSettings,
@@ -179,5 +154,30 @@ impl Saver {
         let o = self.rx.recv().expect("the saver holds a sender");
         self.in_flight -= 1;
         sink(o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_and_flat_images_are_implausible_textured_ones_are_not() {
+        let mut img = ndarray::Array3::<f32>::from_elem((3, 4, 5), 0.5);
+        assert!(
+            implausible(img.view())
+                .unwrap()
+                .contains("constant image (every pixel 128,128,128)")
+        );
+        // Differences below an 8-bit step are still one flat colour in the file.
+        img[[1, 2, 3]] = 0.5 + 1e-4;
+        assert!(implausible(img.view()).is_some());
+        img[[1, 2, 3]] = 0.6;
+        assert_eq!(implausible(img.view()), None);
+        img[[0, 0, 0]] = f32::NAN;
+        assert!(implausible(img.view()).unwrap().contains("non-finite"));
+        // Everything clamps to black: the NaN-decoder case once clamped, or an all-negative one.
+        let black = ndarray::Array3::<f32>::from_elem((3, 8, 8), -3.0);
+        assert!(implausible(black.view()).unwrap().contains("0,0,0"));
     }
 }
