@@ -22,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/pairs.sh
+source scripts/csv.sh
 OUT=${1:-outputs/ab3}
 ITERS=${ITERS:-800}
 ARMS=${ARMS:-today layers onecycle alpha combo}
@@ -94,14 +95,18 @@ done
       sum=${BENCH_OUT}/adain.summary.csv; [ -f "$sum" ] || sum=docs/quality_published.csv; rate=-
     else
       sum=$OUT/$arm/bench/iter_$END/quality.summary.csv
-      rate=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { r += $c["images_per_s"]; n++ }
-        END { printf "%.2f", r / n }' "$OUT/$arm/losses.csv")
+      # This round's rows only: the log carries the published rounds' rows before them.
+      rate=$(awk -F, -v from="$FROM" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        $c["iteration"] > from { r += $c["images_per_s"]; n++ } END { printf "%.2f", r / n }' "$OUT/$arm/losses.csv")
     fi
     cells=$(csv_cols "$sum" alpha style_error ssim | awk -F, '{ printf "%.4f/%.4f  ", $2, $3 }')
     face=$(csv_cols "$OUT/$arm/faces.summary.csv" ssim | awk '{ printf "%.4f", $1 }')
     printf '%-10s %8s  %-62s %10s\n' "$arm" "$rate" "$cells" "$face"
   done
   for arm in $ARMS; do
-    echo "$arm vs published: $(grep 'vs published' "$OUT/$arm/bench/summary.txt" | sed 's/.*): //')"
+    echo "$arm vs published: $(grep 'vs published' "$OUT/$arm/bench/summary.txt" | sed 's/.*csv): //')"
+    [ "$arm" = today ] || [ ! -f "$OUT/today/bench/iter_$END/quality.summary.csv" ] ||
+      echo "$arm vs today: $(bench_frontier "$OUT/$arm/bench/iter_$END/quality.summary.csv" \
+        "$OUT/today/bench/iter_$END/quality.summary.csv")"
   done
 } | tee "$OUT/summary.txt"
