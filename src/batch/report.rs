@@ -146,14 +146,10 @@ pub struct ReportWriter {
 /// Whether the file at `path` is empty or begins like an adain report (the first three columns
 /// of the header, so that reports of earlier versions still count), read from its first bytes.
 pub fn looks_like_report(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 20];
-    // Never a plain open: a FIFO named like a report would block here.
-    let Ok(mut f) = crate::fsutil::open_regular(path) else {
-        return false;
-    };
-    let n = f.read(&mut head).unwrap_or(0);
-    n == 0 || head[..n].starts_with(b"content,style,alpha,")
+    // Both read through fsutil::open_regular: a FIFO named like a report never blocks here.
+    let empty =
+        crate::fsutil::open_regular(path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.len() == 0));
+    empty || crate::fsutil::starts_with(path, b"content,style,alpha,")
 }
 
 impl ReportWriter {

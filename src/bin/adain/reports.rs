@@ -49,13 +49,14 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let sizing = adain::imaging::Sizing::default();
-    let (mut cells, mut labels) = (Vec::new(), Vec::new());
+    let (mut cells, mut labels, mut inputs) = (Vec::new(), Vec::new(), Vec::new());
     for c in &a.rows {
         for s in &a.styles {
             let row = cols
                 .iter()
                 .map(|(_, pat)| {
                     let p = PathBuf::from(pat.replace("{content}", c).replace("{style}", s));
+                    inputs.push(p.clone());
                     match adain::imaging::load(&p, &sizing) {
                         Ok(img) => adain::imaging::to_rgb8(img.data.view()),
                         Err(e) => {
@@ -70,16 +71,6 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
         }
     }
     // Now that the cells' files are known: none of them is the sheet's own path.
-    let inputs: Vec<PathBuf> = a
-        .rows
-        .iter()
-        .flat_map(|c| a.styles.iter().map(move |s| (c, s)))
-        .flat_map(|(c, s)| {
-            cols.iter().map(move |(_, pat)| {
-                PathBuf::from(pat.replace("{content}", c).replace("{style}", s))
-            })
-        })
-        .collect();
     guard(&inputs)?;
     let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
     let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
