@@ -19,10 +19,12 @@ use crate::runtime::{Models, Provider, RuntimeConfig};
 
 /// How int8 graphs are made (recorded in each as `adain.int8.recipe`): a graph made another way
 /// is stale, so set-up remakes it.
-pub const RECIPE: &str = "6: decoder, and encoder for contents and styles; per-channel \
+pub const RECIPE: &str = "7: decoder, and encoder for contents and styles; per-channel \
      symmetric 7-bit weights (exact on x86 without VNNI), uint8 activations; decoder ranges \
      min-max averaged over the samples, encoder ranges the 99.99th percentile over 256 px \
-     crops; statistics and the decoder's last convolution float, reflection pads on uint8";
+     crops; statistics float, reflection pads on uint8; the decoder's last upsampling and \
+     convolution as one sub-pixel convolution, its image convolution an integer matrix product \
+     with int32 sums";
 
 /// Side of the square crops the int8 encoder is calibrated on. The percentile calibration builds
 /// one histogram per tensor over all samples, so they must share a shape; crops on a 3 x 3 grid
@@ -184,7 +186,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
             format!(
                 "int8 QDQ convolutions ({weights}, min-max ranges averaged over samples; \
                  calibrated on {} AdaIN targets at alphas {:?}, images at shorter side {}); the \
-                 last convolution, inputs and outputs float32",
+                 image convolution's sums int32, inputs and outputs float32",
                 samples.decoder.len(),
                 cal.alphas,
                 cal.short_side
