@@ -22,6 +22,8 @@ echo "== cargo test --release (batch side, no libtorch)" >&2
 cargo test --release 2>&1 | tee "$log"
 echo "== cargo test --release --features train (tch parity, trainer)" >&2
 cargo test --release --features train 2>&1 | tee -a "$log"
+echo "== the Python wheel: built, installed into a fresh venv, run from an empty folder" >&2
+bash scripts/wheel.sh --check
 echo "== cargo fmt --check, cargo clippy -D warnings" >&2
 cargo fmt --all -- --check
 cargo clippy --release --all-targets --features train -- -D warnings

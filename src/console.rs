@@ -14,6 +14,17 @@ pub fn say(line: &str) {
     let _ = err.write_all(b"\n");
 }
 
+/// Writes `text` to stdout (a command's answer, not a progress line): a reader that stopped
+/// early (`adain info | head`) ends the output quietly, as in other Unix tools; other write
+/// errors (a full disk under a redirect) are returned.
+pub fn answer(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 /// `text` with its control characters written as escapes (`\u{1b}`, `\r`...), newlines kept
 /// when `keep_newlines` (a multi-line message) and escaped otherwise: a per-file line built
 /// from a name with a newline in it could otherwise print a forged `error:` line of its own.

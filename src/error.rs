@@ -59,6 +59,13 @@ pub enum Error {
         found: String,
         export: String,
     },
+    /// A piece of the installation is missing: every place looked at, in order, and the fix.
+    #[error("cannot find {what}; looked in:\n{}\nfix: run `{fix}`", looked.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))]
+    NotFound {
+        what: String,
+        looked: Vec<String>,
+        fix: String,
+    },
     #[error("{0}")]
     Invalid(String),
     /// A stop (Ctrl-C, SIGTERM) was honoured before the work could finish; says what was left.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod fsutil;
 pub mod imaging;
 pub mod inputs;
+pub mod install;
 pub mod mask;
 pub mod metrics;
 pub mod model;

@@ -51,8 +51,8 @@ pub struct Calibration {
 impl Default for Calibration {
     fn default() -> Self {
         Calibration {
-            content: vec![crate::paths::DEMO_CONTENT.into()],
-            style: vec![crate::paths::DEMO_STYLE.into()],
+            content: vec![crate::paths::demo(crate::paths::DEMO_CONTENT)],
+            style: vec![crate::paths::demo(crate::paths::DEMO_STYLE)],
             // Low alphas too: their targets sit close to the content features, whose range
             // differs from a full style transfer's.
             alphas: vec![0.1, 0.4, 0.7, 1.0],
@@ -143,8 +143,14 @@ fn grid_crops(x: ndarray::ArrayView4<'_, f32>, side: usize) -> Vec<ndarray::Arra
 }
 
 /// Writes `dir/encoder.int8.onnx` and `dir/decoder.int8.onnx` from the fp32 graphs in `dir`
-/// (which must be current), calibrated as `cal` says. Returns their paths.
+/// (which must be current), calibrated as `cal` says, quantised by the Python that
+/// [`crate::paths::python`] finds. Returns their paths.
 pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
+    export_int8_with(dir, cal, &crate::paths::python()?.path)
+}
+
+/// [`export_int8`] with the Python named (`adain setup` installs the quantiser into its own).
+pub fn export_int8_with(dir: &Path, cal: &Calibration, python: &Path) -> Result<Vec<PathBuf>> {
     let cfg = RuntimeConfig {
         provider: Provider::Cpu,
         threads: 0,
@@ -209,7 +215,7 @@ pub fn export_int8(dir: &Path, cal: &Calibration) -> Result<Vec<PathBuf>> {
             RECIPE.as_ref(),
         ];
         args.extend(method.iter().map(|m| std::ffi::OsStr::new(*m)));
-        crate::paths::run_python_script("quantize.py", &args)?;
+        crate::paths::run_python_script(python, "quantize.py", &args)?;
         written.push(out);
     }
     Ok(written)

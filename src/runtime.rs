@@ -86,7 +86,9 @@ static ENV: OnceLock<std::result::Result<(ort::environment::Environment, PathBuf
 /// Loads ONNX Runtime once per process (from [`crate::paths::onnxruntime_dylib`]).
 pub fn environment() -> Result<(&'static ort::environment::Environment, &'static Path)> {
     let r = ENV.get_or_init(|| {
-        let lib = crate::paths::onnxruntime_dylib().map_err(|e| e.to_string())?;
+        let lib = crate::paths::onnxruntime_dylib()
+            .map_err(|e| e.to_string())?
+            .path;
         let builder = ort::init_from(&lib)
             .map_err(|e| format!("{}: cannot load ONNX Runtime: {e}", lib.display()))?;
         let env = builder

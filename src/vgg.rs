@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::model::{self, Op, Tensor, Weights};
 
 /// The committed pack, relative to the project root.
-pub const PACK_FILE: &str = "onnx/vgg19_q8.safetensors";
+/// The committed pack, in the models folder (`crate::paths::MODELS`).
+pub const PACK_FILE: &str = "vgg19_q8.safetensors";
 /// What unpacking writes into the models folder.
 pub const ENCODER_WEIGHTS: &str = "vgg_normalised.safetensors";
 pub const JUDGE_WEIGHTS: &str = "vgg_imagenet.safetensors";

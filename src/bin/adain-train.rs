@@ -289,7 +289,7 @@ impl TrainProgress for Bar {
 
 /// The first `n` images of a demo folder: the default validation pairs.
 fn demo_files(dir: &str, n: usize) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut v: Vec<PathBuf> = std::fs::read_dir(adain::paths::demo(dir))
         .map(|r| r.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     v.sort();

@@ -21,6 +21,8 @@ pub use graphs::Provenance;
 pub const ENCODER_FILE: &str = "encoder.onnx";
 pub const ADAIN_FILE: &str = "adain.onnx";
 pub const DECODER_FILE: &str = "decoder.onnx";
+/// The decoder's weights in a models folder (what the graphs are exported from).
+pub const DECODER_WEIGHTS: &str = "decoder.safetensors";
 pub const STYLIZE_FILE: &str = "stylize.onnx";
 pub const ADAIN_DECODER_FILE: &str = "adain_decoder.onnx";
 pub const ADAIN_MASKED_FILE: &str = "adain_masked.onnx";

@@ -22,12 +22,9 @@ pub struct EvalArgs {
     /// Images are downscaled and centre-cropped to this square size.
     #[arg(long, default_value_t = 256, value_name = "PX")]
     size: u32,
-    #[arg(
-        long,
-        default_value = "models/vgg_normalised.safetensors",
-        value_name = "FILE"
-    )]
-    encoder: PathBuf,
+    /// Default: models/vgg_normalised.safetensors in the checkout (or the data folder).
+    #[arg(long, value_name = "FILE")]
+    encoder: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = adain::train::DeviceChoice::Cpu)]
     device: adain::train::DeviceChoice,
     /// Folder for one CSV per decoder (per-pair losses and a MEAN row) and summary.csv.
@@ -46,7 +43,10 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let contents = take(data::list_images("content", &a.content)?);
     let styles = take(data::list_images("style", &a.style)?);
     let device = train::resolve_device(a.device)?;
-    let enc = Weights::load(&a.encoder, model::ENCODER)?;
+    let encoder = a.encoder.clone().unwrap_or_else(|| {
+        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)
+    });
+    let enc = Weights::load(&encoder, model::ENCODER)?;
     let mut summary = String::from("decoder,pairs,content_loss,style_loss,weighted_total\n");
     for d in &a.decoder {
         let dec = match d.strip_prefix("random:") {

@@ -1,29 +1,26 @@
 //! The ONNX graphs: `adain export` (each precision's graphs from safetensors weights) and `adain
 //! info` (the metadata they carry).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use adain::model::{self, Weights};
 use adain::onnx::Precision;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// Encoder weights (keys 0..29 of vgg_normalised.pth).
-    #[arg(
-        long,
-        default_value = "models/vgg_normalised.safetensors",
-        value_name = "FILE"
-    )]
-    encoder: PathBuf,
+    /// Encoder weights (keys 0..29 of vgg_normalised.pth). Default: models/
+    /// vgg_normalised.safetensors in the checkout, else in the data folder (docs/setup.md).
+    #[arg(long, value_name = "FILE")]
+    encoder: Option<PathBuf>,
     /// Decoder weights (decoder.pth keys). Without it, --random-decoder is required.
     #[arg(long, value_name = "FILE", conflicts_with = "random_decoder")]
     decoder: Option<PathBuf>,
     /// Use a seeded random (untrained) decoder: the stand-in until a trained one exists.
     #[arg(long, value_name = "SEED")]
     random_decoder: Option<u64>,
-    /// Output folder.
-    #[arg(long, default_value = "onnx", value_name = "DIR")]
-    out: PathBuf,
+    /// Output folder. Default: the checkout's onnx/, else the data folder's.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Also write half-precision graphs beside the fp32 ones (`*.fp16.onnx`): encoder and
     /// decoder convolutions in float16; statistics, AdaIN, inputs and outputs stay float32.
     /// Outputs stay within 2/255 of fp32 (tests/interop.rs).
@@ -35,11 +32,11 @@ pub struct ExportArgs {
     /// adain-batch runs them with --precision int8.
     #[arg(long)]
     int8: bool,
-    /// Content images for int8 calibration (folders or files).
-    #[arg(long, value_name = "PATH", num_args = 1.., default_value = adain::paths::DEMO_CONTENT)]
+    /// Content images for int8 calibration (folders or files). Default: the demo photos.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     calibration_content: Vec<PathBuf>,
-    /// Style images for int8 calibration (folders or files).
-    #[arg(long, value_name = "PATH", num_args = 1.., default_value = adain::paths::DEMO_STYLE)]
+    /// Style images for int8 calibration (folders or files). Default: the demo paintings.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     calibration_style: Vec<PathBuf>,
     /// Do nothing when the folder already holds every graph exported from these weights by
     /// this version (set-up runs this on every call).
@@ -78,7 +75,14 @@ pub fn export(
 
 /// `adain export`: the fp32 graphs, and those of `--half` / `--int8` beside them.
 pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
-    let enc = Weights::load(&a.encoder, model::ENCODER)?;
+    let encoder = a.encoder.unwrap_or_else(|| {
+        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)
+    });
+    let out = match a.out {
+        Some(o) => o,
+        None => adain::paths::home(adain::paths::MODELS)?,
+    };
+    let enc = Weights::load(&encoder, model::ENCODER)?;
     let dec = match (&a.decoder, a.random_decoder) {
         (Some(p), _) => Weights::load(p, model::DECODER)?,
         (None, Some(seed)) => Weights::random(model::DECODER, seed),
@@ -86,11 +90,13 @@ pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
             anyhow::bail!("give --decoder FILE, or --random-decoder SEED for an untrained stand-in")
         }
     };
-    let cal = adain::quantize::Calibration {
-        content: a.calibration_content,
-        style: a.calibration_style,
-        ..Default::default()
-    };
+    let mut cal = adain::quantize::Calibration::default();
+    if !a.calibration_content.is_empty() {
+        cal.content = a.calibration_content;
+    }
+    if !a.calibration_style.is_empty() {
+        cal.style = a.calibration_style;
+    }
     // Other precisions live beside the fp32 graphs and share some of them.
     let wanted = [
         (true, Precision::Fp32),
@@ -98,25 +104,98 @@ pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
         (a.int8, Precision::Int8),
     ];
     for (_, p) in wanted.into_iter().filter(|(on, _)| *on) {
-        export(&enc, &dec, &a.out, p, a.if_stale, &cal)?;
+        export(&enc, &dec, &out, p, a.if_stale, &cal)?;
     }
     Ok(())
 }
 
-/// `adain info`: every fp32 graph's metadata (a missing one is an error), then the other
-/// precisions' present.
-pub fn info(dir: &Path, cost: bool) -> anyhow::Result<()> {
+/// `adain info`: where each piece of the installation was found and why, then every fp32
+/// graph's metadata in `dir` (default: the models folder adain-batch would use; a missing
+/// graph is an error), then the other precisions' present. `--cost`: the networks'
+/// multiply-adds per pixel instead.
+pub fn info(dir: Option<PathBuf>, cost: bool) -> anyhow::Result<()> {
+    let mut out = String::new();
+    let r = info_text(&mut out, dir, cost);
+    adain::console::answer(&out)?;
+    r
+}
+
+/// `writeln!` into a String, which cannot fail.
+macro_rules! outln {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+fn info_text(out: &mut String, dir: Option<PathBuf>, cost: bool) -> anyhow::Result<()> {
     if cost {
-        println!(
+        outln!(
+            out,
             "encoder {}",
             adain::model::macs_per_pixel(adain::model::ENCODER)
         );
-        println!(
+        outln!(
+            out,
             "decoder {}",
             adain::model::macs_per_pixel(adain::model::DECODER)
         );
         return Ok(());
     }
+    use adain::paths;
+    let pieces = [
+        ("onnx runtime", paths::onnxruntime_dylib()),
+        ("models", paths::models_dir()),
+        (
+            "encoder weights",
+            paths::resource(paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS),
+        ),
+        (
+            "quality judge",
+            paths::resource(paths::WEIGHTS, adain::vgg::JUDGE_WEIGHTS),
+        ),
+        ("python", paths::python()),
+    ];
+    outln!(
+        out,
+        "where each piece was found (docs/setup.md; never the current folder):"
+    );
+    let mut models = None;
+    for (name, found) in pieces {
+        match found {
+            Ok(f) => {
+                outln!(out, "  {name}: {} ({})", f.path.display(), f.why);
+                if name == "models" {
+                    models = Some(f.path);
+                }
+            }
+            Err(e) => {
+                let text = e.to_string().replace('\n', "\n    ");
+                outln!(out, "  {name}: not found: {text}");
+            }
+        }
+    }
+    match paths::data_dir() {
+        Some(d) => outln!(
+            out,
+            "  data folder: {}{}",
+            d.display(),
+            if d.is_dir() {
+                ""
+            } else {
+                " (not made yet: `adain setup`)"
+            }
+        ),
+        None => outln!(out, "  data folder: none (set HOME or XDG_DATA_HOME)"),
+    }
+    let Some(dir) = dir.or(models) else {
+        return Ok(());
+    };
+    let dir = dir.as_path();
+    outln!(out);
     // Every fp32 graph (missing ones are an error), then the other precisions' present.
     let graphs = [Precision::Fp32, Precision::Fp16, Precision::Int8]
         .into_iter()
@@ -125,14 +204,14 @@ pub fn info(dir: &Path, cost: bool) -> anyhow::Result<()> {
         if precision != Precision::Fp32 && !path.is_file() {
             continue;
         }
-        println!("{}", path.display());
+        outln!(out, "{}", path.display());
         for (k, v) in adain::onnx::read_metadata(&path)? {
             let v = if v.len() > 200 {
                 format!("{}... ({} chars)", &v[..200], v.len())
             } else {
                 v
             };
-            println!("  {k}: {v}");
+            outln!(out, "  {k}: {v}");
         }
     }
     Ok(())

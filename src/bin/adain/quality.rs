@@ -35,13 +35,10 @@ pub struct QualityArgs {
     /// Name of the method in the tables.
     #[arg(long, default_value = "adain")]
     label: String,
-    /// Judge weights: the unnormalised ImageNet VGG-19 (made by scripts/setup.sh).
-    #[arg(
-        long,
-        default_value = "models/vgg_imagenet.safetensors",
-        value_name = "FILE"
-    )]
-    judge: PathBuf,
+    /// Judge weights: the unnormalised ImageNet VGG-19 (made by scripts/setup.sh or `adain
+    /// setup`). Default: models/vgg_imagenet.safetensors in the checkout, else the data folder.
+    #[arg(long, value_name = "FILE")]
+    judge: Option<PathBuf>,
     /// Shorter side style images are judged at.
     #[arg(long, default_value_t = 512, value_name = "PX")]
     style_size: u32,
@@ -91,7 +88,10 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
             },
         )?;
     }
-    let w = Weights::load(&a.judge, model::ENCODER)?;
+    let judge = a.judge.clone().unwrap_or_else(|| {
+        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::JUDGE_WEIGHTS)
+    });
+    let w = Weights::load(&judge, model::ENCODER)?;
     let tmp = tempfile::tempdir()?;
     let judge = adain::onnx::export_judge(&w, tmp.path())?;
     let cfg = adain::quality::QualityConfig {
