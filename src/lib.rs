@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod onnx;
 pub mod paths;
+pub mod pth;
 pub mod quality;
 pub mod quantize;
 pub mod runtime;

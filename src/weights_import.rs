@@ -100,28 +100,45 @@ pub fn import_raw(out: &Path) -> Result<Weights> {
     Weights::load(out, model::ENCODER)
 }
 
-/// A user's `vgg_normalised.pth` (and `decoder.pth`) -> `out_dir/{vgg_normalised,decoder}.safetensors`.
+/// A user's `vgg_normalised.pth` (and `decoder.pth`) -> `out_dir/{vgg_normalised,decoder}.safetensors`,
+/// each with a provenance sidecar: read in Rust ([`crate::pth`]), no PyTorch, nothing run.
 pub fn import_pth(
     vgg: &Path,
     decoder: Option<&Path>,
     out_dir: &Path,
 ) -> Result<(Weights, Option<Weights>)> {
-    let mut args: Vec<&OsStr> = vec![
-        "pth".as_ref(),
-        "--vgg".as_ref(),
-        vgg.as_os_str(),
-        "--out-dir".as_ref(),
-        out_dir.as_os_str(),
-    ];
-    if let Some(d) = decoder {
-        args.extend(["--decoder".as_ref(), d.as_os_str()]);
-    }
-    run_python(&args)?;
-    let enc = Weights::load(&out_dir.join("vgg_normalised.safetensors"), model::ENCODER)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let one = |src: &Path, ops: &[Op], file: &str, kind: &str| -> Result<Weights> {
+        let tensors = crate::pth::read_state_dict(src, ops)?;
+        let out = out_dir.join(file);
+        let sha256 = model::save_tensors(&out, &tensors)?;
+        let source_sha256 = model::hex_sha256(&crate::fsutil::read_regular(src)?);
+        let source = std::path::absolute(src).unwrap_or_else(|_| src.to_path_buf());
+        let provenance = serde_json::json!({
+            "kind": kind,
+            "source": source.display().to_string(),
+            "source_sha256": source_sha256,
+            "read_by": "adain (Rust, src/pth.rs: no PyTorch, nothing run)",
+            "created": created,
+            "sha256": sha256,
+        });
+        let text = serde_json::to_string_pretty(&provenance).expect("JSON values serialise");
+        crate::fsutil::write_atomic(&crate::onnx::provenance_path(&out), text.as_bytes())?;
+        Weights::load(&out, ops)
+    };
+    let enc = one(
+        vgg,
+        model::ENCODER,
+        crate::vgg::ENCODER_WEIGHTS,
+        "vgg_normalised encoder (keys 0..29, relu4_1)",
+    )?;
     let dec = match decoder {
-        Some(_) => Some(Weights::load(
-            &out_dir.join("decoder.safetensors"),
+        Some(d) => Some(one(
+            d,
             model::DECODER,
+            crate::onnx::DECODER_WEIGHTS,
+            "AdaIN decoder",
         )?),
         None => None,
     };

@@ -1,6 +1,8 @@
 //! `adain import pth`: PyTorch state dicts in the pytorch-AdaIN layout (made by
 //! tests/data/make_pth.py with the venv's PyTorch) -> safetensors -> ONNX graphs in one command,
-//! and refusals that name the file and the key.
+//! read in Rust (src/pth.rs) bit for bit as PyTorch reads them, from both containers and in
+//! float16; refusals that name the file and the key, or the callable a booby-trapped pickle
+//! names (and nothing it names runs).
 
 mod common;
 
@@ -54,9 +56,33 @@ fn pth_files_become_graphs_in_one_command() {
         "{prov}"
     );
 
+    // Bit for bit what PyTorch reads (torch.load(weights_only=True), then .float()), from the
+    // ZIP container, the legacy one and float16 values.
+    let reference = |name: &str, ops| {
+        Weights::load(&d.path().join(format!("reference_{name}.safetensors")), ops).unwrap()
+    };
+    assert_eq!(
+        enc.tensors,
+        reference("vgg_normalised", model::ENCODER).tensors
+    );
+    assert_eq!(
+        imported.tensors,
+        reference("decoder", model::DECODER).tensors
+    );
+    for (file, name) in [
+        ("decoder_legacy.pth", "decoder"),
+        ("decoder_half.pth", "decoder_half"),
+    ] {
+        let read = adain::pth::read_state_dict(&d.path().join(file), model::DECODER).unwrap();
+        assert_eq!(read, reference(name, model::DECODER).tensors, "{file}");
+    }
+
     for (file, want) in [
-        ("broken_vgg.pth", "missing '29.weight'"),
+        ("broken_vgg.pth", "missing weight '29.weight'"),
         ("not_a_pth.pth", "cannot read as a PyTorch state dict"),
+        ("evil_system.pth", "posix.system"),
+        ("evil_eval.pth", ".eval,"),
+        ("truncated.pth", "cannot read as a PyTorch state dict"),
     ] {
         let o = Command::new(bin("adain"))
             .args(["import", "pth", "--vgg"])
@@ -70,6 +96,7 @@ fn pth_files_become_graphs_in_one_command() {
             !o.status.success() && err.contains(file) && err.contains(want),
             "{file}: {err}"
         );
+        assert!(!d.path().join("MARKER").exists(), "{file} ran its payload");
     }
 }
 

@@ -7,9 +7,18 @@ usage: make_pth.py OUT_DIR
   decoder.pth         decoder keys 1..28
   broken_vgg.pth      vgg without key 29 (must be refused, naming the key)
   not_a_pth.pth       text
+  decoder_legacy.pth  the decoder in the legacy container (_use_new_zipfile_serialization=False)
+  decoder_half.pth    the decoder in float16
+  reference_*.safetensors  what PyTorch itself reads from vgg_normalised.pth, decoder.pth and
+                      decoder_half.pth (torch.load(weights_only=True), .float()): the bit-for-bit
+                      reference for the Rust reader
+  evil_system.pth, evil_eval.pth  state dicts that also carry a call of os.system / builtins.eval
+                      writing a marker file (must be refused, naming the callable, and run nothing)
+  truncated.pth       the first half of decoder.pth
 """
-import os, sys
+import builtins, os, sys
 import torch
+from safetensors.torch import save_file
 
 out = sys.argv[1]
 g = torch.Generator().manual_seed(0)
@@ -27,7 +36,26 @@ def sd(spec, k3=True):
     return d
 vgg = sd(enc)
 torch.save(vgg, os.path.join(out, "vgg_normalised.pth"))
-torch.save(sd(dec), os.path.join(out, "decoder.pth"))
+dec = sd(dec)
+torch.save(dec, os.path.join(out, "decoder.pth"))
 del vgg["29.weight"]
 torch.save(vgg, os.path.join(out, "broken_vgg.pth"))
 open(os.path.join(out, "not_a_pth.pth"), "w").write("hello")
+
+torch.save(dec, os.path.join(out, "decoder_legacy.pth"), _use_new_zipfile_serialization=False)
+torch.save({k: v.half() for k, v in dec.items()}, os.path.join(out, "decoder_half.pth"))
+for name in ["vgg_normalised", "decoder", "decoder_half"]:
+    loaded = torch.load(os.path.join(out, name + ".pth"), map_location="cpu", weights_only=True)
+    save_file({k: v.float().contiguous() for k, v in loaded.items()}, os.path.join(out, f"reference_{name}.safetensors"))
+
+marker = os.path.join(out, "MARKER")
+class System:
+    def __reduce__(self):
+        return (os.system, ("touch " + marker,))
+class Eval:
+    def __reduce__(self):
+        return (builtins.eval, ("open(%r, 'w').close()" % marker,))
+for name, evil in [("evil_system.pth", System()), ("evil_eval.pth", Eval())]:
+    torch.save({**dec, "x": evil}, os.path.join(out, name))
+blob = open(os.path.join(out, "decoder.pth"), "rb").read()
+open(os.path.join(out, "truncated.pth"), "wb").write(blob[: len(blob) // 2])

@@ -143,7 +143,8 @@ enum Import {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Your own vgg_normalised.pth / decoder.pth (PyTorch state dicts of pytorch-AdaIN).
+    /// Your own vgg_normalised.pth / decoder.pth (PyTorch state dicts of pytorch-AdaIN), read
+    /// without PyTorch; a pickle naming anything beyond a state dict's callables is refused.
     Pth {
         #[arg(long, value_name = "FILE")]
         vgg: PathBuf,
