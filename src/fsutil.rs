@@ -202,6 +202,22 @@ pub fn starts_with(path: &Path, prefix: &[u8]) -> bool {
         && head == prefix
 }
 
+/// Whether `path` holds an ONNX model as our exporter and ONNX Runtime's tools write it: a
+/// protobuf ModelProto opening with its `ir_version` field (tag 0x08).
+pub fn is_onnx(path: &Path) -> bool {
+    starts_with(path, b"\x08")
+}
+
+/// Whether `path` holds a safetensors file: an 8-byte header length, then the JSON header.
+pub fn is_safetensors(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 9];
+    open_regular(path)
+        .and_then(|mut f| f.read_exact(&mut head).map_err(|e| Error::io(path, e)))
+        .is_ok()
+        && head[8] == b'{'
+}
+
 /// Opens `path` for reading only if it is a regular file: a FIFO is opened without blocking
 /// (O_NONBLOCK) and refused, as are devices, sockets and folders, so reading an input can never
 /// hang on a pipe with no writer or read a device until memory runs out.

@@ -109,9 +109,20 @@ fn pin(name: &str) -> Result<&'static str> {
         .ok_or_else(|| Error::Invalid(format!("python/requirements.txt pins no {name}")))
 }
 
-/// Writes `bytes` to `path` unless it already holds them.
+/// Writes `bytes` to `path` unless it already holds them; never over anything but a regular
+/// file (the write guard, `fsutil::check_target`).
 fn put(path: &Path, bytes: &[u8]) -> Result<bool> {
-    if std::fs::read(path).is_ok_and(|b| b == bytes) {
+    crate::fsutil::check_target(
+        path,
+        &crate::fsutil::Target {
+            option: "adain setup",
+            writes: "a file of the installation",
+            same_kind: &|_| true,
+            inputs: &[],
+            force: false,
+        },
+    )?;
+    if crate::fsutil::read_regular(path).is_ok_and(|b| b == bytes) {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {

@@ -1758,6 +1758,32 @@ fn every_command_guards_what_it_writes_and_reads_no_fifo() {
         "it is the folder of the input",
     );
     assert_eq!(std::fs::read(&photo).unwrap(), before);
+    // export and import pth: a file named like a graph or a weights file that holds something
+    // else is left alone (--force replaces it); a device node never becomes a file.
+    let g = d.path().join("g");
+    std::fs::create_dir_all(&g).unwrap();
+    std::fs::write(g.join("adain.onnx"), "my notes\n").unwrap();
+    let dec = root().join("onnx/decoder.safetensors");
+    refused(
+        adain(&["export", "--decoder", s(&dec), "--out", s(&g)]),
+        "something other than an ONNX graph",
+    );
+    assert_eq!(
+        std::fs::read_to_string(g.join("adain.onnx")).unwrap(),
+        "my notes\n"
+    );
+    assert_eq!(
+        adain(&["export", "--decoder", s(&dec), "--out", s(&g), "--force"]).0,
+        Some(0)
+    );
+    assert!(adain::fsutil::is_onnx(&g.join("adain.onnx")));
+    let m = d.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("vgg_normalised.safetensors"), "my notes\n").unwrap();
+    refused(
+        adain(&["import", "pth", "--vgg", s(&notes), "--out-dir", s(&m)]),
+        "something other than safetensors weights",
+    );
 
     let fifo = d.path().join("fifo.csv");
     if !Command::new("mkfifo")
@@ -1794,6 +1820,20 @@ fn every_command_guards_what_it_writes_and_reads_no_fifo() {
             s(&d.path().join("g")),
         ]),
         "FIFO",
+    );
+    // A FIFO where a graph is to be written is refused, not replaced or opened.
+    let g2 = d.path().join("g2");
+    std::fs::create_dir_all(&g2).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(g2.join("decoder.onnx"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    refused(
+        adain(&["export", "--decoder", s(&dec), "--out", s(&g2), "--force"]),
+        "a FIFO",
     );
     assert!(t.elapsed().as_secs() < 30, "a FIFO made something wait");
 }

@@ -42,21 +42,40 @@ pub struct ExportArgs {
     /// this version (set-up runs this on every call).
     #[arg(long)]
     if_stale: bool,
+    /// Replace files in --out named like a graph that hold something other than an ONNX model.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Writes the graphs of `precision` into `out`, unless `if_stale` and they are current. int8
-/// graphs are calibrated on `cal`'s images; the fp32 graphs must be there first.
+/// graphs are calibrated on `cal`'s images; the fp32 graphs must be there first. Every target
+/// passes the write guard first (`fsutil::check_target`): no device, FIFO or folder is
+/// replaced, nor the weights read, nor (without `force`) a file that is not an ONNX model.
 pub fn export(
     enc: &Weights,
     dec: &Weights,
     out: &std::path::Path,
     precision: Precision,
     if_stale: bool,
+    force: bool,
     cal: &adain::quantize::Calibration,
 ) -> anyhow::Result<()> {
     if if_stale && adain::onnx::is_current(out, enc, dec, precision) {
         say!("{}: {precision} graphs up to date", out.display());
         return Ok(());
+    }
+    let inputs = [enc.path.clone(), dec.path.clone()];
+    for graph in precision.own_graphs() {
+        adain::fsutil::check_target(
+            &out.join(precision.file(graph)),
+            &adain::fsutil::Target {
+                option: "--out",
+                writes: "an ONNX graph",
+                same_kind: &adain::fsutil::is_onnx,
+                inputs: &inputs,
+                force,
+            },
+        )?;
     }
     let files = match precision {
         Precision::Int8 => adain::quantize::export_int8(out, cal)?,
@@ -104,7 +123,7 @@ pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
         (a.int8, Precision::Int8),
     ];
     for (_, p) in wanted.into_iter().filter(|(on, _)| *on) {
-        export(&enc, &dec, &out, p, a.if_stale, &cal)?;
+        export(&enc, &dec, &out, p, a.if_stale, a.force, &cal)?;
     }
     Ok(())
 }

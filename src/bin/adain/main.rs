@@ -156,6 +156,9 @@ enum Import {
         /// Also export the four ONNX graphs into this folder (needs --decoder).
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
+        /// Replace files named like the outputs that hold something else.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -191,9 +194,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             decoder,
             out_dir,
             export,
+            force,
         }) => {
             let out_dir = out_dir.unwrap_or(paths::home(paths::WEIGHTS)?);
-            weights::import_pth(&vgg, decoder.as_deref(), &out_dir, export)?
+            weights::import_pth(&vgg, decoder.as_deref(), &out_dir, export, force)?
         }
         Cmd::Unpack {
             pack,

@@ -30,13 +30,52 @@ pub fn import_pth(
     decoder: Option<&Path>,
     out_dir: &Path,
     to: Option<PathBuf>,
+    force: bool,
 ) -> anyhow::Result<()> {
     if to.is_some() && decoder.is_none() {
         anyhow::bail!("--export needs --decoder: the graphs include the decoder");
     }
+    // The write guard (fsutil::check_target) for both weights files and their sidecars.
+    let inputs: Vec<PathBuf> = std::iter::once(vgg)
+        .chain(decoder)
+        .map(Path::to_path_buf)
+        .collect();
+    for name in [adain::vgg::ENCODER_WEIGHTS, adain::onnx::DECODER_WEIGHTS] {
+        let file = out_dir.join(name);
+        let sidecar = adain::onnx::provenance_path(&file);
+        for (path, writes, same_kind) in [
+            (
+                &file,
+                "safetensors weights",
+                &adain::fsutil::is_safetensors as &dyn Fn(&Path) -> bool,
+            ),
+            (&sidecar, "a provenance sidecar (JSON)", &|p: &Path| {
+                adain::fsutil::starts_with(p, b"{")
+            }),
+        ] {
+            adain::fsutil::check_target(
+                path,
+                &adain::fsutil::Target {
+                    option: "--out-dir",
+                    writes,
+                    same_kind,
+                    inputs: &inputs,
+                    force,
+                },
+            )?;
+        }
+    }
     let (enc, dec) = adain::weights_import::import_pth(vgg, decoder, out_dir)?;
     if let (Some(to), Some(dec)) = (to, dec) {
-        export(&enc, &dec, &to, Precision::Fp32, false, &Default::default())?;
+        export(
+            &enc,
+            &dec,
+            &to,
+            Precision::Fp32,
+            false,
+            force,
+            &Default::default(),
+        )?;
     }
     Ok(())
 }
