@@ -203,6 +203,11 @@ fn bad_masks_are_one_error_each_and_the_batch_goes_on() {
             64,
         );
     }
+    // Over the masked size cap (masked outputs are not tiled): refused before it is encoded.
+    let side = 2049;
+    image::RgbImage::from_pixel(side, side, image::Rgb([90, 120, 150]))
+        .save(content.join("huge.png"))
+        .unwrap();
     let styles = d.path().join("styles");
     std::fs::create_dir_all(&styles).unwrap();
     for f in ["great_wave.jpg", "starry_night.jpg", "composition_viii.jpg"] {
@@ -215,6 +220,11 @@ fn bad_masks_are_one_error_each_and_the_batch_goes_on() {
         .save(masks.join("good.png"))
         .unwrap();
     std::fs::write(masks.join("notimage.png"), "not a png").unwrap();
+    image::RgbImage::from_fn(side, side, |x, _| {
+        image::Rgb(bands[(x * 3 / side) as usize])
+    })
+    .save(masks.join("huge.png"))
+    .unwrap();
     image::RgbImage::from_fn(96, 64, |x, _| image::Rgb(bands[(x / 48) as usize]))
         .save(masks.join("twocolours.png"))
         .unwrap();
@@ -241,6 +251,7 @@ fn bad_masks_are_one_error_each_and_the_batch_goes_on() {
         ("notimage.png", "cannot decode image"),
         ("twocolours.png", "2 colours, expected 3"),
         ("nomask.png", "No such file"),
+        ("huge.png", "masked outputs are not tiled"),
     ] {
         let lines: Vec<&str> = err.lines().filter(|l| l.contains(file)).collect();
         assert_eq!(lines.len(), 1, "{file}: one line, got {lines:?}");
@@ -251,7 +262,7 @@ fn bad_masks_are_one_error_each_and_the_batch_goes_on() {
         );
     }
     let rows = report::read(&out.join("report.csv")).unwrap();
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 10);
     let ok: Vec<_> = rows
         .iter()
         .filter(|r| r.status == Some(Status::Ok))

@@ -2,7 +2,8 @@
 //! style's statistics, then per alpha the masked AdaIN target ([`crate::mask`]) decoded in one
 //! pass. A mask that gives one style every cell (all white) takes the plain single-style path,
 //! so its output is byte-identical to that style's. Contents are not tiled here: a masked
-//! content's memory is its full-size features.
+//! content's memory is its full-size features and decoder activations (a 12 MP content took
+//! over 10 GB), so contents over [`MAX_PIXELS`] are refused, each as its own error row.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -61,6 +62,11 @@ pub(super) fn run(
     false
 }
 
+/// The most pixels a masked content may have (2048 x 2048): masked outputs are decoded whole,
+/// at roughly 850 bytes per pixel (ONNX Runtime's full-resolution decoder activations), so
+/// this bounds a masked output near 3.5 GB where a 12 MP photo took over 10 GB.
+pub const MAX_PIXELS: u64 = 2048 * 2048;
+
 /// One content made ready for its masked outputs.
 struct Masked {
     image: Image,
@@ -85,6 +91,17 @@ fn prepare(
     let image = imaging::load(path, &inputs.cfg.content_sizing)
         .map_err(|e| format!("content image {e}"))?;
     let load_s = t.elapsed().as_secs_f64();
+    let (w, h) = (image.width() as u64, image.height() as u64);
+    if w * h > MAX_PIXELS {
+        return Err(format!(
+            "content image '{}': {w}x{h} = {} pixels, over the {MAX_PIXELS} a masked output may \
+             have (masked outputs are not tiled: about 850 bytes per pixel, {:.1} GB here); \
+             set --content-size to downscale it",
+            path.display(),
+            w * h,
+            (w * h * 850) as f64 / 1e9
+        ));
+    }
     let t = Instant::now();
     let features = models
         .encode(image.data.view().insert_axis(Axis(0)))
