@@ -1,5 +1,6 @@
 //! The crate's one error type. Variants carry the file, the thing and what was expected, so a
-//! message reads "style image 'x.png': expected 3 channels, got 4" without extra context.
+//! message reads "style image 'x.png': expected 3 channels, got 4" without extra context. It
+//! depends on nothing else in the crate, so every module can use it.
 
 use std::path::PathBuf;
 
@@ -48,7 +49,7 @@ pub enum Error {
     #[error("{path}: {precision} graph not found; make it with `{export}`")]
     MissingGraph {
         path: PathBuf,
-        precision: crate::onnx::Precision,
+        precision: &'static str,
         export: String,
     },
     #[error(

@@ -17,15 +17,6 @@ use crate::model::Tensor;
 use crate::onnx::{DECODER_FILE, ENCODER_FILE, Precision};
 use crate::runtime::{Models, Provider, RuntimeConfig};
 
-/// How int8 graphs are made (recorded in each as `adain.int8.recipe`): a graph made another way
-/// is stale, so set-up remakes it.
-pub const RECIPE: &str = "7: decoder, and encoder for contents and styles; per-channel \
-     symmetric 7-bit weights (exact on x86 without VNNI), uint8 activations; decoder ranges \
-     min-max averaged over the samples, encoder ranges the 99.99th percentile over 256 px \
-     crops; statistics float, reflection pads on uint8; the decoder's last upsampling and \
-     convolution as one sub-pixel convolution, its image convolution an integer matrix product \
-     with int32 sums";
-
 /// Side of the square crops the int8 encoder is calibrated on. The percentile calibration builds
 /// one histogram per tensor over all samples, so they must share a shape; crops on a 3 x 3 grid
 /// also give ~8 samples per image instead of one, from the 12 demo images that set-up has.
@@ -212,7 +203,7 @@ pub fn export_int8_with(dir: &Path, cal: &Calibration, python: &Path) -> Result<
             "--note".as_ref(),
             note.as_ref(),
             "--recipe".as_ref(),
-            RECIPE.as_ref(),
+            crate::onnx::INT8_RECIPE.as_ref(),
         ];
         args.extend(method.iter().map(|m| std::ffi::OsStr::new(*m)));
         crate::paths::run_python_script(python, "quantize.py", &args)?;

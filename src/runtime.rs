@@ -301,7 +301,7 @@ fn check_int8_recipe(dir: &Path) -> Result<()> {
         let path = dir.join(Precision::Int8.file(graph));
         let meta = crate::onnx::read_metadata(&path)?;
         let found = crate::onnx::metadata_value(&meta, crate::onnx::INT8_RECIPE_KEY);
-        if found != Some(crate::quantize::RECIPE) {
+        if found != Some(crate::onnx::INT8_RECIPE) {
             let found = match found {
                 Some(r) => format!("recipe {}", r.split(':').next().unwrap_or(r)),
                 None => "no recipe recorded".into(),
@@ -478,7 +478,7 @@ impl Models {
             if !path.is_file() {
                 return Err(Error::MissingGraph {
                     path,
-                    precision,
+                    precision: precision.as_str(),
                     export: precision.export_command(dir),
                 });
             }

@@ -359,8 +359,19 @@ fn prepare_out(
     Ok((lock, path, report))
 }
 
-/// Image extensions a mask may have, in the order they are looked for.
-const MASK_EXTENSIONS: [&str; 5] = ["png", "PNG", "webp", "bmp", "jpg"];
+/// The files a mask for content `name` may be in `dir`: `name` with each image extension
+/// ([`crate::inputs::IMAGE_EXTENSIONS`], lower then upper case), PNG first (a lossless mask
+/// wins over a JPEG of the same name).
+fn mask_candidates<'a>(dir: &'a Path, name: &'a str) -> impl Iterator<Item = PathBuf> + 'a {
+    let png = std::iter::once("png");
+    let others = crate::inputs::IMAGE_EXTENSIONS
+        .iter()
+        .copied()
+        .filter(|e| *e != "png");
+    png.chain(others)
+        .flat_map(|e| [e.to_string(), e.to_ascii_uppercase()])
+        .map(move |e| dir.join(format!("{name}.{e}")))
+}
 
 /// Each content's mask under `--mask`: `DIR/<content name>.png` (the name as outputs spell it),
 /// or the one file given for a single content. Contents without one get unmasked outputs and
@@ -406,10 +417,7 @@ fn find_masks(
     let found: Vec<Option<PathBuf>> = contents
         .iter()
         .map(|c| {
-            let hit = MASK_EXTENSIONS
-                .iter()
-                .map(|e| m.join(format!("{}.{e}", c.name)))
-                .find(|p| p.is_file());
+            let hit = mask_candidates(m, &c.name).find(|p| p.is_file());
             match hit {
                 Some(p) => Some(p),
                 None => {

@@ -41,8 +41,19 @@ pub const GRAPH_FILES: [&str; 6] = [
 pub const PRECISION_KEY: &str = "adain.precision";
 
 /// Metadata key of an int8 graph's quantisation recipe (python/quantize.py writes it); current
-/// graphs hold [`crate::quantize::RECIPE`].
+/// graphs hold [`INT8_RECIPE`].
 pub const INT8_RECIPE_KEY: &str = "adain.int8.recipe";
+
+/// How int8 graphs are made ([`crate::quantize`] and python/quantize.py; recorded in each as
+/// [`INT8_RECIPE_KEY`]): a graph made another way is stale, so set-up remakes it and
+/// adain-batch refuses it. Kept here, with the other graph metadata, so that checking a
+/// graph needs nothing from the module that makes it.
+pub const INT8_RECIPE: &str = "7: decoder, and encoder for contents and styles; per-channel \
+     symmetric 7-bit weights (exact on x86 without VNNI), uint8 activations; decoder ranges \
+     min-max averaged over the samples, encoder ranges the 99.99th percentile over 256 px \
+     crops; statistics float, reflection pads on uint8; the decoder's last upsampling and \
+     convolution as one sub-pixel convolution, its image convolution an integer matrix product \
+     with int32 sums";
 
 /// Whether `dir` already holds every graph of `precision` as [`export_with`] would write it from `enc` and `dec`
 /// at `precision`: each file present, made by this exporter version at this precision, from
@@ -57,7 +68,7 @@ pub fn is_current(dir: &Path, enc: &Weights, dec: &Weights, precision: Precision
             .map(|v| v.split_whitespace().next().unwrap_or_default());
         let recipe = metadata_value(&meta, INT8_RECIPE_KEY);
         marked.unwrap_or("fp32") == precision.as_str()
-            && (precision != Precision::Int8 || recipe == Some(crate::quantize::RECIPE))
+            && (precision != Precision::Int8 || recipe == Some(INT8_RECIPE))
             && meta.iter().all(|(k, v)| {
                 let checked = k == "adain.exporter" || k.ends_with(".sha256");
                 !checked || metadata_value(&want, k) == Some(v.as_str())
