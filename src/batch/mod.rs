@@ -121,10 +121,43 @@ struct Inputs<'a> {
     masks: &'a [Option<PathBuf>],
 }
 
+/// ONNX Runtime threads beyond this many per core only add contention (and memory).
+const MAX_THREADS_PER_CORE: usize = 4;
+
+impl BatchConfig {
+    /// The checks on the numbers a user gives that need no file: thread count against the
+    /// machine, `--mix` weights after summing (finite weights can overflow together).
+    pub fn check(&self) -> Result<()> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = self.runtime.threads;
+        if threads > cores * MAX_THREADS_PER_CORE {
+            return Err(Error::Invalid(format!(
+                "--threads {threads}: this machine has {cores} cores; at most {} threads are allowed (0 = one per core)",
+                cores * MAX_THREADS_PER_CORE
+            )));
+        }
+        if let Some(w) = &self.mix {
+            let sum = w.iter().sum::<f32>();
+            if !sum.is_finite() {
+                return Err(Error::Invalid(format!(
+                    "--mix {w:?}: the weights must have a finite sum (only their ratios matter)"
+                )));
+            }
+            if sum <= 0.0 {
+                return Err(Error::Invalid(format!(
+                    "--mix {w:?}: the weights must have a positive sum"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs a batch. Errors returned here mean nothing could start (exit 1); per-output failures
 /// are rows with status `error`.
 pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Result<Outcome> {
     let t0 = Instant::now();
+    cfg.check()?;
     let (contents, styles) = discover(cfg, progress)?;
     let masks = find_masks(cfg, &contents, &styles, progress)?;
     let inputs = Inputs {

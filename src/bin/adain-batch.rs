@@ -152,30 +152,7 @@ impl Progress for Bar {
     }
 }
 
-/// ONNX Runtime threads beyond this many per core only add contention (and memory).
-const MAX_THREADS_PER_CORE: usize = 4;
-
 fn config(a: Args) -> Result<BatchConfig, String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if a.threads > cores * MAX_THREADS_PER_CORE {
-        return Err(format!(
-            "--threads {}: this machine has {cores} cores; at most {} threads are allowed (0 = one per core)",
-            a.threads,
-            cores * MAX_THREADS_PER_CORE
-        ));
-    }
-    if let Some(w) = &a.mix {
-        // Checked after summing: finite weights can overflow together.
-        let sum = w.iter().sum::<f32>();
-        if !sum.is_finite() {
-            return Err(format!(
-                "--mix {w:?}: the weights must have a finite sum (only their ratios matter)"
-            ));
-        }
-        if sum <= 0.0 {
-            return Err(format!("--mix {w:?}: the weights must have a positive sum"));
-        }
-    }
     let models = match a.models {
         Some(m) => m,
         None => adain::paths::models_dir().map_err(|e| e.to_string())?.path,

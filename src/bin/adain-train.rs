@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use adain::model::{self, Weights};
 use adain::train::data::LoaderKind;
 use adain::train::{
     self, DeviceChoice, LossRow, Objective, Precision, Select, TrainConfig, TrainOutcome,
@@ -287,16 +286,6 @@ impl TrainProgress for Bar {
     }
 }
 
-/// The first `n` images of a demo folder: the default validation pairs.
-fn demo_files(dir: &str, n: usize) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(adain::paths::demo(dir))
-        .map(|r| r.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v.truncate(n);
-    v
-}
-
 impl Args {
     /// The run's configuration: the options, resolved where they depend on the data or the
     /// published state (iterations from --epochs, a warm-up when Adam starts without moments,
@@ -314,19 +303,18 @@ impl Args {
             }
             (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
         };
-        // Adam without moments gets a warm-up so the first steps do not shock a trained decoder.
-        let fresh_adam = self.init_decoder.is_some()
-            || self.continue_from.as_ref().is_some_and(|d| {
-                adain::train::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
-            });
-        let (pixel, feature) = match (
+        let (pixel, feature) = adain::train::config::identity_weights(
             self.objective,
             self.identity_pixel_weight,
             self.identity_feature_weight,
-        ) {
-            (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
-            (_, p, f) => (p, f),
-        };
+        );
+        let warmup = self.warmup.unwrap_or_else(|| {
+            adain::train::config::default_warmup(
+                self.init_decoder.is_some(),
+                self.continue_from.as_deref(),
+            )
+        });
+        let (demo_content, demo_style) = adain::train::config::demo_validation_pairs();
         let a = self.clone();
         Ok(TrainConfig {
             content: a.content,
@@ -337,7 +325,7 @@ impl Args {
             batch_size: a.batch_size,
             lr: a.lr,
             lr_decay: a.lr_decay,
-            warmup: a.warmup.unwrap_or(if fresh_adam { 500 } else { 0 }),
+            warmup,
             schedule: a.schedule,
             ema: a.ema,
             style_layer_weights: a.style_layer_weights.0,
@@ -370,12 +358,8 @@ impl Args {
             select: a.select,
             publish_moments: !a.publish_without_moments,
             note: a.note,
-            sample_content: a
-                .sample_content
-                .unwrap_or_else(|| demo_files(adain::paths::DEMO_CONTENT, 3)),
-            sample_style: a
-                .sample_style
-                .unwrap_or_else(|| demo_files(adain::paths::DEMO_STYLE, 4)),
+            sample_content: a.sample_content.unwrap_or(demo_content),
+            sample_style: a.sample_style.unwrap_or(demo_style),
         })
     }
 }
@@ -425,13 +409,7 @@ fn publish_from(
         st.rounds.len(),
         st.iteration
     );
-    if holds_graphs(dir) {
-        let enc = Weights::load(&a.encoder, model::ENCODER)?;
-        let dec = Weights::load(
-            &dir.join(train::checkpoint::PUBLISHED_DECODER),
-            model::DECODER,
-        )?;
-        adain::onnx::export(&enc, &dec, dir)?;
+    if train::reexport_published(dir, &a.encoder)? {
         say!("exported graphs to {}", dir.display());
     }
     Ok(())
@@ -470,29 +448,12 @@ fn report(out: &TrainOutcome) {
     );
 }
 
-/// Exports the chosen decoder with the foundation exporter into the run folder, `export_to`
-/// (e.g. onnx/), and a published folder that already holds graphs.
+/// Exports the chosen decoder (`train::export_outcome`) and says where.
 fn export(cfg: &TrainConfig, out: &TrainOutcome, export_to: Option<PathBuf>) -> anyhow::Result<()> {
-    let enc = Weights::load(&cfg.encoder, model::ENCODER)?;
-    let dec_path = cfg.out.join("decoder.safetensors");
-    std::fs::copy(&out.decoder, &dec_path)?;
-    let dec = Weights::load(&dec_path, model::DECODER)?;
-    let live = cfg.publish.clone().filter(|d| holds_graphs(d));
-    for dir in std::iter::once(cfg.out.join("onnx"))
-        .chain(export_to)
-        .chain(live)
-    {
-        adain::onnx::export(&enc, &dec, &dir)?;
+    for dir in train::export_outcome(cfg, &out.decoder, export_to)? {
         say!("exported graphs to {}", dir.display());
     }
     Ok(())
-}
-
-/// Whether a published folder gets its graphs re-exported when its decoder changes: one that
-/// already holds graphs (a live models folder such as onnx/) must keep them matching its weights;
-/// a fresh one (e.g. results to carry off a GPU machine) gets weights only.
-fn holds_graphs(dir: &std::path::Path) -> bool {
-    dir.join(adain::onnx::DECODER_FILE).is_file()
 }
 
 fn main() -> ExitCode {

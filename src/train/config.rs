@@ -416,6 +416,43 @@ impl TrainConfig {
     }
 }
 
+/// The identity weights (pixel, feature) a run uses: as given, except the reconstruction
+/// objective with none given, which takes 50 and 1 (what round 5's A/B chose: the pixel term
+/// carries it, the feature term keeps it sharp).
+pub fn identity_weights(objective: Objective, pixel: f64, feature: f64) -> (f64, f64) {
+    match (objective, pixel, feature) {
+        (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
+        _ => (pixel, feature),
+    }
+}
+
+/// Warm-up iterations when none are given: 500 when Adam starts without moments on a trained
+/// decoder (`--init-decoder`, or `--continue-from` a folder published without them), so the
+/// first steps do not shock it; none otherwise.
+pub fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path>) -> u64 {
+    let fresh_adam = init_decoder
+        || continue_from.is_some_and(|d| {
+            super::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
+        });
+    if fresh_adam { 500 } else { 0 }
+}
+
+/// The default validation pairs: the first 3 demo photos and 4 demo paintings (sorted).
+pub fn demo_validation_pairs() -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let first = |dir: &str, n: usize| {
+        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(crate::paths::demo(dir))
+            .map(|r| r.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v.truncate(n);
+        v
+    };
+    (
+        first(crate::paths::DEMO_CONTENT, 3),
+        first(crate::paths::DEMO_STYLE, 4),
+    )
+}
+
 /// The libtorch device of `choice`; `cuda` without a GPU is an error, never the CPU.
 pub fn resolve_device(choice: DeviceChoice) -> Result<Device> {
     match choice {
@@ -458,6 +495,30 @@ pub fn bf16_warning(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn reconstruction_without_identity_weights_takes_50_and_1_and_fresh_adam_warms_up() {
+        use super::{Objective, default_warmup, identity_weights};
+        assert_eq!(
+            identity_weights(Objective::Reconstruction, 0.0, 0.0),
+            (50.0, 1.0)
+        );
+        assert_eq!(
+            identity_weights(Objective::Reconstruction, 5.0, 0.0),
+            (5.0, 0.0)
+        );
+        assert_eq!(identity_weights(Objective::Adain, 0.0, 0.0), (0.0, 0.0));
+        assert_eq!(default_warmup(true, None), 500);
+        assert_eq!(default_warmup(false, None), 0);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            default_warmup(false, Some(empty.path())),
+            0,
+            "no published state: no warm-up"
+        );
+        assert!(!super::super::holds_graphs(empty.path()));
+    }
+
     use super::*;
 
     #[test]

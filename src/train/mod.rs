@@ -34,7 +34,9 @@ pub use config::{
 pub use log::{LossRow, read as read_losses};
 pub use loss::Losses;
 pub use net::{Model, load_decoder_file};
-pub use publish::{Chosen, plot_published, publish_checkpoint};
+pub use publish::{
+    Chosen, export_outcome, holds_graphs, plot_published, publish_checkpoint, reexport_published,
+};
 pub use run::{TrainOutcome, TrainProgress, train};
 pub use schedule::learning_rate;
 pub use terms::{Terms, Weighting};

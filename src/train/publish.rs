@@ -14,6 +14,49 @@ use super::validate::row_val;
 use crate::error::{Error, Result};
 use crate::model::{DECODER, Weights};
 
+/// Whether a published folder gets its graphs re-exported when its decoder changes: one that
+/// already holds graphs (a live models folder such as onnx/) must keep them matching its
+/// weights; a fresh one (e.g. results to carry off a GPU machine) gets weights only.
+pub fn holds_graphs(dir: &Path) -> bool {
+    dir.join(crate::onnx::DECODER_FILE).is_file()
+}
+
+/// After a run: the chosen decoder copied into the run folder as `decoder.safetensors` and
+/// exported (fp32 graphs) into the run's `onnx/`, into `export_to` when given, and into the
+/// published folder when it holds graphs ([`holds_graphs`]). Returns the folders written.
+pub fn export_outcome(
+    cfg: &TrainConfig,
+    decoder: &Path,
+    export_to: Option<PathBuf>,
+) -> Result<Vec<PathBuf>> {
+    let enc = Weights::load(&cfg.encoder, crate::model::ENCODER)?;
+    let dec_path = cfg.out.join(crate::onnx::DECODER_WEIGHTS);
+    std::fs::copy(decoder, &dec_path).map_err(|e| Error::io(&dec_path, e))?;
+    let dec = Weights::load(&dec_path, DECODER)?;
+    let live = cfg.publish.clone().filter(|d| holds_graphs(d));
+    let dirs: Vec<PathBuf> = std::iter::once(cfg.out.join("onnx"))
+        .chain(export_to)
+        .chain(live)
+        .collect();
+    for dir in &dirs {
+        crate::onnx::export(&enc, &dec, dir)?;
+    }
+    Ok(dirs)
+}
+
+/// `--publish-from RUN --checkpoint N` after [`publish_checkpoint`]: re-exports the graphs in
+/// `dir` when it holds some ([`holds_graphs`]), from `encoder` and the decoder just published.
+/// Returns whether it did.
+pub fn reexport_published(dir: &Path, encoder: &Path) -> Result<bool> {
+    if !holds_graphs(dir) {
+        return Ok(false);
+    }
+    let enc = Weights::load(encoder, crate::model::ENCODER)?;
+    let dec = Weights::load(&dir.join(PUBLISHED_DECODER), DECODER)?;
+    crate::onnx::export(&enc, &dec, dir)?;
+    Ok(true)
+}
+
 impl Run<'_> {
     /// Writes `chosen` (loaded in the model) as the published decoder in `dir`, this process's
     /// round appended to the rounds it continued.
