@@ -215,12 +215,31 @@ fn info_text(out: &mut String, dir: Option<PathBuf>, cost: bool) -> anyhow::Resu
     };
     let dir = dir.as_path();
     outln!(out);
-    // Every fp32 graph (missing ones are an error), then the other precisions' present.
+    // The graphs adain-batch needs (missing ones are an error), then every other one present;
+    // the optional fp32 graphs that are absent (an installed wheel ships only what adain-batch
+    // runs) are named on one line.
+    use adain::onnx::{ADAIN_FILE, DECODER_FILE, ENCODER_FILE};
+    let required = [ENCODER_FILE, ADAIN_FILE, DECODER_FILE];
     let graphs = [Precision::Fp32, Precision::Fp16, Precision::Int8]
         .into_iter()
-        .flat_map(|p| p.own_graphs().iter().map(move |g| (p, dir.join(p.file(g)))));
-    for (precision, path) in graphs {
-        if precision != Precision::Fp32 && !path.is_file() {
+        .flat_map(|p| {
+            p.own_graphs()
+                .iter()
+                .map(move |g| (p, *g, dir.join(p.file(g))))
+        });
+    let mut absent = Vec::new();
+    for (precision, graph, path) in graphs {
+        let needed = precision == Precision::Fp32 && required.contains(&graph);
+        if needed && !path.is_file() {
+            anyhow::bail!(
+                "{}: missing (adain-batch needs it; `adain export` or `adain setup` writes it)",
+                path.display()
+            );
+        }
+        if !needed && !path.is_file() {
+            if precision == Precision::Fp32 {
+                absent.push(graph);
+            }
             continue;
         }
         outln!(out, "{}", path.display());
@@ -232,6 +251,14 @@ fn info_text(out: &mut String, dir: Option<PathBuf>, cost: bool) -> anyhow::Resu
             };
             outln!(out, "  {k}: {v}");
         }
+    }
+    if !absent.is_empty() {
+        outln!(
+            out,
+            "not in {} (optional; `adain export` writes them): {}",
+            dir.display(),
+            absent.join(", ")
+        );
     }
     Ok(())
 }
