@@ -53,7 +53,7 @@ pub enum Error {
         export: String,
     },
     #[error(
-        "{path}: int8 graph made by another recipe ({found}), which can be wrong on this CPU; remake it with `{export} --if-stale`"
+        "{path}: int8 graph made by another recipe ({found}), which can be wrong on this CPU; remake it with `{export}`"
     )]
     StaleGraph {
         path: PathBuf,

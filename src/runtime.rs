@@ -215,10 +215,13 @@ pub fn resolve_precision(
             Err(e) => e.to_string(),
         },
     };
+    let fix = match Precision::Int8.export_command(dir) {
+        setup if setup == "adain setup" => format!("`{setup}`"),
+        export => format!("`{export}` (or scripts/setup.sh --int8)"),
+    };
     let note = format!(
         "note: running fp32, the slower path on a CPU, because the int8 graphs are not usable \
-         ({why}); `{}` (or scripts/setup.sh --int8) makes them",
-        Precision::Int8.export_command(dir)
+         ({why}); {fix} makes them"
     );
     (Precision::Fp32, Some(note))
 }
@@ -309,7 +312,10 @@ fn check_int8_recipe(dir: &Path) -> Result<()> {
             return Err(Error::StaleGraph {
                 path,
                 found,
-                export: Precision::Int8.export_command(dir),
+                export: match Precision::Int8.export_command(dir) {
+                    setup if setup == "adain setup" => setup,
+                    export => format!("{export} --if-stale"),
+                },
             });
         }
     }

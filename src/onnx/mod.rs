@@ -145,8 +145,14 @@ impl Precision {
         }
     }
 
-    /// The command that writes this precision's graphs into `dir`.
+    /// The command that writes this precision's graphs into `dir`: `adain export ...` in a
+    /// checkout, `adain setup` for an installed binary.
     pub fn export_command(self, dir: &Path) -> String {
+        // An installed binary (no checkout around it) has no onnx/decoder.safetensors to export
+        // from: `adain setup` makes every precision's graphs in the data folder.
+        if crate::paths::checkout().is_none() {
+            return "adain setup".into();
+        }
         let flag = match self {
             Precision::Fp32 => "",
             Precision::Fp16 => " --half",
