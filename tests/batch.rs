@@ -1079,6 +1079,48 @@ fn stale_temporary_files_are_removed_at_start() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("removed 2 temporary file(s)"));
 }
 
+/// A second SIGTERM (what a scheduler's impatience or a double Ctrl-C sends) exits at once with
+/// 143 and removes the run's lock file on the way out (issue 48), so the folder does not look in
+/// use; finished outputs stay.
+#[test]
+fn a_second_sigterm_exits_at_once_and_removes_the_run_lock() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, st) = inputs_scaled(d.path(), 5);
+    let o = d.path().join("out");
+    let mut child = Command::new(bin("adain-batch"))
+        .args(["--models", root().join("onnx").to_str().unwrap()])
+        .args(["--threads", "1", "--batch-size", "1", "-q"])
+        .args([
+            "--content",
+            s(&c),
+            "--style",
+            s(&st),
+            "--alphas",
+            "0.25,0.75,1",
+        ])
+        .args(["--out", s(&o)])
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !o.is_dir() || files(&o, ".jpg").is_empty() {
+        assert!(t0.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let locks: Vec<String> = std::fs::read_dir(&o)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".adain-run-"))
+        .collect();
+    assert!(locks.is_empty(), "run lock left: {locks:?}");
+    assert!(!files(&o, ".jpg").is_empty());
+}
+
 /// SIGTERM (Slurm, Kubernetes) stops like Ctrl-C: finished outputs kept and reported, no
 /// temporary files, exit 143.
 #[test]

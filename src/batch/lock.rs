@@ -156,11 +156,15 @@ pub fn acquire(out: &Path, spec: Option<Shard>) -> Result<RunLock> {
         let path = out.join(spec_name(spec));
         let file = open_plain(&path, true).map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(RunLock {
-                out: out.into(),
-                path,
-                file: Some(file),
-            }),
+            Ok(()) => {
+                // A second Ctrl-C / SIGTERM exits at once; it removes this file first.
+                crate::signals::remove_on_abort(Some(&path));
+                Ok(RunLock {
+                    out: out.into(),
+                    path,
+                    file: Some(file),
+                })
+            }
             // Only if a run of an older version, which does not take the start-up lock, took it
             // between the scan and now.
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Invalid(format!(
@@ -177,6 +181,7 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Removed under the start-up lock, so a starting run never takes a lock on a file that
         // is about to disappear; on failure the file stays, lock-free, for the next run to clear.
+        crate::signals::remove_on_abort(None);
         let (path, file) = (self.path.clone(), self.file.take());
         let _ = with_mutex(&self.out, || {
             let _ = std::fs::remove_file(&path);
