@@ -168,30 +168,34 @@ pub fn resource(sub: &str, name: &str) -> Result<Found> {
 }
 
 /// The default path of a file that may not exist yet (an input whose absence the caller
-/// reports with its path): where [`resource`] finds it, else where [`home`] would put it.
-pub fn resource_or_default(sub: &str, name: &str) -> PathBuf {
-    resource(sub, name)
-        .map(|f| f.path)
-        .unwrap_or_else(|_| home(sub).unwrap_or_else(|_| sub.into()).join(name))
+/// reports with its path): where [`resource`] finds it, else where [`home`] would put it; an
+/// error when there is neither a checkout nor a data folder (never a path relative to the
+/// current folder).
+pub fn resource_or_default(sub: &str, name: &str) -> Result<PathBuf> {
+    match resource(sub, name) {
+        Ok(f) => Ok(f.path),
+        Err(_) => Ok(home(sub)?.join(name)),
+    }
 }
 
 /// The demo images folder `rel` ([`DEMO_CONTENT`] or [`DEMO_STYLE`]): in the checkout, else in
-/// the data folder (`adain setup` writes them there for int8 calibration).
-pub fn demo(rel: &str) -> PathBuf {
-    let looked = [checkout().map(|f| f.path), data_dir()];
-    looked
-        .iter()
+/// the data folder (`adain setup` writes them there for int8 calibration); where neither has
+/// it, the first of the two (so the error names it); an error when there is neither.
+pub fn demo(rel: &str) -> Result<PathBuf> {
+    let bases: Vec<PathBuf> = [checkout().map(|f| f.path), data_dir()]
+        .into_iter()
         .flatten()
+        .collect();
+    let first = bases.first().ok_or_else(|| {
+        Error::Invalid(format!(
+            "no checkout and no data folder to find {rel} in (set ADAIN_HOME or HOME)"
+        ))
+    })?;
+    Ok(bases
+        .iter()
         .map(|d| d.join(rel))
         .find(|p| p.is_dir())
-        .unwrap_or_else(|| {
-            looked
-                .into_iter()
-                .flatten()
-                .next()
-                .unwrap_or_default()
-                .join(rel)
-        })
+        .unwrap_or_else(|| first.join(rel)))
 }
 
 /// The Python `site-packages` folders of an environment rooted at `root` (a venv, a user or

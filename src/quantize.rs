@@ -42,8 +42,10 @@ pub struct Calibration {
 impl Default for Calibration {
     fn default() -> Self {
         Calibration {
-            content: vec![crate::paths::demo(crate::paths::DEMO_CONTENT)],
-            style: vec![crate::paths::demo(crate::paths::DEMO_STYLE)],
+            // Without a checkout or data folder: an empty path, which no read finds (never
+            // the current folder); `adain export` then reports it.
+            content: vec![crate::paths::demo(crate::paths::DEMO_CONTENT).unwrap_or_default()],
+            style: vec![crate::paths::demo(crate::paths::DEMO_STYLE).unwrap_or_default()],
             // Low alphas too: their targets sit close to the content features, whose range
             // differs from a full style transfer's.
             alphas: vec![0.1, 0.4, 0.7, 1.0],

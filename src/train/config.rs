@@ -440,7 +440,9 @@ pub fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path
 /// The default validation pairs: the first 3 demo photos and 4 demo paintings (sorted).
 pub fn demo_validation_pairs() -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let first = |dir: &str, n: usize| {
-        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(crate::paths::demo(dir))
+        let mut v: Vec<std::path::PathBuf> = crate::paths::demo(dir)
+            .ok()
+            .and_then(|d| std::fs::read_dir(d).ok())
             .map(|r| r.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         v.sort();

@@ -43,9 +43,12 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let contents = take(data::list_images("content", &a.content)?);
     let styles = take(data::list_images("style", &a.style)?);
     let device = train::resolve_device(a.device)?;
-    let encoder = a.encoder.clone().unwrap_or_else(|| {
-        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)
-    });
+    let encoder = match a.encoder.clone() {
+        Some(e) => e,
+        None => {
+            adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)?
+        }
+    };
     let enc = Weights::load(&encoder, model::ENCODER)?;
     let mut summary = String::from("decoder,pairs,content_loss,style_loss,weighted_total\n");
     for d in &a.decoder {

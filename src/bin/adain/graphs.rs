@@ -94,9 +94,12 @@ pub fn export(
 
 /// `adain export`: the fp32 graphs, and those of `--half` / `--int8` beside them.
 pub fn export_cmd(a: ExportArgs) -> anyhow::Result<()> {
-    let encoder = a.encoder.unwrap_or_else(|| {
-        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)
-    });
+    let encoder = match a.encoder {
+        Some(e) => e,
+        None => {
+            adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::ENCODER_WEIGHTS)?
+        }
+    };
     let out = match a.out {
         Some(o) => o,
         None => adain::paths::home(adain::paths::MODELS)?,

