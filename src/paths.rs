@@ -65,6 +65,12 @@ pub fn checkout() -> Option<Found> {
         .map(|p| Found::new(p.to_path_buf(), "the checkout holding the executable"))
 }
 
+/// Whether this binary runs installed (no checkout around it, no `ADAIN_HOME`): the fix for a
+/// missing or stale piece is then `adain setup`, not a command of the checkout.
+pub fn installed() -> bool {
+    checkout().is_none()
+}
+
 /// The install prefix of the executable: `<prefix>/bin/adain-batch` -> `<prefix>` (a pip
 /// venv, `~/.local`, a `cargo install --root`).
 fn exe_prefix() -> Option<PathBuf> {

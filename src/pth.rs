@@ -213,11 +213,20 @@ pub fn check(path: &Path, bytes: &[u8]) -> Result<()> {
     ))
 }
 
+/// A state dict read by [`read_state_dict`]: the tensors, and the sha256 of the file's bytes
+/// (read once, for the provenance).
+#[derive(Debug)]
+pub struct StateDict {
+    pub tensors: BTreeMap<String, Tensor>,
+    pub sha256: String,
+}
+
 /// The tensors `ops` needs from the state dict in `path`, as float32 (float16, bfloat16 and
 /// float64 converted as PyTorch's `.float()` does), after [`check`]. A missing key or a wrong
 /// shape is an error naming it.
-pub fn read_state_dict(path: &Path, ops: &[Op]) -> Result<BTreeMap<String, Tensor>> {
+pub fn read_state_dict(path: &Path, ops: &[Op]) -> Result<StateDict> {
     let bytes = crate::fsutil::read_regular(path)?;
+    let sha256 = crate::model::hex_sha256(&bytes);
     check(path, &bytes)?;
     // Parsed from a private copy of exactly the bytes checked, not the path again.
     let mut copy =
@@ -277,7 +286,10 @@ pub fn read_state_dict(path: &Path, ops: &[Op]) -> Result<BTreeMap<String, Tenso
         }
         out.insert(key, Tensor { shape, data });
     }
-    Ok(out)
+    Ok(StateDict {
+        tensors: out,
+        sha256,
+    })
 }
 
 #[cfg(test)]

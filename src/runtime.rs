@@ -215,9 +215,11 @@ pub fn resolve_precision(
             Err(e) => e.to_string(),
         },
     };
-    let fix = match Precision::Int8.export_command(dir) {
-        setup if setup == "adain setup" => format!("`{setup}`"),
-        export => format!("`{export}` (or scripts/setup.sh --int8)"),
+    let export = Precision::Int8.export_command(dir);
+    let fix = if crate::paths::installed() {
+        format!("`{export}`")
+    } else {
+        format!("`{export}` (or scripts/setup.sh --int8)")
     };
     let note = format!(
         "note: running fp32, the slower path on a CPU, because the int8 graphs are not usable \
@@ -312,10 +314,7 @@ fn check_int8_recipe(dir: &Path) -> Result<()> {
             return Err(Error::StaleGraph {
                 path,
                 found,
-                export: match Precision::Int8.export_command(dir) {
-                    setup if setup == "adain setup" => setup,
-                    export => format!("{export} --if-stale"),
-                },
+                export: Precision::Int8.remake_command(dir),
             });
         }
     }

@@ -110,10 +110,10 @@ pub fn import_pth(
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let one = |src: &Path, ops: &[Op], file: &str, kind: &str| -> Result<Weights> {
-        let tensors = crate::pth::read_state_dict(src, ops)?;
+        let read = crate::pth::read_state_dict(src, ops)?;
         let out = out_dir.join(file);
-        let sha256 = model::save_tensors(&out, &tensors)?;
-        let source_sha256 = model::hex_sha256(&crate::fsutil::read_regular(src)?);
+        let sha256 = model::save_tensors(&out, &read.tensors)?;
+        let source_sha256 = read.sha256;
         let source = std::path::absolute(src).unwrap_or_else(|_| src.to_path_buf());
         let provenance = serde_json::json!({
             "kind": kind,

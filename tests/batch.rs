@@ -1091,19 +1091,26 @@ fn stale_temporary_files_are_removed_at_start() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("removed 2 temporary file(s)"));
 }
 
+/// The SIGTERM tests' run in `dir`: 5 scaled contents x styles x 3 alphas (outputs trickle out
+/// for a while); the output folder and the arguments.
+fn sigterm_run(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let (c, st) = inputs_scaled(dir, 5);
+    let o = dir.join("out");
+    let args = ["--content", s(&c), "--style", s(&st)]
+        .into_iter()
+        .chain(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
+        .map(String::from)
+        .collect();
+    (o, args)
+}
+
 /// A second SIGTERM (what a scheduler's impatience or a double Ctrl-C sends) exits at once with
 /// 143 and removes the run's lock file on the way out (issue 48), so the folder does not look in
 /// use; finished outputs stay.
 #[test]
 fn a_second_sigterm_exits_at_once_and_removes_the_run_lock() {
     let d = tempfile::tempdir().unwrap();
-    let (c, st) = inputs_scaled(d.path(), 5);
-    let o = d.path().join("out");
-    let args: Vec<String> = ["--content", s(&c), "--style", s(&st)]
-        .into_iter()
-        .chain(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
-        .map(String::from)
-        .collect();
+    let (o, args) = sigterm_run(d.path());
     let (code, done) = signals_after_first_output("-TERM", 2, &args, &o);
     assert_eq!(code, Some(143));
     assert!(done > 0);
@@ -1121,13 +1128,7 @@ fn a_second_sigterm_exits_at_once_and_removes_the_run_lock() {
 #[test]
 fn sigterm_stops_cleanly_with_exit_143() {
     let d = tempfile::tempdir().unwrap();
-    let (c, st) = inputs_scaled(d.path(), 5);
-    let o = d.path().join("out");
-    let args: Vec<String> = ["--content", s(&c), "--style", s(&st)]
-        .into_iter()
-        .chain(["--alphas", "0.25,0.75,1", "--out", s(&o), "-q"])
-        .map(String::from)
-        .collect();
+    let (o, args) = sigterm_run(d.path());
     let (code, done) = signal_after_first_output("-TERM", &args, &o);
     assert_eq!(code, Some(143));
     assert!(done < 12);

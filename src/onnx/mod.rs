@@ -150,7 +150,7 @@ impl Precision {
     pub fn export_command(self, dir: &Path) -> String {
         // An installed binary (no checkout around it) has no onnx/decoder.safetensors to export
         // from: `adain setup` makes every precision's graphs in the data folder.
-        if crate::paths::checkout().is_none() {
+        if crate::paths::installed() {
             return "adain setup".into();
         }
         let flag = match self {
@@ -162,6 +162,17 @@ impl Precision {
             "adain export --decoder onnx/decoder.safetensors --out {}{flag}",
             dir.display()
         )
+    }
+
+    /// The command that remakes this precision's graphs in `dir` when they are stale: the
+    /// export with `--if-stale` in a checkout, `adain setup` (which remakes only what is stale)
+    /// for an installed binary.
+    pub fn remake_command(self, dir: &Path) -> String {
+        if crate::paths::installed() {
+            self.export_command(dir)
+        } else {
+            format!("{} --if-stale", self.export_command(dir))
+        }
     }
 }
 
