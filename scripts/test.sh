@@ -6,16 +6,21 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --train --no-build
 # qemu-user runs the int8 check on an emulated AVX2-only CPU without VNNI (tests/int8_cpus.rs),
 # whatever CPU this machine has. Debian's package; root installs it, others are told how.
-if ! command -v qemu-x86_64 >/dev/null; then
+# ffmpeg (and ffprobe) make and read the clips of the video tests (tests/video.rs), which say
+# "skipped: no ffmpeg" without it. Both Debian packages the same way.
+apt_for() { # apt_for PROGRAM PACKAGE WHAT
+  command -v "$1" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing qemu-user (Debian) for the emulated-CPU int8 test" >&2
+    echo "== installing $2 (Debian) for $3" >&2
     source scripts/retry.sh
-    retry "qemu-user from Debian" sh -c \
-      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null'
+    retry "$2 from Debian" sh -c \
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $2 >/dev/null"
   else
-    echo "note: qemu-x86_64 not found; the emulated-CPU int8 test needs it (apt-get install qemu-user)" >&2
+    echo "note: $1 not found; $3 needs it (apt-get install $2)" >&2
   fi
-fi
+}
+apt_for qemu-x86_64 qemu-user "the emulated-CPU int8 test"
+apt_for ffmpeg ffmpeg "the video tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "== cargo test --release (batch side, no libtorch)" >&2

@@ -43,7 +43,8 @@ pub fn write_atomic_with(
 /// dead process's leftovers from a live concurrent run's files.
 const TMP_PREFIX: &str = ".adain-tmp-";
 
-fn tmp_prefix() -> String {
+/// The prefix of this process's temporary files (see [`remove_stale_temps`]).
+pub fn tmp_prefix() -> String {
     format!("{TMP_PREFIX}{}-", std::process::id())
 }
 

@@ -41,7 +41,7 @@ fn has_image_ext(p: &Path) -> bool {
 /// Collects images from folders and files (sorted, so every process sees the same order) and
 /// gives each a collision-free output name.
 pub fn discover(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Found> {
-    discover_excluding(what, roots, recursive, None, |_| false)
+    discover_excluding(what, roots, recursive, None, |_| false, false)
 }
 
 /// [`discover`] for a run writing into `out`: files inside `out`, and files `named_like_output`
@@ -53,7 +53,10 @@ pub fn discover_excluding(
     recursive: bool,
     out: Option<&Path>,
     named_like_output: fn(&Path) -> bool,
+    videos: bool,
 ) -> Result<Found> {
+    // Video files count as inputs where videos are taken (adain-batch's contents).
+    let has_image_ext = |p: &Path| has_image_ext(p) || (videos && crate::video::has_video_ext(p));
     let batch = out.is_some();
     // A folder that does not exist yet holds no inputs.
     let out = out.and_then(|o| o.canonicalize().ok());

@@ -29,6 +29,7 @@ pub mod runtime;
 pub mod signals;
 pub mod tiling;
 pub mod vgg;
+pub mod video;
 pub mod weights_import;
 
 pub use error::{Error, Result};

@@ -22,6 +22,7 @@ mod record;
 mod save;
 mod sheets;
 mod styles;
+mod video;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -81,6 +82,11 @@ pub struct BatchConfig {
     pub mask: Option<PathBuf>,
     /// A content without a mask is an error (exit 2) instead of getting unmasked outputs.
     pub mask_required: bool,
+    /// Video contents: flicker reduction in [0, 1) ([`crate::video::temporal`]); 0 stylizes
+    /// frame by frame.
+    pub temporal_smoothing: f32,
+    /// The `ffmpeg` program for videos (`ffprobe` beside it); `None` looks on PATH.
+    pub ffmpeg: Option<PathBuf>,
 }
 
 /// Progress callbacks (the binary draws an indicatif bar; tests pass [`NoProgress`]).
@@ -90,6 +96,9 @@ pub trait Progress: Sync {
     /// A line for the user (warnings, per-file errors), printed without tearing the bar.
     fn println(&self, line: &str);
     fn finish(&self);
+    /// A video's frames done so far (of `total` when known); a bar may show it beside the
+    /// outputs' count.
+    fn frames(&self, _video: &str, _done: u64, _total: Option<u64>) {}
 }
 
 /// Prints lines to stderr and draws nothing.
@@ -119,6 +128,12 @@ struct Inputs<'a> {
     styles: &'a [Input],
     /// Per content, its mask's path when its outputs are masked (`--mask`).
     masks: &'a [Option<PathBuf>],
+    /// Per content, whether it is a video: its probe, or why it cannot be read (one error row
+    /// per output); `None` for photos.
+    videos: &'a [Option<std::result::Result<crate::video::Probe, String>>],
+    /// FFmpeg, when the run has videos and it was found.
+    tools: Option<&'a crate::video::Tools>,
+    progress: &'a dyn Progress,
 }
 
 /// ONNX Runtime threads beyond this many per core only add contention (and memory).
@@ -134,6 +149,12 @@ impl BatchConfig {
             return Err(Error::Invalid(format!(
                 "--threads {threads}: this machine has {cores} cores; at most {} threads are allowed (0 = one per core)",
                 cores * MAX_THREADS_PER_CORE
+            )));
+        }
+        if !(0.0..1.0).contains(&self.temporal_smoothing) {
+            return Err(Error::Invalid(format!(
+                "--temporal-smoothing {}: expected a number in [0, 1) (0 = frame by frame)",
+                self.temporal_smoothing
             )));
         }
         if let Some(w) = &self.mix {
@@ -160,23 +181,34 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     cfg.check()?;
     let (contents, styles) = discover(cfg, progress)?;
     let masks = find_masks(cfg, &contents, &styles, progress)?;
+    let (videos, tools) = classify_videos(cfg, &contents);
     let inputs = Inputs {
         cfg,
         contents: &contents,
         styles: &styles,
         masks: &masks,
+        videos: &videos,
+        tools: tools.as_ref(),
+        progress,
     };
     let planned = planned_jobs(inputs);
     // Everything that can fail before work starts is checked before anything is written.
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
     let (mut lanes, lane_shape) = open_lanes(cfg, &models, &planned)?;
     check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
-    let manifest = manifest::of(
+    let mut manifest = manifest::of(
         cfg,
         &models.files,
         &models.provider.to_string(),
         &models.precision().to_string(),
     )?;
+    // Only runs with videos record it, so folders of photos made before videos still resume.
+    if videos.iter().any(Option::is_some) {
+        manifest.insert(
+            "temporal smoothing".into(),
+            f64::from(cfg.temporal_smoothing).into(),
+        );
+    }
     let (_lock, report_path, report) = prepare_out(cfg, &manifest, progress)?;
     if models.provider == runtime::Resolved::Cpu && models.precision() == Precision::Fp16 {
         progress.println(FP16_ON_CPU);
@@ -197,6 +229,8 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let sink: &mut outcome::Sink<'_> = &mut |o| rec.record(o);
     // Resume: outputs already on disk are skipped (and reported) unless --overwrite.
     let todo = record::skip_existing(inputs, &planned, sink);
+    let (video_todo, todo): (Vec<plan::Job>, Vec<plan::Job>) =
+        todo.into_iter().partition(|j| videos[j.content].is_some());
     let (masked_todo, todo): (Vec<plan::Job>, Vec<plan::Job>) = todo
         .into_iter()
         .partition(|j| j.style == plan::StyleRef::Masked);
@@ -214,12 +248,18 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         )
     };
     let interrupted = interrupted || masked::run(inputs, sink, &mut models, &masked_todo, stop);
+    let t_video = Instant::now();
+    let interrupted =
+        interrupted || video::run(inputs, sink, &mut models, &video_todo, batch_size, stop);
+    let video_s = t_video.elapsed().as_secs_f64();
     progress.finish();
     let sheets = sheets::draw(inputs, &rec.thumbs, &planned, progress).unwrap_or_else(|e| {
         progress.println(&format!("error: cannot draw the contact sheets: {e}"));
         Vec::new()
     });
     let mut summary = summarise(cfg, &planned, &rec, &models, interrupted, shape, t0);
+    summary.video_frames = rec.log.video_frames;
+    summary.video_s = if video_todo.is_empty() { 0.0 } else { video_s };
     check_still_there(&rec.written, &report_path, &mut summary, progress);
     // The summary is saved when it can be; the caller prints it either way.
     if let Err(e) = summary.save(&report_path) {
@@ -312,10 +352,63 @@ fn planned_jobs(inputs: Inputs<'_>) -> Vec<plan::Job> {
         &cfg.out,
         cfg.format.extension(),
     );
+    // A video's outputs are videos.
+    let all = all
+        .into_iter()
+        .map(|mut j| {
+            if inputs.videos[j.content].is_some() {
+                j.output.set_extension("mp4");
+            }
+            j
+        })
+        .collect();
     match cfg.shard {
         Some(s) => plan::shard(all, s),
         None => all,
     }
+}
+
+/// Which contents are videos: files with a video extension (probed: one that is no video is
+/// an error row, not a photo), and GIFs that probe as more than one frame. Without FFmpeg,
+/// video files get an error row saying how to install it, and GIFs stay pictures.
+#[allow(clippy::type_complexity)]
+fn classify_videos(
+    cfg: &BatchConfig,
+    contents: &[Input],
+) -> (
+    Vec<Option<std::result::Result<crate::video::Probe, String>>>,
+    Option<crate::video::Tools>,
+) {
+    use crate::video;
+    let gif = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gif"));
+    let any = contents
+        .iter()
+        .any(|c| video::has_video_ext(&c.path) || gif(&c.path));
+    if !any {
+        return (vec![None; contents.len()], None);
+    }
+    let tools = video::Tools::find(cfg.ffmpeg.as_deref());
+    let kinds = contents
+        .iter()
+        .map(|c| {
+            let named_video = video::has_video_ext(&c.path);
+            match (&tools, named_video, gif(&c.path)) {
+                (Err(e), true, _) => Some(Err(format!("video '{}': {e}", c.path.display()))),
+                (Ok(t), true, _) => Some(match video::probe(t, &c.path) {
+                    Ok(Some(p)) => Ok(p),
+                    Ok(None) => Err(format!(
+                        "video '{}': a still picture, not a video (give it an image extension)",
+                        c.path.display()
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }),
+                // An animated GIF is a video; a still one (or one ffprobe cannot read) a picture.
+                (Ok(t), false, true) => video::probe(t, &c.path).ok().flatten().map(Ok),
+                _ => None,
+            }
+        })
+        .collect();
+    (kinds, tools.ok())
 }
 
 /// The run's figures.
@@ -366,6 +459,7 @@ fn summarise(
         models: cfg.models.display().to_string(),
         decoder: models.decoder_label(),
         report_error: rec.report_error.clone(),
+        ..Default::default()
     }
 }
 
@@ -475,8 +569,8 @@ fn find_masks(
 /// printing what was passed over; none of either, or a `--mix` of the wrong length, is an error.
 fn discover(cfg: &BatchConfig, progress: &dyn Progress) -> Result<(Vec<Input>, Vec<Input>)> {
     let out = Some(cfg.out.as_path());
-    let contents = plan::discover_inputs("content", &cfg.content, cfg.recursive, out)?;
-    let styles = plan::discover_inputs("style", &cfg.style, cfg.recursive, out)?;
+    let contents = plan::discover_inputs("content", &cfg.content, cfg.recursive, out, true)?;
+    let styles = plan::discover_inputs("style", &cfg.style, cfg.recursive, out, false)?;
     for (what, f, roots) in [
         ("content", &contents, &cfg.content),
         ("style", &styles, &cfg.style),

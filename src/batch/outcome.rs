@@ -29,6 +29,18 @@ pub(super) struct Saved {
     pub written: std::result::Result<(), String>,
     /// For the contact sheets, when they are drawn.
     pub thumb: Option<RgbImage>,
+    /// For a video output: its frames and time.
+    pub video: Option<VideoStats>,
+}
+
+/// What a video output took.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct VideoStats {
+    pub frames: u64,
+    /// The clip's length at its frame rate.
+    pub duration_s: f64,
+    /// Seconds from the first frame read to the last written (shared by the video's outputs).
+    pub wall_s: f64,
 }
 
 /// How a job ended.

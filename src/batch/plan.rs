@@ -29,8 +29,9 @@ pub fn discover_inputs(
     roots: &[PathBuf],
     recursive: bool,
     out: Option<&Path>,
+    videos: bool,
 ) -> Result<Found> {
-    inputs::discover_excluding(what, roots, recursive, out, looks_like_output)
+    inputs::discover_excluding(what, roots, recursive, out, looks_like_output, videos)
 }
 
 /// What a job blends: one style, a weighted mix of all styles, or all styles placed by the

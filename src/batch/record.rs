@@ -115,6 +115,12 @@ impl<'a> Recorder<'a> {
             End::Saved(s) => {
                 row.save_ms = ms(s.save_s);
                 (row.output_width, row.output_height) = s.size;
+                if let Some(v) = s.video {
+                    row.frames = Some(v.frames);
+                    row.video_s = Some((v.duration_s * 1e3).round() / 1e3);
+                    row.frames_per_s =
+                        Some((v.frames as f64 / v.wall_s.max(1e-9) * 1e3).round() / 1e3);
+                }
                 match s.written {
                     Ok(()) => row.status = Some(Status::Ok),
                     Err(e) => {
@@ -191,6 +197,12 @@ pub fn finished(path: &std::path::Path, format: crate::imaging::Format, verify: 
     };
     if !meta.is_file() || meta.len() == 0 {
         return false;
+    }
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mp4"))
+    {
+        return crate::video::looks_like_mp4(path);
     }
     let mut head = [0u8; 16];
     let n = crate::fsutil::open_regular(path)

@@ -56,6 +56,14 @@ pub struct Row {
     /// before it keep their places, and optional, so reports made before it still read.
     #[serde(default, with = "crate::csv_text")]
     pub mask: String,
+    /// A video output's frames, the clip's seconds and the frames stylized per second of its
+    /// video's wall time; empty for photos (and in reports made before videos).
+    #[serde(default)]
+    pub frames: Option<u64>,
+    #[serde(default)]
+    pub video_s: Option<f64>,
+    #[serde(default)]
+    pub frames_per_s: Option<f64>,
 }
 
 /// Milliseconds, rounded to the microsecond, from seconds.
@@ -118,6 +126,8 @@ impl Row {
 /// Outputs by outcome and stage seconds summed over rows: what the summary reports.
 #[derive(Debug, Clone, Default)]
 pub struct RunLog {
+    /// Video frames written (over every video output).
+    pub video_frames: u64,
     pub ok: usize,
     pub skipped: usize,
     pub failed: usize,
@@ -130,6 +140,9 @@ impl RunLog {
             Some(Status::Ok) => self.ok += 1,
             Some(Status::Skipped) => self.skipped += 1,
             Some(Status::Error) | None => self.failed += 1,
+        }
+        if row.status == Some(Status::Ok) {
+            self.video_frames += row.frames.unwrap_or(0);
         }
         self.totals.add(row);
     }
@@ -279,6 +292,11 @@ pub struct Summary {
     /// outputs are on disk, but the report is incomplete (exit status 2).
     #[serde(default)]
     pub report_error: Option<String>,
+    /// Video frames written and the seconds the video stage took (0 without videos).
+    #[serde(default)]
+    pub video_frames: u64,
+    #[serde(default)]
+    pub video_s: f64,
 }
 
 fn one() -> usize {
@@ -338,6 +356,14 @@ impl Summary {
             prec = self.precision,
             bs = self.batch_size,
         );
+        if self.video_frames > 0 {
+            text.push_str(&format!(
+                "\nvideo: {} frames written in {:.2} s, {:.2} frames/s",
+                self.video_frames,
+                self.video_s,
+                self.video_frames as f64 / self.video_s.max(1e-9)
+            ));
+        }
         if let Some(e) = &self.report_error {
             text.push_str(&format!("\nreport incomplete: {e}"));
         }

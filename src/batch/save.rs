@@ -47,6 +47,7 @@ pub(super) fn save_output(
         size: (rgb.width(), rgb.height()),
         written,
         thumb: s.thumbnails.then(|| super::sheets::thumbnail(&rgb)),
+        video: None,
     }
 }
 
@@ -76,7 +77,7 @@ pub(super) fn save_job(
 
 /// Why `img` (`[3, H, W]`) cannot be a stylized image, if it cannot: a non-finite value, or
 /// every pixel the same colour.
-fn implausible(img: ndarray::ArrayView3<'_, f32>) -> Option<String> {
+pub(super) fn implausible(img: ndarray::ArrayView3<'_, f32>) -> Option<String> {
     if let Some(v) = img.iter().find(|v| !v.is_finite()) {
         return Some(format!(
             "the decoder produced non-finite values ({v}): broken weights or graph (check with `adain export`, which refuses non-finite weights)"

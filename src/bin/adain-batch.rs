@@ -82,6 +82,15 @@ struct Args {
     /// getting unmasked outputs.
     #[arg(long, requires = "mask")]
     mask_required: bool,
+    /// Video contents (mp4, mov, mkv, webm, avi, m4v, animated GIF; written as H.264 MP4 with
+    /// the source's audio): flicker reduction in [0, 1). Content statistics are averaged over
+    /// frames and each pixel keeps this share of its previous stylized value where the input
+    /// did not change there; 0 stylizes frame by frame (see docs/batch.md).
+    #[arg(long, default_value_t = 0.5, value_name = "S")]
+    temporal_smoothing: f32,
+    /// The ffmpeg program for video contents (ffprobe is looked for beside it); default: PATH.
+    #[arg(long, value_name = "PATH")]
+    ffmpeg: Option<PathBuf>,
     /// Execution provider: auto (CUDA if usable, else CPU, and says so), cpu, or cuda (an error
     /// if CUDA cannot run).
     #[arg(long, value_enum, default_value_t = Provider::Auto)]
@@ -150,6 +159,10 @@ impl Progress for Bar {
     fn finish(&self) {
         self.0.finish_and_clear();
     }
+    fn frames(&self, video: &str, done: u64, total: Option<u64>) {
+        let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+        self.0.set_message(format!("{video}: frame {done}{of}"));
+    }
 }
 
 fn config(a: Args) -> Result<BatchConfig, String> {
@@ -198,6 +211,8 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         tile: a.tile,
         mask: a.mask,
         mask_required: a.mask_required,
+        temporal_smoothing: a.temporal_smoothing,
+        ffmpeg: a.ffmpeg,
     })
 }
 
@@ -240,7 +255,7 @@ fn main() -> ExitCode {
     );
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} outputs, {per_sec}, ETA {eta}",
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} outputs, {per_sec}, ETA {eta} {msg}",
         )
         .expect("valid template"),
     );

@@ -1,0 +1,551 @@
+//! Video in and out through the `ffmpeg` and `ffprobe` programs: finding them, probing a file
+//! (is it a video, its size, frame rate, frame count and audio), and raw RGB frames streamed
+//! over pipes in both directions, so memory holds a few frames whatever the clip's length.
+//!
+//! Why the programs and not a libav binding: the Rust bindings (ffmpeg-next, rsmpeg) need
+//! libav's headers and a matching major version at build time, so the batch tool would stop
+//! building wherever FFmpeg is missing or another version; the programs are one Debian package,
+//! optional at run time (only videos need them), and their pipes are FFmpeg's stable interface.
+//! [`temporal`] owns the flicker reduction between frames.
+
+pub mod temporal;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, Result};
+
+/// File extensions probed as videos (GIFs are probed too: an animated one is a video).
+pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "m4v"];
+
+/// Whether `p`'s extension is a video container's ([`VIDEO_EXTENSIONS`]).
+pub fn has_video_ext(p: &Path) -> bool {
+    ext_is(p, VIDEO_EXTENSIONS)
+}
+
+fn ext_is(p: &Path, set: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| set.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Said whenever FFmpeg is needed and not found.
+const INSTALL: &str = "install FFmpeg (Debian/Ubuntu: `apt-get install ffmpeg`; macOS: `brew install ffmpeg`) or name the program with --ffmpeg";
+
+/// The two programs.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+}
+
+impl Tools {
+    /// `ffmpeg` named by the user (`--ffmpeg`, with `ffprobe` beside it, else on PATH), or
+    /// both found on PATH. Missing is an error saying how to install them.
+    pub fn find(named: Option<&Path>) -> Result<Tools> {
+        let ffmpeg = match named {
+            Some(p) if p.is_file() => p.to_path_buf(),
+            Some(p) => {
+                return Err(Error::Invalid(format!(
+                    "--ffmpeg {}: no such program: {INSTALL}",
+                    p.display()
+                )));
+            }
+            None => on_path("ffmpeg")
+                .ok_or_else(|| Error::Invalid(format!("ffmpeg not found on PATH: {INSTALL}")))?,
+        };
+        let beside = ffmpeg.with_file_name("ffprobe");
+        let ffprobe = if beside.is_file() {
+            beside
+        } else {
+            on_path("ffprobe").ok_or_else(|| {
+                Error::Invalid(format!(
+                    "ffprobe not found beside {} or on PATH: {INSTALL}",
+                    ffmpeg.display()
+                ))
+            })?
+        };
+        Ok(Tools { ffmpeg, ffprobe })
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// What `ffprobe` says about a video file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second as a fraction (the stream's `r_frame_rate`).
+    pub rate: (u32, u32),
+    /// Frames, when the container says (or, for a GIF, when counted).
+    pub frames: Option<u64>,
+    pub duration_s: Option<f64>,
+    pub codec: String,
+    /// The first audio stream's codec, if there is one.
+    pub audio: Option<String>,
+}
+
+impl Probe {
+    pub fn fps(&self) -> f64 {
+        self.rate.0 as f64 / self.rate.1.max(1) as f64
+    }
+}
+
+/// Formats ffprobe reports for single pictures: such a file is an image, not a video.
+fn is_still_format(format: &str) -> bool {
+    format == "image2" || format.ends_with("_pipe")
+}
+
+/// Probes `path`: `Ok(None)` when it is readable but not a video (a still picture, a
+/// one-frame GIF), an error naming the file when ffprobe cannot read it or finds no video
+/// stream.
+pub fn probe(tools: &Tools, path: &Path) -> Result<Option<Probe>> {
+    // A FIFO or device would block ffprobe (or feed it forever).
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "video '{}': it is {}, not a regular file",
+            path.display(),
+            crate::fsutil::describe(&meta.file_type())
+        )));
+    }
+    let gif = ext_is(path, &["gif"]);
+    let mut cmd = Command::new(&tools.ffprobe);
+    cmd.args(["-v", "error", "-of", "json", "-show_entries"])
+        .arg("stream=codec_type,codec_name,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name,duration");
+    // A GIF's frames are not in its header: count them (GIFs are small).
+    if gif {
+        cmd.arg("-count_packets");
+    }
+    let out = cmd
+        .arg("--")
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "video '{}': cannot run {}: {e}",
+                path.display(),
+                tools.ffprobe.display()
+            ))
+        })?;
+    if !out.status.success() {
+        return Err(Error::Invalid(format!(
+            "video '{}': not a readable video: {}",
+            path.display(),
+            last_line(&out.stderr)
+        )));
+    }
+    parse_probe(path, &out.stdout, gif)
+}
+
+/// Reads ffprobe's JSON (see [`probe`]).
+fn parse_probe(path: &Path, json: &[u8], gif: bool) -> Result<Option<Probe>> {
+    let bad = |why: &str| Error::Invalid(format!("video '{}': {why}", path.display()));
+    let v: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| bad(&format!("unreadable ffprobe output: {e}")))?;
+    let format = v["format"]["format_name"].as_str().unwrap_or("");
+    let streams = v["streams"].as_array().cloned().unwrap_or_default();
+    let video = streams.iter().find(|s| s["codec_type"] == "video");
+    let Some(s) = video else {
+        return Err(bad("no video stream"));
+    };
+    if is_still_format(format) {
+        return Ok(None);
+    }
+    let num = |key: &str| -> Option<u64> {
+        match &s[key] {
+            serde_json::Value::String(t) => t.parse().ok(),
+            serde_json::Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    };
+    let (width, height) = match (num("width"), num("height")) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => (w as u32, h as u32),
+        _ => return Err(bad("the video stream has no frame size")),
+    };
+    let rate = s["r_frame_rate"]
+        .as_str()
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(n, d)| Some((n.parse::<u32>().ok()?, d.parse::<u32>().ok()?)))
+        .filter(|&(n, d)| n > 0 && d > 0)
+        .ok_or_else(|| bad("the video stream has no frame rate"))?;
+    let frames = num("nb_frames").or_else(|| num("nb_read_packets"));
+    if gif && frames.is_some_and(|f| f <= 1) {
+        return Ok(None);
+    }
+    let duration_s = v["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok());
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .map(|a| a["codec_name"].as_str().unwrap_or("").to_string());
+    Ok(Some(Probe {
+        width,
+        height,
+        rate,
+        frames,
+        duration_s,
+        codec: s["codec_name"].as_str().unwrap_or("").to_string(),
+        audio,
+    }))
+}
+
+/// The last non-empty line of a program's stderr, for an error message.
+fn last_line(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text.lines().rev().find(|l| !l.trim().is_empty());
+    crate::console::escape_controls(line.unwrap_or("(no message)").trim(), false).into_owned()
+}
+
+/// Collects a child's stderr on a thread (a full pipe would stall it), keeping the tail.
+fn drain_stderr(child: &mut Child) -> JoinHandle<Vec<u8>> {
+    let mut err = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = err.read_to_end(&mut all);
+        let keep = all.len().saturating_sub(4096);
+        all.split_off(keep)
+    })
+}
+
+/// The output frame size for a `width` x `height` video under `short_side` (0 keeps it; never
+/// upscales), rounded down to even sides: H.264 in 4:2:0 needs them.
+pub fn output_size(width: u32, height: u32, short_side: u32) -> (u32, u32) {
+    let short = width.min(height);
+    let (w, h) = if short_side > 0 && short > short_side {
+        let s = short_side as f64 / short as f64;
+        (
+            (width as f64 * s).round() as u32,
+            (height as f64 * s).round() as u32,
+        )
+    } else {
+        (width, height)
+    };
+    (w & !1, h & !1)
+}
+
+/// Decoded frames of a video, scaled to a fixed size, as packed RGB bytes.
+pub struct FrameReader {
+    child: Child,
+    stdout: ChildStdout,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    path: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    /// Frames read so far.
+    pub frames: u64,
+}
+
+impl FrameReader {
+    /// Starts decoding `path`'s first video stream at `width` x `height` (every frame scaled
+    /// to it, so a stream whose frames change size still gives frames of one size).
+    pub fn open(tools: &Tools, path: &Path, width: u32, height: u32) -> Result<Self> {
+        let mut child = Command::new(&tools.ffmpeg)
+            .args(["-nostdin", "-v", "error", "-xerror", "-i"])
+            .arg(path)
+            .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-vf"])
+            .arg(format!("scale={width}:{height}:flags=bicubic"))
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                Error::Invalid(format!(
+                    "video '{}': cannot run {}: {e}",
+                    path.display(),
+                    tools.ffmpeg.display()
+                ))
+            })?;
+        let stderr = Some(drain_stderr(&mut child));
+        let stdout = child.stdout.take().expect("stdout piped");
+        Ok(FrameReader {
+            child,
+            stdout,
+            stderr,
+            path: path.to_path_buf(),
+            width,
+            height,
+            frames: 0,
+        })
+    }
+
+    /// Bytes in one frame.
+    pub fn frame_len(&self) -> usize {
+        self.width as usize * self.height as usize * 3
+    }
+
+    /// Reads the next frame into `buf` ([`FrameReader::frame_len`] bytes): `Ok(false)` at the
+    /// end of a stream that decoded whole; an error naming the frame where decoding failed.
+    pub fn next(&mut self, buf: &mut [u8]) -> Result<bool> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.stdout.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.failed(&e.to_string())),
+            }
+        }
+        if got == buf.len() {
+            self.frames += 1;
+            return Ok(true);
+        }
+        // The stream ended: whole only if ffmpeg says so.
+        let status = self.child.wait().map_err(|e| self.failed(&e.to_string()))?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if !status.success() || got > 0 {
+            return Err(self.failed(&last_line(&stderr)));
+        }
+        Ok(false)
+    }
+
+    fn failed(&self, why: &str) -> Error {
+        Error::Invalid(format!(
+            "video '{}': decoding failed at frame {}: {why}",
+            self.path.display(),
+            self.frames + 1
+        ))
+    }
+}
+
+impl Drop for FrameReader {
+    fn drop(&mut self) {
+        // Stopped early (an error elsewhere, Ctrl-C): ffmpeg is not left running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the source's audio reaches the output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audio {
+    None,
+    /// Copied as it is (codecs MP4 holds).
+    Copy(PathBuf),
+    /// Re-encoded to AAC (codecs MP4 cannot hold, e.g. Vorbis, PCM).
+    Aac(PathBuf),
+}
+
+impl Audio {
+    /// For a source whose first audio stream has `codec` (if any).
+    pub fn of(source: &Path, codec: Option<&str>) -> Audio {
+        match codec {
+            None => Audio::None,
+            Some("aac" | "mp3" | "ac3" | "eac3" | "alac") => Audio::Copy(source.to_path_buf()),
+            Some(_) => Audio::Aac(source.to_path_buf()),
+        }
+    }
+}
+
+/// An H.264 MP4 being written from packed RGB frames, into a temporary file in the output's
+/// folder that [`FrameWriter::finish`] renames into place: an output is whole or absent.
+pub struct FrameWriter {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    /// Removed when dropped unless persisted.
+    tmp: Option<tempfile::TempPath>,
+    out: PathBuf,
+    pub frames: u64,
+}
+
+impl FrameWriter {
+    /// Starts writing `out` at `width` x `height` and `rate` frames per second, with `audio`.
+    pub fn create(
+        tools: &Tools,
+        out: &Path,
+        (width, height): (u32, u32),
+        rate: (u32, u32),
+        audio: &Audio,
+    ) -> Result<Self> {
+        let dir = out.parent().unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(&crate::fsutil::tmp_prefix())
+            .suffix(".mp4")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .into_temp_path();
+        let mut cmd = Command::new(&tools.ffmpeg);
+        cmd.args([
+            "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+        ])
+        .arg("-s")
+        .arg(format!("{width}x{height}"))
+        .arg("-r")
+        .arg(format!("{}/{}", rate.0, rate.1))
+        .args(["-i", "pipe:0"]);
+        match audio {
+            Audio::None => {}
+            Audio::Copy(src) | Audio::Aac(src) => {
+                cmd.arg("-i")
+                    .arg(src)
+                    .args(["-map", "0:v:0", "-map", "1:a:0"]);
+                match audio {
+                    Audio::Copy(_) => cmd.args(["-c:a", "copy"]),
+                    _ => cmd.args(["-c:a", "aac", "-b:a", "192k"]),
+                };
+                // The audio ends with the frames (a clip cut short is not padded with sound).
+                cmd.arg("-shortest");
+            }
+        }
+        cmd.args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "medium",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+        ])
+        .arg(&*tmp);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Invalid(format!("cannot run {}: {e}", tools.ffmpeg.display())))?;
+        let stderr = Some(drain_stderr(&mut child));
+        let stdin = child.stdin.take();
+        Ok(FrameWriter {
+            child,
+            stdin,
+            stderr,
+            tmp: Some(tmp),
+            out: out.to_path_buf(),
+            frames: 0,
+        })
+    }
+
+    /// Appends one packed RGB frame.
+    pub fn write(&mut self, rgb: &[u8]) -> Result<()> {
+        let stdin = self.stdin.as_mut().expect("open until finish");
+        if let Err(e) = stdin.write_all(rgb) {
+            // The encoder died: its message says why better than the broken pipe.
+            let _ = self.child.wait();
+            let why = self
+                .stderr
+                .take()
+                .and_then(|h| h.join().ok())
+                .map(|s| last_line(&s))
+                .unwrap_or_else(|| e.to_string());
+            return Err(Error::Invalid(format!(
+                "'{}': the encoder stopped at frame {}: {why}",
+                self.out.display(),
+                self.frames + 1
+            )));
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Ends the stream, waits for the encoder and renames the file into place.
+    pub fn finish(mut self) -> Result<()> {
+        drop(self.stdin.take());
+        let status = self.child.wait().map_err(|e| Error::io(&self.out, e))?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if !status.success() {
+            return Err(Error::Invalid(format!(
+                "'{}': the encoder failed: {}",
+                self.out.display(),
+                last_line(&stderr)
+            )));
+        }
+        let tmp = self.tmp.take().expect("kept until finish");
+        // tempfile creates 0600; outputs are ordinary files for the user and their group to read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644));
+        }
+        tmp.persist(&self.out)
+            .map_err(|e| Error::io(&self.out, e.error))?;
+        Ok(())
+    }
+}
+
+impl Drop for FrameWriter {
+    fn drop(&mut self) {
+        // Not finished (interrupted, or an error): the encoder is stopped and the temporary
+        // file goes with `tmp`.
+        if self.tmp.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Whether `path` starts like an MP4 (an `ftyp` box): what resume trusts as a finished video
+/// (written atomically, so an output of ours is whole or absent).
+pub fn looks_like_mp4(path: &Path) -> bool {
+    let mut head = [0u8; 12];
+    crate::fsutil::open_regular(path)
+        .ok()
+        .and_then(|mut f| f.read_exact(&mut head).ok())
+        .is_some_and(|()| &head[4..8] == b"ftyp")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_sizes_are_even_and_never_upscaled() {
+        assert_eq!(output_size(1920, 1080, 512), (910, 512));
+        assert_eq!(output_size(640, 480, 512), (640, 480));
+        assert_eq!(output_size(641, 481, 0), (640, 480));
+        assert_eq!(output_size(480, 854, 240), (240, 426));
+    }
+
+    #[test]
+    fn probe_output_is_read_and_stills_are_not_videos() {
+        let p = Path::new("x.mp4");
+        let clip =
+            br#"{"streams":[{"codec_name":"h264","codec_type":"video","width":64,"height":48,
+            "r_frame_rate":"25/1","nb_frames":"50"},{"codec_name":"vorbis","codec_type":"audio"}],
+            "format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"2.000000"}}"#;
+        let got = parse_probe(p, clip, false).unwrap().unwrap();
+        assert_eq!(
+            (got.width, got.height, got.rate, got.frames),
+            (64, 48, (25, 1), Some(50))
+        );
+        assert_eq!(got.audio.as_deref(), Some("vorbis"));
+        assert_eq!(Audio::of(p, got.audio.as_deref()), Audio::Aac(p.into()));
+        let still = br#"{"streams":[{"codec_name":"png","codec_type":"video","width":8,"height":8,
+            "r_frame_rate":"25/1"}],"format":{"format_name":"png_pipe"}}"#;
+        assert_eq!(parse_probe(p, still, false).unwrap(), None);
+        let one_frame_gif = br#"{"streams":[{"codec_name":"gif","codec_type":"video","width":8,
+            "height":8,"r_frame_rate":"10/1","nb_read_packets":"1"}],"format":{"format_name":"gif"}}"#;
+        assert_eq!(parse_probe(p, one_frame_gif, true).unwrap(), None);
+        let sound = br#"{"streams":[{"codec_name":"mp3","codec_type":"audio"}],"format":{"format_name":"mp3"}}"#;
+        assert!(
+            parse_probe(p, sound, false)
+                .unwrap_err()
+                .to_string()
+                .contains("x.mp4': no video stream")
+        );
+    }
+}
