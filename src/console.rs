@@ -14,6 +14,28 @@ pub fn say(line: &str) {
     let _ = err.write_all(b"\n");
 }
 
+/// `eprintln!` that never panics: [`say`] on a formatted line (a closed or full stderr loses
+/// the line, not the work). One definition for every binary.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::console::say(&format!($($arg)*))
+    };
+}
+
+/// The exit status every binary gives: 0 done; 1 nothing could start (bad arguments, models or
+/// folders); 2 some outputs failed (the report or the message names each); 128 + the signal
+/// when interrupted (130 Ctrl-C, 143 SIGTERM). Parses the command line under it: clap's own
+/// status for a usage error is 2, which would read as "some outputs failed", so usage errors
+/// exit 1 here (and `--help`/`--version` 0).
+pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|e| {
+        let code = if e.use_stderr() { 1 } else { 0 };
+        let _ = e.print();
+        std::process::ExitCode::from(code)
+    })
+}
+
 /// Writes `text` to stdout (a command's answer, not a progress line): a reader that stopped
 /// early (`adain info | head`) ends the output quietly, as in other Unix tools; other write
 /// errors (a full disk under a redirect) are returned.

@@ -145,3 +145,17 @@ fn every_documented_command_parses() {
     assert!(checked >= 15, "only {checked} documented commands found");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// One exit-code scheme for every binary (adain::console::parse_args): a usage error is 1
+/// ("nothing could start"), never clap's 2, which the tools use for "some outputs failed";
+/// `--help` is 0.
+#[test]
+fn usage_errors_exit_1_and_help_exits_0_in_every_binary() {
+    for name in ["adain-batch", "adain"] {
+        let run = |args: &[&str]| Command::new(bin(name)).args(args).output().unwrap();
+        let bad = run(&["--no-such-flag"]);
+        assert_eq!(bad.status.code(), Some(1), "{name} --no-such-flag");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("--no-such-flag"));
+        assert_eq!(run(&["--help"]).status.code(), Some(0), "{name} --help");
+    }
+}

@@ -236,13 +236,9 @@ fn parse_weight(s: &str) -> Result<f32, String> {
 
 fn main() -> ExitCode {
     // Usage errors exit 1 ("nothing could start"), not clap's 2, which here means "some outputs failed".
-    let args = match Args::try_parse() {
+    let args = match adain::console::parse_args::<Args>() {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(code) => return code,
     };
     let quiet = args.quiet;
     let bar = ProgressBar::with_draw_target(

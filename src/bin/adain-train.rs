@@ -2,13 +2,9 @@
 //! Exit status: 0 done, 1 error, 130 (SIGINT) or 143 (SIGTERM) interrupted after saving a
 //! checkpoint (rerun with --resume).
 
-/// `eprintln!` that never panics: a closed or full stderr loses the line, not the work
-/// (adain::console).
-macro_rules! say {
-    ($($arg:tt)*) => {
-        adain::console::say(&format!($($arg)*))
-    };
-}
+// `say!` (eprintln that never panics, adain::console) in every module of this binary.
+#[macro_use]
+extern crate adain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -459,7 +455,11 @@ fn export(cfg: &TrainConfig, out: &TrainOutcome, export_to: Option<PathBuf>) -> 
 fn main() -> ExitCode {
     let stop =
         adain::signals::Stop::install("interrupted: saving a checkpoint (Ctrl-C again to abort)");
-    match run(Args::parse(), stop.flag()) {
+    let args = match adain::console::parse_args::<Args>() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match run(args, stop.flag()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             say!("error: {e:#}");

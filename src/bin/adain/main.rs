@@ -2,13 +2,9 @@
 //! score and compare outputs. This file is the command tree and its dispatch; each subcommand's
 //! arguments and work are in the module named after it.
 
-/// `eprintln!` that never panics: a closed or full stderr loses the line, not the work
-/// (adain::console).
-macro_rules! say {
-    ($($arg:tt)*) => {
-        adain::console::say(&format!($($arg)*))
-    };
-}
+// `say!` (eprintln that never panics, adain::console) in every module of this binary.
+#[macro_use]
+extern crate adain;
 
 #[cfg(feature = "train")]
 mod eval;
@@ -245,7 +241,11 @@ fn demo_if_empty(images: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match adain::console::parse_args::<Cli>() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             say!("error: {e:#}");
