@@ -219,9 +219,9 @@ pub enum Unpacked {
 /// encoder imported from the user's own `.pth` is kept.
 pub fn unpack(pack: &Pack, out_dir: &Path, if_stale: bool) -> Result<Vec<Unpacked>> {
     let pack_provenance: serde_json::Value =
-        std::fs::read_to_string(crate::onnx::provenance_path(&pack.path))
+        crate::fsutil::read_regular(&crate::onnx::provenance_path(&pack.path))
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(&t).ok())
             .unwrap_or(serde_json::Value::Null);
     let mut done = Vec::new();
     for (file, kind, tensors) in [
@@ -238,9 +238,9 @@ pub fn unpack(pack: &Pack, out_dir: &Path, if_stale: bool) -> Result<Vec<Unpacke
     ] {
         let out = out_dir.join(file);
         let sidecar = crate::onnx::provenance_path(&out);
-        let existing: Option<serde_json::Value> = std::fs::read_to_string(&sidecar)
+        let existing: Option<serde_json::Value> = crate::fsutil::read_regular(&sidecar)
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+            .and_then(|t| serde_json::from_slice(&t).ok());
         if if_stale && let Some(p) = &existing {
             let recorded = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_owned);
             let own_pth = recorded("source").is_some_and(|s| s.ends_with(".pth"));
@@ -248,7 +248,9 @@ pub fn unpack(pack: &Pack, out_dir: &Path, if_stale: bool) -> Result<Vec<Unpacke
                 done.push(Unpacked::Kept(out));
                 continue;
             }
-            let on_disk = std::fs::read(&out).ok().map(|b| model::hex_sha256(&b));
+            let on_disk = crate::fsutil::read_regular(&out)
+                .ok()
+                .map(|b| model::hex_sha256(&b));
             if recorded("pack_sha256").as_deref() == Some(pack.sha256.as_str())
                 && on_disk.is_some()
                 && on_disk == recorded("sha256")

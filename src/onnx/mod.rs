@@ -86,7 +86,11 @@ fn weights_entries(role: &str, w: &Weights) -> Vec<(String, String)> {
         (format!("adain.{role}.file"), file_name(&w.path)),
         (format!("adain.{role}.sha256"), w.sha256.clone()),
     ];
-    if let Ok(text) = std::fs::read_to_string(provenance_path(&w.path)) {
+    // Only a regular file: a FIFO or device named like a sidecar must not hang an export.
+    let text = crate::fsutil::read_regular(&provenance_path(&w.path))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some(text) = text {
         e.push((format!("adain.{role}.provenance"), text));
     }
     e
