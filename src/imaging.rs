@@ -370,28 +370,61 @@ impl Format {
     }
 }
 
-/// Encodes an image in memory.
-pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Result<Vec<u8>> {
-    if format == Format::Jpg {
-        return encode_jpeg(img, quality);
-    }
-    let mut buf = Cursor::new(Vec::new());
-    let r = match format {
-        Format::Jpg => unreachable!("handled above"),
-        Format::Png => img.write_to(&mut buf, format.image_format()),
-        Format::Webp => {
-            img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))
-        }
-    };
-    r.map_err(|e| Error::Invalid(format!("cannot encode image: {e}")))?;
-    Ok(buf.into_inner())
+/// How an image file is written: the format with the settings that format has (only JPEG has
+/// a quality). The one owner of output encoding: a new per-output option is a field here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Jpeg {
+        quality: u8,
+    },
+    Png,
+    /// Lossless WebP (the `image` crate's encoder).
+    WebpLossless,
 }
 
-/// Encodes and writes atomically.
-pub fn save(path: &Path, img: &RgbImage, format: Format, quality: u8) -> Result<()> {
-    let bytes = encode(img, format, quality)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    crate::fsutil::write_atomic(path, &bytes)
+impl Encoding {
+    /// `--format` and `--quality` as the user gave them (`quality` is ignored unless JPEG).
+    pub fn new(format: Format, quality: u8) -> Self {
+        match format {
+            Format::Jpg => Encoding::Jpeg { quality },
+            Format::Png => Encoding::Png,
+            Format::Webp => Encoding::WebpLossless,
+        }
+    }
+
+    pub fn format(self) -> Format {
+        match self {
+            Encoding::Jpeg { .. } => Format::Jpg,
+            Encoding::Png => Format::Png,
+            Encoding::WebpLossless => Format::Webp,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        self.format().extension()
+    }
+
+    /// Encodes an image in memory.
+    pub fn encode(self, img: &RgbImage) -> Result<Vec<u8>> {
+        let mut buf = Cursor::new(Vec::new());
+        let r = match self {
+            Encoding::Jpeg { quality } => return encode_jpeg(img, quality),
+            Encoding::Png => img.write_to(&mut buf, image::ImageFormat::Png),
+            Encoding::WebpLossless => {
+                img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))
+            }
+        };
+        r.map_err(|e| Error::Invalid(format!("cannot encode image: {e}")))?;
+        Ok(buf.into_inner())
+    }
+
+    /// Encodes and writes `path` atomically.
+    pub fn save(self, path: &Path, img: &RgbImage) -> Result<()> {
+        let bytes = self
+            .encode(img)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        crate::fsutil::write_atomic(path, &bytes)
+    }
 }
 
 /// JPEG through the `jpeg-encoder` crate (SIMD on x86-64 with AVX2, chosen at run time; 4:2:0).

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::BatchConfig;
 use crate::error::{Error, Result};
-use crate::imaging::Format;
+use crate::imaging::Encoding;
 
 pub const FILE: &str = ".adain-manifest.json";
 
@@ -47,9 +47,13 @@ pub fn of(
     put("precision", precision.into());
     put("content size", format!("{:?}", cfg.content_sizing).into());
     put("style size", format!("{:?}", cfg.style_sizing).into());
-    put("format", format!("{:?}", cfg.format).to_lowercase().into());
-    if cfg.format == Format::Jpg {
-        put("quality", cfg.quality.into());
+    // The keys of the manifests written before Encoding, so those folders still resume.
+    put(
+        "format",
+        format!("{:?}", cfg.encoding.format()).to_lowercase().into(),
+    );
+    if let Encoding::Jpeg { quality } = cfg.encoding {
+        put("quality", quality.into());
     }
     put("preserve color", cfg.preserve_color.into());
     put("mix", serde_json::to_value(&cfg.mix).unwrap_or_default());

@@ -29,7 +29,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::imaging::{Format, Sizing};
+use crate::imaging::{Encoding, Sizing};
 use crate::onnx::Precision;
 use crate::runtime::{self, Models, RuntimeConfig};
 use plan::{Input, Shard};
@@ -56,8 +56,8 @@ pub struct BatchConfig {
     pub models: PathBuf,
     pub content_sizing: Sizing,
     pub style_sizing: Sizing,
-    pub format: Format,
-    pub quality: u8,
+    /// How outputs are written (format and its settings).
+    pub encoding: Encoding,
     pub recursive: bool,
     pub preserve_color: bool,
     /// Style interpolation: one weight per style (in discovery order); outputs blend all styles.
@@ -350,7 +350,7 @@ fn planned_jobs(inputs: Inputs<'_>) -> Vec<plan::Job> {
         cfg.mix.is_some(),
         &masked,
         &cfg.out,
-        cfg.format.extension(),
+        cfg.encoding.extension(),
     );
     // A video's outputs are videos.
     let all = all

@@ -172,7 +172,7 @@ pub(super) fn skip_existing(inputs: Inputs<'_>, planned: &[Job], sink: &mut Sink
     let cfg = inputs.cfg;
     let mut todo = Vec::new();
     for job in planned {
-        if cfg.overwrite || !finished(&job.output, cfg.format, cfg.verify) {
+        if cfg.overwrite || !finished(&job.output, cfg.encoding.format(), cfg.verify) {
             todo.push(job.clone());
             continue;
         }

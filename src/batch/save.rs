@@ -11,13 +11,12 @@ use ndarray::Array3;
 use super::outcome::{End, JobOutcome, Saved, Sink, Sizes};
 use super::plan::Job;
 use super::report::Shares;
-use crate::imaging::{self, Format};
+use crate::imaging::{self, Encoding};
 
 /// How outputs are written (from the run's settings).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SaveSettings {
-    pub format: Format,
-    pub quality: u8,
+    pub encoding: Encoding,
     pub thumbnails: bool,
 }
 
@@ -25,8 +24,7 @@ impl SaveSettings {
     /// The run's output format and quality; thumbnails when a contact sheet is drawn.
     pub fn of(cfg: &super::BatchConfig) -> Self {
         SaveSettings {
-            format: cfg.format,
-            quality: cfg.quality,
+            encoding: cfg.encoding,
             thumbnails: cfg.grid != super::Grid::None,
         }
     }
@@ -40,7 +38,7 @@ pub(super) fn save_output(
 ) -> Saved {
     let t = Instant::now();
     let rgb = imaging::to_rgb8(img);
-    let written = imaging::save(out, &rgb, s.format, s.quality).map_err(|e| e.to_string());
+    let written = s.encoding.save(out, &rgb).map_err(|e| e.to_string());
     let save_s = t.elapsed().as_secs_f64();
     Saved {
         save_s,

@@ -10,7 +10,7 @@ use image::RgbImage;
 use super::plan::{self, Job, StyleRef};
 use super::{Grid, Inputs, Progress};
 use crate::error::Result;
-use crate::imaging::{self, Format};
+use crate::imaging;
 
 /// Thumbnail height in pixels.
 pub(super) const THUMB: u32 = 160;
@@ -90,7 +90,7 @@ pub(super) fn draw(
         let path = cfg
             .out
             .join(sheet_name(inputs, rows[group[0]].1[0].content));
-        imaging::save(&path, &sheet, Format::Png, 100)?;
+        imaging::Encoding::Png.save(&path, &sheet)?;
         sheets.push(path);
     }
     Ok(sheets)

@@ -285,5 +285,5 @@ pub fn sample_grid(model: &Model, samples: &Samples, path: &Path) -> Result<()> 
     cols.extend(samples.style.iter().map(|(n, _)| n.clone()));
     let rows: Vec<String> = samples.content.iter().map(|(n, _)| n.clone()).collect();
     let sheet = crate::imaging::contact_sheet(&cells, &cols, &rows, 192);
-    crate::imaging::save(path, &sheet, crate::imaging::Format::Png, 100)
+    crate::imaging::Encoding::Png.save(path, &sheet)
 }

@@ -74,7 +74,7 @@ pub fn sheet(a: SheetArgs) -> anyhow::Result<()> {
     guard(&inputs)?;
     let col_labels: Vec<String> = cols.into_iter().map(|(l, _)| l).collect();
     let sheet = adain::imaging::contact_sheet(&cells, &col_labels, &labels, a.cell);
-    adain::imaging::save(&a.out, &sheet, adain::imaging::Format::Png, 100)?;
+    adain::imaging::Encoding::Png.save(&a.out, &sheet)?;
     say!("wrote {}", a.out.display());
     Ok(())
 }

@@ -83,7 +83,7 @@ pub fn resize(a: ResizeArgs) -> anyhow::Result<()> {
         )?;
         let img = adain::imaging::load_fitted(&input.path, a.to)?;
         let rgb = adain::imaging::to_rgb8(img.data.view());
-        adain::imaging::save(&out, &rgb, adain::imaging::Format::Jpg, a.quality)?;
+        adain::imaging::Encoding::Jpeg { quality: a.quality }.save(&out, &rgb)?;
     }
     say!("{}: {} image(s)", a.out.display(), found.len());
     Ok(())
