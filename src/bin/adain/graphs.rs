@@ -213,6 +213,16 @@ fn info_text(out: &mut String, dir: Option<PathBuf>, cost: bool) -> anyhow::Resu
         ),
         None => outln!(out, "  data folder: none (set HOME or XDG_DATA_HOME)"),
     }
+    // Only video contents need FFmpeg; photos never do.
+    match adain::video::Tools::find(None) {
+        Ok(t) => outln!(
+            out,
+            "  ffmpeg (videos only): {}, {}",
+            t.ffmpeg.display(),
+            t.ffprobe.display()
+        ),
+        Err(e) => outln!(out, "  ffmpeg (videos only): not found: {e}"),
+    }
     let Some(dir) = dir.or(models) else {
         return Ok(());
     };
