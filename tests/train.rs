@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicBool;
 
 use adain::model::{self, Weights};
 use adain::train::bank::{Bank, Keep};
+use adain::train::batches::Batches;
 use adain::train::checkpoint;
-use adain::train::data::{Batches, DataConfig, LoaderKind};
+use adain::train::data::{DataConfig, LoaderKind};
 use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use adain::train::profile::Laps;
 use adain::train::schedule::{Position, scheduled_lr};

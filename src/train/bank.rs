@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tch::{Device, Kind, Tensor};
 
-use super::data::{Batches, DataConfig, LoaderKind};
+use super::batches::Batches;
+use super::data::{DataConfig, LoaderKind};
 use super::model::mean_std;
 use crate::error::{Error, Result};
 

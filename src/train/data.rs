@@ -1,7 +1,7 @@
 //! Training batches: content and style images from folders (recursive), decoded, resized,
 //! randomly cropped and flipped, either on worker threads ahead of the step ([`Loader`]) or from
-//! the whole set decoded once into device memory as uint8 ([`Resident`], in `resident.rs`:
-//! crops and flips are then tensor slices on the GPU, and the step never waits for the CPU).
+//! the whole set decoded once into device memory as uint8 (`resident.rs`: crops and flips are
+//! then tensor slices on the GPU, and the step never waits for the CPU); `batches.rs` picks one.
 //!
 //! Determinism: batch `i` is a pure function of (seed, i) — which files, which crop, which flip —
 //! so a resumed run sees exactly the batches an uninterrupted one would, whatever the worker
@@ -23,7 +23,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use image::imageops;
 use rand::{Rng, SeedableRng};
 
-use super::resident::Resident;
 use crate::error::{Error, Result};
 
 /// Loader settings.
@@ -70,8 +69,8 @@ pub struct Loader {
     workers: Vec<std::thread::JoinHandle<()>>,
     pub content_files: usize,
     pub style_files: usize,
-    batch_size: usize,
-    crop: u32,
+    pub(super) batch_size: usize,
+    pub(super) crop: u32,
 }
 
 impl Loader {
@@ -340,70 +339,4 @@ pub(super) fn check_crop(cfg: &DataConfig) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The loader a run uses.
-pub enum Batches {
-    Threads(Loader),
-    Resident(Resident),
-}
-
-impl Batches {
-    /// Starts `kind` at iteration `start`; `auto` is resident on CUDA, threads on the CPU.
-    pub fn start(
-        cfg: &DataConfig,
-        start: u64,
-        kind: LoaderKind,
-        device: tch::Device,
-    ) -> Result<Self> {
-        let resident = match kind {
-            LoaderKind::Auto => device.is_cuda(),
-            LoaderKind::Threads => false,
-            LoaderKind::Resident => true,
-        };
-        Ok(if resident {
-            Batches::Resident(Resident::load(cfg, start, device)?)
-        } else {
-            Batches::Threads(Loader::start(cfg, start)?)
-        })
-    }
-
-    /// The next `(content, style)` batch on `device`.
-    pub fn next(&mut self, device: tch::Device) -> Result<(tch::Tensor, tch::Tensor)> {
-        match self {
-            Batches::Resident(r) => Ok(r.next_batch()),
-            Batches::Threads(l) => {
-                let b = l.next_batch()?;
-                let n = l.batch_size as i64;
-                let c = l.crop as i64;
-                let t = |v: &[f32]| {
-                    tch::Tensor::from_slice(v)
-                        .reshape([n, 3, c, c])
-                        .to_device(device)
-                };
-                Ok((t(&b.content), t(&b.style)))
-            }
-        }
-    }
-
-    pub fn take_warnings(&mut self) -> Vec<String> {
-        match self {
-            Batches::Resident(r) => r.take_warnings(),
-            Batches::Threads(l) => l.take_warnings(),
-        }
-    }
-
-    pub fn bad_files(&self) -> usize {
-        match self {
-            Batches::Resident(r) => r.bad_files(),
-            Batches::Threads(l) => l.bad_files(),
-        }
-    }
-
-    pub fn content_files(&self) -> usize {
-        match self {
-            Batches::Resident(r) => r.content_files(),
-            Batches::Threads(l) => l.content_files,
-        }
-    }
 }

@@ -2,10 +2,10 @@
 //! their frozen-encoder outputs computed once before training.
 
 use super::bank::{Bank, Keep};
+use super::batches::Batches;
 use super::config::{Objective, TrainConfig};
-use super::data::Batches;
 use super::net::Model;
-use super::run::TrainProgress;
+use super::progress::TrainProgress;
 use crate::error::Result;
 
 /// Where a step's inputs come from.

@@ -7,6 +7,7 @@
 //! `model` holds the tch layers built from the crate's layer tables; `terms` names the loss terms.
 
 pub mod bank;
+pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
@@ -20,6 +21,7 @@ pub mod net;
 pub mod optim;
 pub mod plot;
 pub mod profile;
+pub mod progress;
 mod publish;
 pub mod resident;
 pub mod resume;

@@ -8,7 +8,7 @@ use super::checkpoint::{self, Progress, Published};
 use super::config::TrainConfig;
 use super::log::{LossRow, read as read_losses};
 use super::net::{Model, load_decoder_file};
-use super::run::TrainProgress;
+use super::progress::TrainProgress;
 use crate::error::{Error, Result};
 
 /// Where this process starts: iteration, elapsed seconds before it, earlier log rows, and the

@@ -17,13 +17,7 @@ use super::validate::{Samples, ValScores, load_samples, set_val};
 use crate::error::{Error, Result};
 use crate::model::{self, Weights};
 
-/// Callbacks for the binary's progress bar.
-pub trait TrainProgress {
-    fn start(&self, from: u64, to: u64);
-    fn step(&self, iteration: u64, row: Option<&LossRow>);
-    fn println(&self, line: &str);
-    fn finish(&self);
-}
+pub use super::progress::TrainProgress;
 
 /// What a finished (or stopped) run reports.
 pub struct TrainOutcome {
