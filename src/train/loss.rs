@@ -10,7 +10,6 @@ use super::model::{adain, mean_std};
 use super::net::Model;
 use super::profile::Laps;
 pub use super::terms::{Terms, Weighting};
-use super::validate::ValScores;
 
 impl TrainConfig {
     /// The weights of the step's terms; reconstruction has no content, style or alpha term, and
@@ -27,27 +26,6 @@ impl TrainConfig {
                 true => 0.0,
                 false => on(self.identity_pixel_weight),
             },
-        }
-    }
-
-    /// The validation loss that picks the best checkpoint: the AdaIN objective's content and
-    /// per-layer style weighting at alpha 1; for reconstruction, 1 - SSIM of the reconstruction
-    /// to the content.
-    pub fn val_loss(&self, v: &ValScores) -> f64 {
-        match self.objective {
-            // Validation runs at alpha 1 with no identity pass: those terms weigh nothing here.
-            Objective::Adain => {
-                let w = self.weighting();
-                // Scores without the per-layer split (read back from a log row) weigh their
-                // sum by the mean layer weight: exact for uniform weights.
-                let style = v.style_layers.unwrap_or([v.style / 4.0; 4]);
-                w.total(Terms {
-                    content: v.content,
-                    style,
-                    ..Terms::default()
-                })
-            }
-            Objective::Reconstruction => 1.0 - v.ssim_alpha0,
         }
     }
 }

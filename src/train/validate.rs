@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use super::config::TrainConfig;
+use super::config::{Objective, TrainConfig};
 use super::log::LossRow;
 use super::loss::{mse, style_losses};
 use super::model::{adain, image_tensor, mean_std};
 use super::net::Model;
+use super::terms::Terms;
 use crate::error::Result;
 
 /// Validation scores over the fixed pairs (means).
@@ -26,6 +27,29 @@ pub struct ValScores {
     pub style_error: f64,
     pub ssim: f64,
     pub ssim_alpha0: f64,
+}
+
+impl TrainConfig {
+    /// The validation loss that picks the best checkpoint: the AdaIN objective's content and
+    /// per-layer style weighting at alpha 1; for reconstruction, 1 - SSIM of the reconstruction
+    /// to the content.
+    pub fn val_loss(&self, v: &ValScores) -> f64 {
+        match self.objective {
+            // Validation runs at alpha 1 with no identity pass: those terms weigh nothing here.
+            Objective::Adain => {
+                let w = self.weighting();
+                // Scores without the per-layer split (read back from a log row) weigh their
+                // sum by the mean layer weight: exact for uniform weights.
+                let style = v.style_layers.unwrap_or([v.style / 4.0; 4]);
+                w.total(Terms {
+                    content: v.content,
+                    style,
+                    ..Terms::default()
+                })
+            }
+            Objective::Reconstruction => 1.0 - v.ssim_alpha0,
+        }
+    }
 }
 
 impl Model {
