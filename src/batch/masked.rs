@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ndarray::{Array4, Axis};
 
-use super::Inputs;
+use super::RunContext;
 use super::outcome::{Sink, Sizes, fail_all};
 use super::plan::{self, Job};
 use super::report::Shares;
@@ -24,7 +24,7 @@ use crate::runtime::{self, Models};
 /// Runs the masked jobs `todo`, handing each outcome to `sink`. Returns whether it was
 /// interrupted.
 pub(super) fn run(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     sink: &mut Sink<'_>,
     models: &mut Models,
     todo: &[Job],
@@ -81,7 +81,7 @@ struct Masked {
 /// Loads and encodes content `ci`, its mask on the feature grid and every style's statistics
 /// (from `global`, or recoloured to it); the error names what failed.
 fn prepare(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     models: &mut Models,
     ci: usize,
     global: Option<&StyleTable>,
@@ -142,7 +142,7 @@ impl Masked {
     /// load and encode, `style_outputs` the styles'.
     fn output(
         &self,
-        inputs: Inputs<'_>,
+        inputs: RunContext<'_>,
         models: &mut Models,
         sink: &mut Sink<'_>,
         job: &Job,

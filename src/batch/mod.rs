@@ -114,7 +114,7 @@ impl Progress for NoProgress {
 
 /// What a run produced.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct RunOutcome {
     pub summary: Summary,
     pub report: PathBuf,
     pub sheets: Vec<PathBuf>,
@@ -122,7 +122,7 @@ pub struct Outcome {
 
 /// What every stage reads: the run's settings and its discovered inputs.
 #[derive(Clone, Copy)]
-struct Inputs<'a> {
+struct RunContext<'a> {
     cfg: &'a BatchConfig,
     contents: &'a [Input],
     styles: &'a [Input],
@@ -176,13 +176,13 @@ impl BatchConfig {
 
 /// Runs a batch. Errors returned here mean nothing could start (exit 1); per-output failures
 /// are rows with status `error`.
-pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Result<Outcome> {
+pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Result<RunOutcome> {
     let t0 = Instant::now();
     cfg.check()?;
     let (contents, styles) = discover(cfg, progress)?;
     let masks = find_masks(cfg, &contents, &styles, progress)?;
     let (videos, tools) = classify_videos(cfg, &contents);
-    let inputs = Inputs {
+    let inputs = RunContext {
         cfg,
         contents: &contents,
         styles: &styles,
@@ -265,7 +265,7 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     if let Err(e) = summary.save(&report_path) {
         progress.println(&format!("error: cannot save the summary: {e}"));
     }
-    Ok(Outcome {
+    Ok(RunOutcome {
         summary,
         report: report_path,
         sheets,
@@ -340,7 +340,7 @@ const FP16_ON_CPU: &str = "note: fp16 graphs on the CPU provider run slower than
      CPU path";
 
 /// Every output of this run's share, in plan order.
-fn planned_jobs(inputs: Inputs<'_>) -> Vec<plan::Job> {
+fn planned_jobs(inputs: RunContext<'_>) -> Vec<plan::Job> {
     let cfg = inputs.cfg;
     let masked: Vec<bool> = inputs.masks.iter().map(Option::is_some).collect();
     let all = plan::jobs(

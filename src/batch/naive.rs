@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ndarray::Axis;
 
-use super::Inputs;
+use super::RunContext;
 use super::outcome::{JobOutcome, Sink, Sizes, fail_all};
 use super::plan::{Job, StyleRef};
 use super::report::Shares;
@@ -19,7 +19,7 @@ use crate::runtime::{self, Models};
 /// Runs `todo` one output at a time, handing each outcome to `sink`. Returns whether it was
 /// interrupted.
 pub(super) fn run(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     sink: &mut Sink<'_>,
     models: &mut Models,
     todo: &[Job],
@@ -40,7 +40,7 @@ pub(super) fn run(
 
 /// One output from scratch: load and encode its content and style, stylize, save.
 fn one(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     models: &mut Models,
     job: &Job,
     settings: SaveSettings,

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ndarray::{Array1, Array4, Axis, s};
 
-use super::Inputs;
+use super::RunContext;
 use super::outcome::{Sink, Sizes, fail_all};
 use super::plan::{self, Job, StyleRef};
 use super::report::Shares;
@@ -31,7 +31,7 @@ const PREFETCH: usize = 2;
 /// alone when `lanes` is empty. The run-wide style statistics come from `models` (all the run's
 /// threads) before the lanes start. Returns whether it was interrupted.
 pub(super) fn run(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     sink: &mut Sink<'_>,
     models: &mut Models,
     lanes: &mut [Models],
@@ -118,7 +118,7 @@ type Loaded = (usize, Result<Image>, f64);
 
 /// The run-wide state of the stages.
 struct Pipeline<'a, 'm> {
-    inputs: Inputs<'a>,
+    inputs: RunContext<'a>,
     models: &'m mut Models,
     batch_size: usize,
     /// Outputs of this run per style (for attributing its cost).
@@ -229,7 +229,7 @@ struct ContentStream {
 }
 
 impl ContentStream {
-    fn start(inputs: Inputs<'_>, order: impl Iterator<Item = usize>) -> Self {
+    fn start(inputs: RunContext<'_>, order: impl Iterator<Item = usize>) -> Self {
         let sizing = inputs.cfg.content_sizing;
         let paths: Vec<(usize, PathBuf)> = order
             .map(|ci| (ci, inputs.contents[ci].path.clone()))
@@ -279,7 +279,7 @@ impl Content {
 /// Encodes a loaded content (through tiles when large); a failure is handed to `sink` for each
 /// of its jobs, and gives `None`.
 fn encode_content(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     sink: &mut Sink<'_>,
     models: &mut Models,
     ci: usize,
@@ -336,7 +336,7 @@ fn encode_content(
 /// AdaIN + decoder for one batch of (style statistics, alpha) on one content: returns AdaIN
 /// seconds (0 when fused into the decoder call), decoder seconds and the cropped images.
 fn decode_batch(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     models: &mut Models,
     content: &mut Content,
     chunk: &[(&Job, StyleStats)],

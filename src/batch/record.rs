@@ -9,10 +9,10 @@ use super::outcome::{End, JobOutcome, Sink};
 use super::plan::{Job, StyleRef};
 use super::report::{ReportWriter, Row, RunLog, Status, ms};
 use super::sheets::Thumbs;
-use super::{Inputs, Progress};
+use super::{Progress, RunContext};
 
 pub(super) struct Recorder<'a> {
-    inputs: Inputs<'a>,
+    inputs: RunContext<'a>,
     provider: String,
     precision: String,
     progress: &'a dyn Progress,
@@ -31,7 +31,7 @@ pub(super) struct Recorder<'a> {
 
 impl<'a> Recorder<'a> {
     pub fn new(
-        inputs: Inputs<'a>,
+        inputs: RunContext<'a>,
         provider: String,
         precision: String,
         report: ReportWriter,
@@ -168,7 +168,11 @@ impl<'a> Recorder<'a> {
 /// Resume: jobs whose output exists are handed to `sink` as skipped (with their thumbnails when
 /// sheets are drawn); the rest are returned, in plan order. With `overwrite`, every job is
 /// returned.
-pub(super) fn skip_existing(inputs: Inputs<'_>, planned: &[Job], sink: &mut Sink<'_>) -> Vec<Job> {
+pub(super) fn skip_existing(
+    inputs: RunContext<'_>,
+    planned: &[Job],
+    sink: &mut Sink<'_>,
+) -> Vec<Job> {
     let cfg = inputs.cfg;
     let mut todo = Vec::new();
     for job in planned {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 
 use super::plan::{self, Job, StyleRef};
-use super::{Grid, Inputs, Progress};
+use super::{Grid, Progress, RunContext};
 use crate::error::Result;
 use crate::imaging;
 
@@ -43,7 +43,7 @@ pub(super) fn thumbnail(img: &RgbImage) -> RgbImage {
 
 /// The sheets for `planned` (every job of the run, done now or before), from `thumbs`.
 pub(super) fn draw(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     thumbs: &Thumbs,
     planned: &[Job],
     progress: &dyn Progress,
@@ -133,7 +133,7 @@ impl InputThumbs {
 /// One sheet row's cells (content, style or mask, one per alpha) and its label, for the jobs
 /// of one (content, style target).
 fn sheet_row(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     jobs: &[&Job],
     alphas: &[f32],
     thumbs: &Thumbs,
@@ -167,7 +167,7 @@ fn sheet_row(
 }
 
 /// The per-run sheet's name (one per shard), or the per-content sheet's for `content`.
-fn sheet_name(inputs: Inputs<'_>, content: usize) -> String {
+fn sheet_name(inputs: RunContext<'_>, content: usize) -> String {
     let cfg = inputs.cfg;
     match cfg.grid {
         Grid::PerRun => match cfg.shard {

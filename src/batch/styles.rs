@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ndarray::Axis;
 
-use super::Inputs;
+use super::RunContext;
 use super::plan::{Job, StyleRef};
 use crate::error::Result;
 use crate::imaging::{self, Image};
@@ -86,7 +86,7 @@ pub(super) fn uses(jobs: &[Job], n_styles: usize) -> HashMap<usize, usize> {
 /// Decodes (rayon) and encodes (ORT) the styles `needed`, optionally recoloured to `recolor`
 /// (preserve-color).
 pub(super) fn encode(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     models: &mut Models,
     needed: &[usize],
     recolor: Option<&Image>,
@@ -133,7 +133,7 @@ pub(super) fn encode(
 
 /// The statistics a job's style target stands for (a single style or the weighted mix).
 pub(super) fn target(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     job: &Job,
     table: &StyleTable,
 ) -> std::result::Result<StyleStats, String> {

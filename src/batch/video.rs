@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
 
-use super::Inputs;
+use super::RunContext;
 use super::outcome::{End, JobOutcome, Saved, Sink, Sizes, VideoStats, fail_all};
 use super::plan::{Job, StyleRef};
 use super::report::Shares;
@@ -33,7 +33,7 @@ pub(super) const NO_MASKS: &str =
 
 /// Runs the jobs of video contents; returns whether a stop was requested.
 pub(super) fn run(
-    inputs: Inputs<'_>,
+    inputs: RunContext<'_>,
     sink: &mut Sink<'_>,
     models: &mut Models,
     todo: &[Job],
@@ -84,7 +84,7 @@ pub(super) fn run(
 /// The encoder and decoder stages' own sessions, on half the cores each, when the run leaves
 /// the thread count to us on a CPU with two or more cores (as `pipeline::lanes` decides for
 /// photos); none otherwise, and then both stages share `models` one after the other.
-fn stage_sessions(inputs: Inputs<'_>, models: &Models) -> Vec<Models> {
+fn stage_sessions(inputs: RunContext<'_>, models: &Models) -> Vec<Models> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cuda = models.provider == runtime::Resolved::Cuda;
     if cuda || inputs.cfg.runtime.threads != 0 || cores < 2 {
@@ -126,7 +126,7 @@ struct Stream<'j> {
 }
 
 struct Video<'a> {
-    inputs: Inputs<'a>,
+    inputs: RunContext<'a>,
     ci: usize,
     probe: Probe,
     batch_size: usize,

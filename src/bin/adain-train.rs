@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::train::data::LoaderKind;
 use adain::train::{
-    self, DeviceChoice, LossRow, Objective, Precision, Select, TrainConfig, TrainOutcome,
+    self, Arithmetic, DeviceChoice, LossRow, Objective, Select, TrainConfig, TrainOutcome,
     TrainProgress,
 };
 use clap::Parser;
@@ -149,7 +149,7 @@ struct Args {
     /// bf16: encoder and decoder convolutions in bfloat16 with float32 master weights,
     /// statistics and losses (mixed precision; fast on GPUs with tensor cores).
     #[arg(long, value_enum, default_value_t = d().precision)]
-    precision: Precision,
+    precision: Arithmetic,
     /// Data loader: resident keeps the whole training set in device memory as uint8 and crops
     /// there (auto: resident on CUDA, threads on the CPU).
     #[arg(long, value_enum, default_value_t = d().loader)]

@@ -24,7 +24,7 @@ use crate::model::{self, Weights};
 
 /// Where a run stands: what a checkpoint records besides tensors.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct Progress {
+pub struct RunState {
     pub iteration: u64,
     pub epoch: f64,
     pub elapsed_s: f64,
@@ -46,7 +46,7 @@ pub struct Progress {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     #[serde(flatten)]
-    pub progress: Progress,
+    pub progress: RunState,
     /// The decoder it exports: the weights' moving average when the run keeps one (`--ema`),
     /// else the weights themselves.
     pub decoder: String,
@@ -103,7 +103,7 @@ pub fn latest(run: &Path) -> Result<Option<CheckpointMeta>> {
 pub fn save(
     m: &Model,
     run: &Path,
-    progress: Progress,
+    progress: RunState,
     val: Option<ValScores>,
     val_total: Option<f64>,
     pointers: &[&str],

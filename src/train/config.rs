@@ -24,7 +24,7 @@ pub enum DeviceChoice {
 /// Arithmetic of the step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Precision {
+pub enum Arithmetic {
     Fp32,
     /// Encoder and decoder convolutions in bfloat16; float32 master weights, statistics and
     /// losses.
@@ -255,7 +255,7 @@ pub struct TrainConfig {
     pub seed: u64,
     pub device: DeviceChoice,
     pub channels_last: bool,
-    pub precision: Precision,
+    pub precision: Arithmetic,
     #[serde(default)]
     pub loader: LoaderKind,
     /// Crops in the feature bank (0 = off): this many content and style crops are drawn once
@@ -337,7 +337,7 @@ impl Default for TrainConfig {
             seed: 0,
             device: DeviceChoice::Auto,
             channels_last: false,
-            precision: Precision::Fp32,
+            precision: Arithmetic::Fp32,
             loader: LoaderKind::Auto,
             feature_cache: 0,
             save_every: 1000,
@@ -485,10 +485,10 @@ pub fn cpu_has_bf16() -> Option<bool> {
 /// 0.96 (128 px crops, batch 8, bank and identity terms), 14 times slower.
 pub fn bf16_warning(
     device: Device,
-    precision: Precision,
+    precision: Arithmetic,
     has_bf16: Option<bool>,
 ) -> Option<&'static str> {
-    (device == Device::Cpu && precision == Precision::Bf16 && has_bf16 == Some(false)).then_some(
+    (device == Device::Cpu && precision == Arithmetic::Bf16 && has_bf16 == Some(false)).then_some(
         "warning: --precision bf16 on a CPU without bfloat16 instructions (avx512_bf16): oneDNN \
          emulates them, about 14x slower than --precision fp32 here (measured on an AVX2-only \
          AMD EPYC); use fp32 on this machine",
@@ -589,10 +589,10 @@ mod tests {
 
     #[test]
     fn bf16_is_warned_of_only_on_a_cpu_known_to_lack_it() {
-        assert!(bf16_warning(Device::Cpu, Precision::Bf16, Some(false)).is_some());
-        assert!(bf16_warning(Device::Cpu, Precision::Bf16, Some(true)).is_none());
-        assert!(bf16_warning(Device::Cpu, Precision::Bf16, None).is_none());
-        assert!(bf16_warning(Device::Cpu, Precision::Fp32, Some(false)).is_none());
-        assert!(bf16_warning(Device::Cuda(0), Precision::Bf16, Some(false)).is_none());
+        assert!(bf16_warning(Device::Cpu, Arithmetic::Bf16, Some(false)).is_some());
+        assert!(bf16_warning(Device::Cpu, Arithmetic::Bf16, Some(true)).is_none());
+        assert!(bf16_warning(Device::Cpu, Arithmetic::Bf16, None).is_none());
+        assert!(bf16_warning(Device::Cpu, Arithmetic::Fp32, Some(false)).is_none());
+        assert!(bf16_warning(Device::Cuda(0), Arithmetic::Bf16, Some(false)).is_none());
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use super::config::{Objective, Precision};
+use super::config::{Arithmetic, Objective};
 use super::net::Model;
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
@@ -52,7 +52,7 @@ pub fn evaluate(
     size: u32,
     device: Device,
 ) -> Result<Vec<EvalRow>> {
-    let mut model = Model::new(encoder, device, 0, false, Precision::Fp32)?;
+    let mut model = Model::new(encoder, device, 0, false, Arithmetic::Fp32)?;
     super::model::load_decoder(&mut model.vs, decoder)?;
     let styles_t: Vec<(String, Tensor)> = styles
         .iter()

@@ -31,7 +31,7 @@ pub mod terms;
 pub mod validate;
 
 pub use config::{
-    AlphaDist, DeviceChoice, Objective, Precision, Schedule, Select, TrainConfig, resolve_device,
+    AlphaDist, Arithmetic, DeviceChoice, Objective, Schedule, Select, TrainConfig, resolve_device,
 };
 pub use log::{LossRow, read as read_losses};
 pub use loss::Losses;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use tch::{Device, Kind, Tensor, nn};
 
-use super::config::Precision;
+use super::config::Arithmetic;
 use super::ema::Ema;
 use super::model::{Decoder, Encoder, adain, channels_last, mean_std};
 use super::optim::Adam;
@@ -35,12 +35,12 @@ impl Model {
         device: Device,
         seed: u64,
         channels_last_fmt: bool,
-        precision: Precision,
+        precision: Arithmetic,
     ) -> Result<Self> {
         tch::manual_seed(seed as i64);
         let kind = match precision {
-            Precision::Fp32 => Kind::Float,
-            Precision::Bf16 => Kind::BFloat16,
+            Arithmetic::Fp32 => Kind::Float,
+            Arithmetic::Bf16 => Kind::BFloat16,
         };
         let mut encoder = Encoder::new(enc, device);
         if kind != Kind::Float {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::checkpoint::{self, Progress, Published};
+use super::checkpoint::{self, Published, RunState};
 use super::config::TrainConfig;
 use super::log::{LossRow, read as read_losses};
 use super::net::{Model, load_decoder_file};
@@ -19,7 +19,7 @@ pub(super) struct Start {
     /// from there).
     pub(super) adam_start: u64,
     pub(super) elapsed_s: f64,
-    /// Iteration and elapsed seconds at which this round began (see [`Progress`]).
+    /// Iteration and elapsed seconds at which this round began (see [`RunState`]).
     pub(super) round_start: u64,
     pub(super) round_start_s: f64,
     pub(super) rows: Vec<LossRow>,
@@ -101,7 +101,7 @@ fn from_checkpoint(
 ) -> Result<Start> {
     checkpoint::load(model, &cfg.out, meta)?;
     let it = meta.progress.iteration;
-    let Progress {
+    let RunState {
         round_start,
         round_start_s,
         ..

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::checkpoint::{self, CheckpointMeta, Progress};
+use super::checkpoint::{self, CheckpointMeta, RunState};
 use super::config::{Select, TrainConfig, resolve_device};
 use super::feed::Feed;
 use super::log::{self as losslog, LogWindow, LossRow};
@@ -160,8 +160,8 @@ impl<'a> Run<'a> {
         checkpoint::save(&self.model, &self.cfg.out, at, val, val_total, pointers)
     }
 
-    fn progress_at(&self, it: u64) -> Progress {
-        Progress {
+    fn progress_at(&self, it: u64) -> RunState {
+        RunState {
             iteration: it,
             epoch: it as f64 / self.per_epoch,
             elapsed_s: self.elapsed(),
