@@ -87,13 +87,6 @@ fn signals_after_first_output(
     (code, files(out, ".jpg").len())
 }
 
-fn no_temp_files(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp"))
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -108,18 +101,6 @@ fn assert_identical_outputs(a: &Path, b: &Path, ext: &str) {
             "{n} differs"
         );
     }
-}
-
-/// The names in `dir` ending in `ext` (every name with ""), sorted.
-fn files(dir: &Path, ext: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(ext))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -173,3 +173,23 @@ pub fn assert_int8_image_near(ours: &Array4<f32>, theirs: &Array4<f32>) {
         mean * 255.0
     );
 }
+
+/// The names in `dir` ending in `ext` (every name with ""), sorted.
+pub fn files(dir: &Path, ext: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether `dir` holds no temporary file of ours (`.adain-tmp-*`).
+pub fn no_temp_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp"))
+}

@@ -199,17 +199,6 @@ fn rows(report: &Path) -> Vec<report::Row> {
         .unwrap()
 }
 
-fn files(dir: &Path, ext: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(ext))
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_video_becomes_one_mp4_per_style_and_alpha_with_its_audio_and_frames() {
     if !have_ffmpeg() {
@@ -457,14 +446,7 @@ fn broken_videos_are_error_rows_and_the_rest_goes_on() {
         ["coffee_stylized_starry_night_alpha1.jpg"]
     );
     assert!(files(&out, ".mp4").is_empty(), "no partial video is left");
-    assert!(no_temps(&out));
-}
-
-fn no_temps(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .all(|e| !e.file_name().to_string_lossy().starts_with(".adain-tmp"))
+    assert!(no_temp_files(&out));
 }
 
 /// Without FFmpeg a video is an error row saying how to install it; photos are unaffected.
@@ -562,7 +544,7 @@ fn sigterm_mid_video_leaves_nothing_and_resume_redoes_it() {
     assert_eq!(code, Some(143), "interrupted by SIGTERM");
     // Frames take milliseconds here; the bound only catches a stop that waits for the clip's end.
     assert!(stop_s < 10.0, "took {stop_s:.1} s to stop");
-    assert!(files(&out, ".mp4").is_empty() && no_temps(&out));
+    assert!(files(&out, ".mp4").is_empty() && no_temp_files(&out));
     let o = Command::new(bin("adain-batch"))
         .args(args(&[]))
         .output()
