@@ -109,12 +109,17 @@ fn style() -> String {
         .to_string()
 }
 
-fn batch(args: &[&str]) -> Output {
+/// adain-batch on `content` with the starry_night painting into `out`, plus `extra`.
+fn stylize(content: &Path, out: &Path, extra: &[&str]) -> Output {
     let out = Command::new(bin("adain-batch"))
         // Threads left to the tool: on two or more cores the video's encoder and decoder stages
         // get their own sessions, the path users run.
         .args(["--models", root().join("onnx").to_str().unwrap()])
-        .args(args)
+        .arg("--content")
+        .arg(content)
+        .args(["--style", &style(), "--out"])
+        .arg(out)
+        .args(extra)
         .output()
         .unwrap();
     eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -209,18 +214,8 @@ fn a_video_becomes_one_mp4_per_style_and_alpha_with_its_audio_and_frames() {
     pan_clip(&content.join("pan.mp4"), 2);
     std::fs::copy(demo("coffee.jpg"), content.join("coffee.jpg")).unwrap();
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        content.to_str().unwrap(),
-        "--style",
-        &style(),
-        "--alphas",
-        "1,0.5",
-        "--out",
-        out.to_str().unwrap(),
-        "--content-size",
-        "256",
-    ]);
+    let args = ["--alphas", "1,0.5", "--content-size", "256"];
+    let o = stylize(&content, &out, &args);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("video: 48 frames written"));
     let videos = files(&out, ".mp4");
@@ -268,18 +263,7 @@ fn a_video_becomes_one_mp4_per_style_and_alpha_with_its_audio_and_frames() {
             .all(|r| r.frames.is_none())
     );
     // Resume: the videos are finished, so they are skipped.
-    let again = batch(&[
-        "--content",
-        content.to_str().unwrap(),
-        "--style",
-        &style(),
-        "--alphas",
-        "1,0.5",
-        "--out",
-        out.to_str().unwrap(),
-        "--content-size",
-        "256",
-    ]);
+    let again = stylize(&content, &out, &args);
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 written, 4 skipped"));
 }
@@ -297,18 +281,11 @@ fn frame_by_frame_matches_the_photo_path_and_smoothing_cuts_flicker() {
     noisy_still(&clip, 12);
     let run = |s: &str| {
         let out = d.path().join(format!("s{s}"));
-        let o = batch(&[
-            "--content",
-            clip.to_str().unwrap(),
-            "--style",
-            &style(),
-            "--precision",
-            "fp32",
-            "--temporal-smoothing",
-            s,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = stylize(
+            &clip,
+            &out,
+            &["--precision", "fp32", "--temporal-smoothing", s],
+        );
         assert!(o.status.success());
         out.join("still_stylized_starry_night_alpha1.mp4")
     };
@@ -326,22 +303,8 @@ fn frame_by_frame_matches_the_photo_path_and_smoothing_cuts_flicker() {
         photos.join("f5.png").to_str().unwrap(),
     ]);
     let out = d.path().join("photo");
-    assert!(
-        batch(&[
-            "--content",
-            photos.to_str().unwrap(),
-            "--style",
-            &style(),
-            "--precision",
-            "fp32",
-            "--format",
-            "png",
-            "--out",
-            out.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    let photo_args = ["--precision", "fp32", "--format", "png"];
+    assert!(stylize(&photos, &out, &photo_args).status.success());
     // The photo's output through H.264's 4:2:0 colour alone (lossless otherwise): at 96x64 the
     // chroma subsampling of a painted texture costs ~5/255, more than the rest of the encoding.
     let photo = d.path().join("photo.mp4");
@@ -421,14 +384,7 @@ fn broken_videos_are_error_rows_and_the_rest_goes_on() {
     let bytes = std::fs::read(&remux).unwrap();
     std::fs::write(c.join("cut.mp4"), &bytes[..bytes.len() / 2]).unwrap();
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        c.to_str().unwrap(),
-        "--style",
-        &style(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = stylize(&c, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     let r = rows(&out.join("report.csv"));
     let err = |name: &str| {
@@ -460,16 +416,8 @@ fn missing_ffmpeg_is_an_error_row_with_the_install_command() {
     pan_clip(&c.join("pan.mp4"), 1);
     std::fs::copy(demo("coffee.jpg"), c.join("coffee.jpg")).unwrap();
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        c.to_str().unwrap(),
-        "--style",
-        &style(),
-        "--out",
-        out.to_str().unwrap(),
-        "--ffmpeg",
-        d.path().join("no/ffmpeg").to_str().unwrap(),
-    ]);
+    let nowhere = d.path().join("no/ffmpeg");
+    let o = stylize(&c, &out, &["--ffmpeg", nowhere.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let r = rows(&out.join("report.csv"));
     let v = r.iter().find(|r| r.content.ends_with("pan.mp4")).unwrap();
