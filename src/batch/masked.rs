@@ -89,7 +89,7 @@ fn prepare(
     let path = &inputs.contents[ci].path;
     let t = Instant::now();
     let image = imaging::load(path, &inputs.cfg.content_sizing)
-        .map_err(|e| format!("content image {e}"))?;
+        .map_err(|e| super::outcome::about("content image", path, &e))?;
     let load_s = t.elapsed().as_secs_f64();
     let (w, h) = (image.width() as u64, image.height() as u64);
     if w * h > MAX_PIXELS {
@@ -105,7 +105,7 @@ fn prepare(
     let t = Instant::now();
     let features = models
         .encode(image.data.view().insert_axis(Axis(0)))
-        .map_err(|e| format!("content image '{}': {e}", path.display()))?
+        .map_err(|e| super::outcome::about("content image", path, &e))?
         .features;
     let encode_s = t.elapsed().as_secs_f64();
     let (fh, fw) = (features.shape()[2], features.shape()[3]);

@@ -8,7 +8,7 @@ use std::time::Instant;
 use ndarray::Axis;
 
 use super::RunContext;
-use super::outcome::{JobOutcome, Sink, Sizes, fail_all};
+use super::outcome::{JobOutcome, Sink, Sizes, about, fail_all};
 use super::plan::{Job, StyleRef};
 use super::report::Shares;
 use super::save::{SaveSettings, save_job};
@@ -49,9 +49,9 @@ fn one(
     let path = &inputs.contents[job.content].path;
     let t = Instant::now();
     let content =
-        imaging::load(path, &cfg.content_sizing).map_err(|e| format!("content image {e}"))?;
+        imaging::load(path, &cfg.content_sizing).map_err(|e| about("content image", path, &e))?;
     let content_load_s = t.elapsed().as_secs_f64();
-    let in_content = |e: crate::error::Error| format!("content image '{}': {e}", path.display());
+    let in_content = |e: crate::error::Error| about("content image", path, &e);
     let t = Instant::now();
     let feats = models
         .encode(content.data.clone().insert_axis(Axis(0)).view())

@@ -74,6 +74,16 @@ impl JobOutcome {
     }
 }
 
+/// A per-job error message in one form, `{what} '{path}': {reason}` (e.g. "content image
+/// 'a.jpg': cannot decode image: ..."), whether `e` names the file itself (decoding errors
+/// start with it) or not (ONNX Runtime's): the path is said once, quoted.
+pub(super) fn about(what: &str, path: &std::path::Path, e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let named = format!("{}: ", path.display());
+    let reason = text.strip_prefix(&named).unwrap_or(&text);
+    format!("{what} '{}': {reason}", path.display())
+}
+
 /// A failure shared by `jobs` (a content that would not load, a style without statistics): one
 /// outcome each, with the time already spent on them.
 pub(super) fn fail_all(sink: &mut Sink<'_>, jobs: &[&Job], error: &str, shares: Shares) {
@@ -84,5 +94,28 @@ pub(super) fn fail_all(sink: &mut Sink<'_>, jobs: &[&Job], error: &str, shares: 
             sizes: None,
             end: End::Failed(error.to_string()),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::about;
+    use std::path::Path;
+
+    #[test]
+    fn job_errors_say_the_path_once_quoted_whichever_error_named_it() {
+        let p = Path::new("in/a.jpg");
+        let decode = crate::error::Error::Decode {
+            path: p.into(),
+            reason: "truncated".into(),
+        };
+        assert_eq!(
+            about("content image", p, &decode),
+            "content image 'in/a.jpg': cannot decode image: truncated"
+        );
+        assert_eq!(
+            about("style image", p, &"onnx runtime: bad shape"),
+            "style image 'in/a.jpg': onnx runtime: bad shape"
+        );
     }
 }

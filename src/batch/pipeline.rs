@@ -14,7 +14,7 @@ use std::time::Instant;
 use ndarray::{Array1, Array4, Axis, s};
 
 use super::RunContext;
-use super::outcome::{Sink, Sizes, fail_all};
+use super::outcome::{Sink, Sizes, about, fail_all};
 use super::plan::{self, Job, StyleRef};
 use super::report::Shares;
 use super::save::{SaveSettings, Saver};
@@ -291,7 +291,8 @@ fn encode_content(
     let img = match loaded {
         Ok(img) => img,
         Err(e) => {
-            fail_all(sink, jobs, &format!("content image {e}"), share);
+            let path = &inputs.contents[ci].path;
+            fail_all(sink, jobs, &about("content image", path, &e), share);
             return None;
         }
     };

@@ -8,6 +8,7 @@ use std::time::Instant;
 use ndarray::Axis;
 
 use super::RunContext;
+use super::outcome::about;
 use super::plan::{Job, StyleRef};
 use crate::error::Result;
 use crate::imaging::{self, Image};
@@ -110,21 +111,24 @@ pub(super) fn encode(
             })
             .collect();
         for (si, r, load_s) in decoded {
-            let stats = r.map_err(|e| format!("style image {e}")).and_then(|img| {
-                let t = Instant::now();
-                let batch = img.data.clone().insert_axis(Axis(0));
-                let enc = models.encode(batch.view()).map_err(|e| {
-                    format!("style image '{}': {e}", inputs.styles[si].path.display())
-                })?;
-                Ok(StyleStats {
-                    mean: enc.mean.iter().copied().collect(),
-                    std: enc.std.iter().copied().collect(),
-                    width: img.width(),
-                    height: img.height(),
-                    load_s,
-                    encode_s: t.elapsed().as_secs_f64(),
-                })
-            });
+            let path = &inputs.styles[si].path;
+            let stats = r
+                .map_err(|e| about("style image", path, &e))
+                .and_then(|img| {
+                    let t = Instant::now();
+                    let batch = img.data.clone().insert_axis(Axis(0));
+                    let enc = models
+                        .encode(batch.view())
+                        .map_err(|e| about("style image", path, &e))?;
+                    Ok(StyleStats {
+                        mean: enc.mean.iter().copied().collect(),
+                        std: enc.std.iter().copied().collect(),
+                        width: img.width(),
+                        height: img.height(),
+                        load_s,
+                        encode_s: t.elapsed().as_secs_f64(),
+                    })
+                });
             out.insert(si, stats);
         }
     }
