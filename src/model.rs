@@ -396,17 +396,40 @@ pub fn blend_stats(stats: &[(&[f32], &[f32])], weights: &[f32]) -> Result<(Vec<f
 
 /// Reference AdaIN with the alpha blend on one sample `[C, H, W]`, for tests and small tools.
 pub fn adain(content: &[f32], style_mean: &[f32], style_std: &[f32], alpha: f32) -> Vec<f32> {
-    let channels = style_mean.len();
-    let hw = content.len() / channels;
-    let (cm, cs) = mean_std(content, channels);
-    let mut out = Vec::with_capacity(content.len());
-    for (c, chan) in content.chunks_exact(hw).enumerate() {
-        for &v in chan {
-            let t = style_std[c] * (v - cm[c]) / cs[c] + style_mean[c];
-            out.push(alpha * t + (1.0 - alpha) * v);
+    let (cm, cs) = mean_std(content, style_mean.len());
+    let mut out = vec![0.0; content.len()];
+    adain_with_stats(
+        content,
+        (&cm, &cs),
+        (style_mean, style_std),
+        alpha,
+        &mut out,
+    );
+    out
+}
+
+/// AdaIN with the alpha blend on one sample `[C, H, W]` into `out`, with the content
+/// statistics given (video smooths them across frames), in the AdaIN graph's form:
+/// `t = c + alpha * (s_std * (c - c_mean) / c_std + s_mean - c)`.
+pub fn adain_with_stats(
+    content: &[f32],
+    (c_mean, c_std): (&[f32], &[f32]),
+    (s_mean, s_std): (&[f32], &[f32]),
+    alpha: f32,
+    out: &mut [f32],
+) {
+    let hw = content.len() / s_mean.len();
+    for (c, (o, chan)) in out
+        .chunks_exact_mut(hw)
+        .zip(content.chunks_exact(hw))
+        .enumerate()
+    {
+        let scale = s_std[c] / c_std[c];
+        for (o, &v) in o.iter_mut().zip(chan) {
+            let styled = scale * (v - c_mean[c]) + s_mean[c];
+            *o = v + alpha * (styled - v);
         }
     }
-    out
 }
 
 #[cfg(test)]

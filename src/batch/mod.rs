@@ -316,22 +316,34 @@ fn open_lanes(
     models: &Models,
     planned: &[plan::Job],
 ) -> Result<(Vec<Models>, (usize, usize))> {
-    let cuda = models.provider == runtime::Resolved::Cuda;
-    let contents = plan::by_content(planned).len();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (n, threads) = pipeline::lanes(cores, cfg.runtime.threads, contents, cuda);
-    if n == 1 || cfg.naive {
+    if cfg.naive {
         return Ok((Vec::new(), (1, cfg.runtime.threads)));
+    }
+    let (lanes, threads) = side_by_side(cfg, models, plan::by_content(planned).len())?;
+    let n = lanes.len().max(1);
+    Ok((lanes, (n, threads)))
+}
+
+/// Sessions of their own for `parts` pieces of work run side by side (the pipeline's contents,
+/// a video's encoder and decoder stages), each on its share of the cores as [`pipeline::lanes`]
+/// decides, with the ONNX Runtime threads of each; none when one part runs at a time (CUDA,
+/// `--threads` set, one core, one part), and then the run's `models` serve.
+fn side_by_side(cfg: &BatchConfig, models: &Models, parts: usize) -> Result<(Vec<Models>, usize)> {
+    let cuda = models.provider == runtime::Resolved::Cuda;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (n, threads) = pipeline::lanes(cores, cfg.runtime.threads, parts, cuda);
+    if n == 1 {
+        return Ok((Vec::new(), threads));
     }
     let lane_cfg = RuntimeConfig {
         provider: runtime::Provider::Cpu,
         threads,
         precision: models.precision(),
     };
-    let lanes = (0..n)
+    let sessions = (0..n)
         .map(|_| Models::open(&cfg.models, &lane_cfg))
         .collect::<Result<Vec<_>>>()?;
-    Ok((lanes, (n, threads)))
+    Ok((sessions, threads))
 }
 
 /// Said when fp16 graphs run on the CPU provider.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, ArrayView4, Axis, Zip};
+use ndarray::{Array3, Array4, ArrayView4, Axis};
 
 use super::RunContext;
 use super::outcome::{End, JobOutcome, Saved, Sink, Sizes, VideoStats, fail_all};
@@ -22,7 +22,7 @@ use super::report::Shares;
 use super::styles::{self, StyleStats};
 use crate::error::{Error, Result};
 use crate::imaging::Image;
-use crate::runtime::{self, Models, RuntimeConfig};
+use crate::runtime::{self, Models};
 use crate::video::temporal::Smoother;
 use crate::video::{self, Audio, FrameReader, FrameWriter, Probe};
 
@@ -62,13 +62,14 @@ pub(super) fn run(
         if jobs.is_empty() {
             continue;
         }
-        let mut v = Video {
+        let short_side = inputs.cfg.content_sizing.short_side;
+        let v = Video {
             inputs,
             ci,
+            size: video::output_size(probe.width, probe.height, short_side),
             probe,
             batch_size: batch_size.max(1),
             stop,
-            size: (0, 0),
         };
         let (enc, dec) = match pair.as_mut_slice() {
             [a, b] => (a, Some(b)),
@@ -81,24 +82,13 @@ pub(super) fn run(
     false
 }
 
-/// The encoder and decoder stages' own sessions, on half the cores each, when the run leaves
-/// the thread count to us on a CPU with two or more cores (as `pipeline::lanes` decides for
-/// photos); none otherwise, and then both stages share `models` one after the other.
+/// The encoder and decoder stages' own sessions (two parts side by side, as the pipeline's
+/// lanes are opened); none where one part runs at a time, and then both stages share `models`
+/// one after the other. Sessions that do not open leave the video on the run's sessions:
+/// slower, not wrong.
 fn stage_sessions(inputs: RunContext<'_>, models: &Models) -> Vec<Models> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cuda = models.provider == runtime::Resolved::Cuda;
-    if cuda || inputs.cfg.runtime.threads != 0 || cores < 2 {
-        return Vec::new();
-    }
-    let cfg = RuntimeConfig {
-        provider: runtime::Provider::Cpu,
-        threads: cores / 2,
-        precision: models.precision(),
-    };
-    // Sessions that do not open leave the video on the run's sessions: slower, not wrong.
-    (0..2)
-        .map(|_| Models::open(&inputs.cfg.models, &cfg))
-        .collect::<crate::error::Result<Vec<_>>>()
+    super::side_by_side(inputs.cfg, models, 2)
+        .map(|(sessions, _)| sessions)
         .unwrap_or_default()
 }
 
@@ -131,8 +121,8 @@ struct Video<'a> {
     probe: Probe,
     batch_size: usize,
     stop: &'a AtomicBool,
-    /// Frame height and width.
-    size: (usize, usize),
+    /// The output frames' width and height.
+    size: (u32, u32),
 }
 
 impl Video<'_> {
@@ -143,7 +133,7 @@ impl Video<'_> {
     /// All of one video's outputs; returns whether it was interrupted (nothing recorded then).
     /// `enc` encodes frames (and the styles); `dec`, when given, decodes on its own thread.
     fn run(
-        &mut self,
+        &self,
         sink: &mut Sink<'_>,
         jobs: &[&Job],
         enc: &mut Models,
@@ -154,16 +144,11 @@ impl Video<'_> {
             .inputs
             .tools
             .expect("video contents were probed with the tools");
-        let (w, h) = video::output_size(
-            self.probe.width,
-            self.probe.height,
-            cfg.content_sizing.short_side,
-        );
+        let (w, h) = self.size;
         if let Err(e) = self.check_size(w, h) {
             fail_all(sink, jobs, &e.to_string(), Shares::default());
             return false;
         }
-        self.size = (h as usize, w as usize);
         let t_open = Instant::now();
         let path = self.inputs.contents[self.ci].path.clone();
         let mut reader = match FrameReader::open(tools, &path, w, h) {
@@ -235,7 +220,7 @@ impl Video<'_> {
         };
         let dec = dec.as_ref().unwrap_or(&enc);
         let stop = self.stop;
-        let this = &*self;
+        let this = self;
         let (tx, rx) = mpsc::sync_channel::<std::result::Result<EncodedFrame, String>>(1);
         // The encoder stage: reads and encodes frames ahead, one in the queue.
         let encode_stage = || {
@@ -422,22 +407,27 @@ impl Video<'_> {
         for chunk in live.chunks(self.batch_size) {
             let t = Instant::now();
             let mut batch = Array4::<f32>::zeros((chunk.len(), features.dim().1, fh, fw));
+            let content = features
+                .as_slice()
+                .expect("the encoder's features are in standard layout");
             for (b, &k) in chunk.iter().enumerate() {
                 let s = &streams[k];
-                adain_into(
-                    batch.index_axis_mut(Axis(0), b),
-                    features.index_axis(Axis(0), 0),
+                let mut t = batch.index_axis_mut(Axis(0), b);
+                crate::model::adain_with_stats(
+                    content,
                     content_stats,
                     (&s.style.mean, &s.style.std),
                     s.job.alpha,
+                    t.as_slice_mut()
+                        .expect("a fresh array is in standard layout"),
                 );
             }
             let adain_s = t.elapsed().as_secs_f64() / chunk.len() as f64;
             let t = Instant::now();
             let images = dec.lock().expect("not poisoned").decode(batch.view())?;
             let decode_s = t.elapsed().as_secs_f64() / chunk.len() as f64;
-            let (oh, ow) = self.size;
-            let images = runtime::crop(images, oh, ow);
+            let (w, h) = self.size;
+            let images = runtime::crop(images, h as usize, w as usize);
             for (b, &k) in chunk.iter().enumerate() {
                 let s = &mut streams[k];
                 s.adain_s += adain_s;
@@ -459,25 +449,6 @@ impl Video<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// `t = c + alpha * (s_std * (c - c_mean) / c_std + s_mean - c)` per channel, as the AdaIN
-/// graph computes it (`onnx::graphs`), with the content statistics given.
-fn adain_into(
-    mut out: ndarray::ArrayViewMut3<'_, f32>,
-    c: ndarray::ArrayView3<'_, f32>,
-    (c_mean, c_std): (&[f32], &[f32]),
-    (s_mean, s_std): (&[f32], &[f32]),
-    alpha: f32,
-) {
-    for (ch, (mut o, f)) in out.outer_iter_mut().zip(c.outer_iter()).enumerate() {
-        let scale = s_std[ch] / c_std[ch];
-        let (cm, sm) = (c_mean[ch], s_mean[ch]);
-        Zip::from(&mut o).and(&f).for_each(|o, &x| {
-            let styled = scale * (x - cm) + sm;
-            *o = x + alpha * (styled - x);
-        });
     }
 }
 

@@ -87,16 +87,8 @@ pub struct Probe {
     pub rate: (u32, u32),
     /// Frames, when the container says (or, for a GIF, when counted).
     pub frames: Option<u64>,
-    pub duration_s: Option<f64>,
-    pub codec: String,
     /// The first audio stream's codec, if there is one.
     pub audio: Option<String>,
-}
-
-impl Probe {
-    pub fn fps(&self) -> f64 {
-        self.rate.0 as f64 / self.rate.1.max(1) as f64
-    }
 }
 
 /// Formats ffprobe reports for single pictures: such a file is an image, not a video.
@@ -120,7 +112,7 @@ pub fn probe(tools: &Tools, path: &Path) -> Result<Option<Probe>> {
     let gif = ext_is(path, &["gif"]);
     let mut cmd = Command::new(&tools.ffprobe);
     cmd.args(["-v", "error", "-of", "json", "-show_entries"])
-        .arg("stream=codec_type,codec_name,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name,duration");
+        .arg("stream=codec_type,codec_name,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name");
     // A GIF's frames are not in its header: count them (GIFs are small).
     if gif {
         cmd.arg("-count_packets");
@@ -182,9 +174,6 @@ fn parse_probe(path: &Path, json: &[u8], gif: bool) -> Result<Option<Probe>> {
     if gif && frames.is_some_and(|f| f <= 1) {
         return Ok(None);
     }
-    let duration_s = v["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse().ok());
     let audio = streams
         .iter()
         .find(|s| s["codec_type"] == "audio")
@@ -194,8 +183,6 @@ fn parse_probe(path: &Path, json: &[u8], gif: bool) -> Result<Option<Probe>> {
         height,
         rate,
         frames,
-        duration_s,
-        codec: s["codec_name"].as_str().unwrap_or("").to_string(),
         audio,
     }))
 }
