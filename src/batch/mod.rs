@@ -194,7 +194,12 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
     let planned = planned_jobs(inputs);
     // Everything that can fail before work starts is checked before anything is written.
     let mut models = Models::open(&cfg.models, &cfg.runtime)?;
-    let (mut lanes, lane_shape) = open_lanes(cfg, &models, &planned)?;
+    // Lanes serve photos: videos run in their own stage (with its own sessions).
+    let photo_contents = plan::by_content(&planned)
+        .keys()
+        .filter(|&&ci| videos[ci].is_none())
+        .count();
+    let (mut lanes, lane_shape) = open_lanes(cfg, &models, photo_contents)?;
     check_report_path(&report_path(cfg), cfg, &contents, &styles)?;
     let mut manifest = manifest::of(
         cfg,
@@ -258,7 +263,6 @@ pub fn run(cfg: &BatchConfig, progress: &dyn Progress, stop: &AtomicBool) -> Res
         Vec::new()
     });
     let mut summary = summarise(cfg, &planned, &rec, &models, interrupted, shape, t0);
-    summary.video_frames = rec.log.video_frames;
     summary.video_s = if video_todo.is_empty() { 0.0 } else { video_s };
     check_still_there(&rec.written, &report_path, &mut summary, progress);
     // The summary is saved when it can be; the caller prints it either way.
@@ -308,18 +312,18 @@ struct Shape {
     lanes: (usize, usize),
 }
 
-/// The pipeline's lanes ([`pipeline::lanes`]), each with its own sessions, opened before
-/// anything is written; none when the run uses one (then `models` serves it). Returns them with
-/// (lanes, threads per lane) for the summary.
+/// The pipeline's lanes ([`pipeline::lanes`]) for its `contents` (photos), each with its own
+/// sessions, opened before anything is written; none when the run uses one (then `models`
+/// serves it). Returns them with (lanes, threads per lane) for the summary.
 fn open_lanes(
     cfg: &BatchConfig,
     models: &Models,
-    planned: &[plan::Job],
+    contents: usize,
 ) -> Result<(Vec<Models>, (usize, usize))> {
     if cfg.naive {
         return Ok((Vec::new(), (1, cfg.runtime.threads)));
     }
-    let (lanes, threads) = side_by_side(cfg, models, plan::by_content(planned).len())?;
+    let (lanes, threads) = side_by_side(cfg, models, contents)?;
     let n = lanes.len().max(1);
     Ok((lanes, (n, threads)))
 }
@@ -392,10 +396,9 @@ fn classify_videos(
     Option<crate::video::Tools>,
 ) {
     use crate::video;
-    let gif = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gif"));
     let any = contents
         .iter()
-        .any(|c| video::has_video_ext(&c.path) || gif(&c.path));
+        .any(|c| video::has_video_ext(&c.path) || video::is_gif(&c.path));
     if !any {
         return (vec![None; contents.len()], None);
     }
@@ -404,7 +407,7 @@ fn classify_videos(
         .iter()
         .map(|c| {
             let named_video = video::has_video_ext(&c.path);
-            match (&tools, named_video, gif(&c.path)) {
+            match (&tools, named_video, video::is_gif(&c.path)) {
                 (Err(e), true, _) => Some(Err(format!("video '{}': {e}", c.path.display()))),
                 (Ok(t), true, _) => Some(match video::probe(t, &c.path) {
                     Ok(Some(p)) => Ok(p),
@@ -471,7 +474,9 @@ fn summarise(
         models: cfg.models.display().to_string(),
         decoder: models.decoder_label(),
         report_error: rec.report_error.clone(),
-        ..Default::default()
+        video_frames: log.video_frames,
+        // Set by the caller, which timed the video stage.
+        video_s: 0.0,
     }
 }
 

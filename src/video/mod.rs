@@ -25,6 +25,11 @@ pub fn has_video_ext(p: &Path) -> bool {
     ext_is(p, VIDEO_EXTENSIONS)
 }
 
+/// Whether `p` is named like a GIF: a video when it has more than one frame ([`probe`] says).
+pub fn is_gif(p: &Path) -> bool {
+    ext_is(p, &["gif"])
+}
+
 fn ext_is(p: &Path, set: &[&str]) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
@@ -109,7 +114,7 @@ pub fn probe(tools: &Tools, path: &Path) -> Result<Option<Probe>> {
             crate::fsutil::describe(&meta.file_type())
         )));
     }
-    let gif = ext_is(path, &["gif"]);
+    let gif = is_gif(path);
     let mut cmd = Command::new(&tools.ffprobe);
     cmd.args(["-v", "error", "-of", "json", "-show_entries"])
         .arg("stream=codec_type,codec_name,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name");
