@@ -95,7 +95,7 @@ pub fn ssim_luma(a: ArrayView3<f32>, b: ArrayView3<f32>) -> f64 {
     ssim(&luma(a), &luma(b))
 }
 
-/// Mean and max |a - b| over two same-shaped `[3, H, W]` images in [0,1], in 1/255 steps (the
+/// Mean and max |a - b| over two same-shaped `[3, H, W]` images in `[0, 1]`, in 1/255 steps (the
 /// pixel cost of a cheaper precision against fp32).
 pub fn abs_difference_255(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> (f64, f64) {
     let (mut sum, mut max) = (0.0f64, 0.0f64);

@@ -1,4 +1,5 @@
-//! The AdaIN contract in plain Rust (see `../shared/REFERENCE.md`): the VGG-19 encoder to relu4_1
+//! The AdaIN contract in plain Rust (Huang & Belongie, ICCV 2017, as the PyTorch port
+//! naoto0804/pytorch-AdaIN implements it): the VGG-19 encoder to relu4_1
 //! and the decoder as layer tables with the PyTorch port's state-dict keys, the AdaIN statistics
 //! (unbiased variance + 1e-5), the output-size rule, and weights IO as safetensors. Exporter,
 //! trainer and tests all read these tables, so the architecture is written down exactly once.
@@ -54,7 +55,7 @@ const fn conv3(key: &'static str, cin: usize, cout: usize, tap: Option<&'static 
 }
 
 /// `vgg_normalised.pth` keys 0..29 (relu4_1). Key `0` is the 1x1 preprocessing conv
-/// (RGB [0,1] -> BGR [0,255] minus the ImageNet mean).
+/// (RGB `[0, 1]` -> BGR `[0, 255]` minus the ImageNet mean).
 pub const ENCODER: &[Op] = &[
     Op::Conv {
         key: "0",

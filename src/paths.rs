@@ -145,7 +145,7 @@ fn not_found(what: &str, looked: Vec<Candidate>) -> Error {
 }
 
 /// The folder of graphs adain-batch runs when `--models` is not given: the first of
-/// [`homes`]`("onnx")` that holds the fp32 encoder graph.
+/// `homes("onnx")` that holds the fp32 encoder graph.
 pub fn models_dir() -> Result<Found> {
     first(
         "the models folder (encoder.onnx and the other graphs)",
@@ -163,7 +163,7 @@ pub fn home(sub: &str) -> Result<PathBuf> {
     }
 }
 
-/// A file inside the models folder or the weights folder: the first of [`homes`]`(sub)`
+/// A file inside the models folder or the weights folder: the first of `homes(sub)`
 /// holding `name` (the decoder weights, the VGG-19 pack, the unpacked encoder).
 pub fn resource(sub: &str, name: &str) -> Result<Found> {
     let looked = homes(sub)
@@ -283,7 +283,7 @@ fn ort_candidates() -> Vec<Candidate> {
     c
 }
 
-/// `libonnxruntime.so` to load: `ORT_DYLIB_PATH`, else the first of [`ort_candidates`] that
+/// `libonnxruntime.so` to load: `ORT_DYLIB_PATH`, else the first of `ort_candidates()` that
 /// holds one.
 pub fn onnxruntime_dylib() -> Result<Found> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {

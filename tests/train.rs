@@ -12,11 +12,11 @@ use adain::train::bank::{Bank, Keep};
 use adain::train::batches::Batches;
 use adain::train::checkpoint;
 use adain::train::data::{DataConfig, LoaderKind};
-use adain::train::model::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
+use adain::train::layers::{Decoder, Encoder, adain as tch_adain, load_decoder, mean_std};
 use adain::train::profile::Laps;
 use adain::train::schedule::{Position, scheduled_lr};
 use adain::train::{
-    self, AlphaDist, Arithmetic, DeviceChoice, LossRow, Model, Objective, Schedule, Select,
+    self, AlphaDist, Arithmetic, DeviceChoice, LossRow, Network, Objective, Schedule, Select,
     TrainConfig, TrainProgress, eval, learning_rate,
 };
 use common::*;
@@ -67,9 +67,9 @@ fn batch(kind: &str, n: usize, side: u32) -> Tensor {
 
 #[test]
 fn loss_decreases_on_a_fixed_batch() {
-    let mut m = Model::new(&encoder_weights(), Device::Cpu, 0, false, Arithmetic::Fp32).unwrap();
+    let mut m = Network::new(&encoder_weights(), Device::Cpu, 0, false, Arithmetic::Fp32).unwrap();
     let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
-    let total = |m: &Model| {
+    let total = |m: &Network| {
         let l = m.losses(&c, &s, Objective::Adain, false);
         &l.content * 1.0 + l.style_sum() * 10.0
     };
@@ -487,7 +487,7 @@ fn steps_match_plain_pytorch(
     let reference: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(d.join("ref/losses.json")).unwrap()).unwrap();
 
-    let mut m = Model::new(&encoder_weights(), Device::Cpu, 7, false, Arithmetic::Fp32).unwrap();
+    let mut m = Network::new(&encoder_weights(), Device::Cpu, 7, false, Arithmetic::Fp32).unwrap();
     m.start_ema(cfg.ema);
     let mut clipped = 0;
     let names = [
@@ -607,7 +607,7 @@ fn training_steps_match_plain_pytorch() {
         steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5, Knobs::default());
     // A fresh decoder starts at the scale a PyTorch-initialised one does (same distribution,
     // other random numbers): initial losses on the first batch within a factor of 2.
-    let fresh = Model::new(&encoder_weights(), Device::Cpu, 11, false, Arithmetic::Fp32).unwrap();
+    let fresh = Network::new(&encoder_weights(), Device::Cpu, 11, false, Arithmetic::Fp32).unwrap();
     let l0 = tch::no_grad(|| fresh.losses(&batches[0].0, &batches[0].1, Objective::Adain, false));
     let pt: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(d.path().join("ref/pytorch_init.json")).unwrap(),
@@ -658,7 +658,7 @@ fn layer_weights_sampled_alphas_and_the_moving_average_match_plain_pytorch() {
 /// Alpha-sampled steps at alpha 1 are the paper's step: every term equal to the plain path's.
 #[test]
 fn a_sampled_alpha_of_one_gives_the_papers_losses() {
-    let m = Model::new(&encoder_weights(), Device::Cpu, 2, false, Arithmetic::Fp32).unwrap();
+    let m = Network::new(&encoder_weights(), Device::Cpu, 2, false, Arithmetic::Fp32).unwrap();
     let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
     let ones = Tensor::ones([2], (Kind::Float, Device::Cpu));
     let (plain, sampled) = tch::no_grad(|| {
@@ -802,7 +802,7 @@ fn logged_loss_equals_the_saved_checkpoint_on_the_same_batch() {
         &std::fs::read_to_string(checkpoint::dir(&run).join("iter_0000002.json")).unwrap(),
     )
     .unwrap();
-    let mut m = Model::new(&encoder_weights(), Device::Cpu, 3, false, Arithmetic::Fp32).unwrap();
+    let mut m = Network::new(&encoder_weights(), Device::Cpu, 3, false, Arithmetic::Fp32).unwrap();
     checkpoint::load(&mut m, &run, &meta).unwrap();
     let batches = write_batches(&cfg, 3, &d.path().join("b"));
     let l = tch::no_grad(|| m.losses(&batches[2].0, &batches[2].1, Objective::Adain, false));
@@ -846,7 +846,7 @@ fn init_decoder_starts_from_the_given_weights() {
 
 #[test]
 fn a_fresh_decoder_is_initialised_as_pytorch_does() {
-    let m = Model::new(&encoder_weights(), Device::Cpu, 5, false, Arithmetic::Fp32).unwrap();
+    let m = Network::new(&encoder_weights(), Device::Cpu, 5, false, Arithmetic::Fp32).unwrap();
     assert_weights_close(
         &m.decoder_weights(),
         &Weights::random(model::DECODER, 5),
@@ -896,7 +896,7 @@ fn flat_images_train_without_nan_and_bad_steps_are_skipped() {
     );
 
     // An infinite loss: the step is skipped, weights and moments stay as they were.
-    let mut m = Model::new(&encoder_weights(), Device::Cpu, 0, false, Arithmetic::Fp32).unwrap();
+    let mut m = Network::new(&encoder_weights(), Device::Cpu, 0, false, Arithmetic::Fp32).unwrap();
     let before = m.decoder_weights();
     let (c, s) = (batch("content", 1, 64), batch("style", 1, 64));
     let l = m.losses(&c, &s, Objective::Adain, false);
@@ -931,10 +931,10 @@ fn resident_loader_matches_the_thread_loader() {
 fn bf16_losses_are_close_to_fp32() {
     let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
     let l32 = {
-        let m = Model::new(&encoder_weights(), Device::Cpu, 1, false, Arithmetic::Fp32).unwrap();
+        let m = Network::new(&encoder_weights(), Device::Cpu, 1, false, Arithmetic::Fp32).unwrap();
         tch::no_grad(|| m.losses(&c, &s, Objective::Adain, true))
     };
-    let mut m = Model::new(&encoder_weights(), Device::Cpu, 1, false, Arithmetic::Bf16).unwrap();
+    let mut m = Network::new(&encoder_weights(), Device::Cpu, 1, false, Arithmetic::Bf16).unwrap();
     let l16 = m.losses(&c, &s, Objective::Adain, true);
     for (name, a, b) in [
         ("content", &l32.content, &l16.content),
@@ -978,7 +978,7 @@ fn terms(l: &train::Losses) -> [f64; 4] {
 fn the_feature_bank_gives_the_losses_of_encoding_the_same_crops() {
     // The bank's features and style statistics, gathered for a batch, must give the losses the
     // step would compute by encoding that batch's crops, for every objective.
-    let m = Model::new(&encoder_weights(), Device::Cpu, 5, false, Arithmetic::Fp32).unwrap();
+    let m = Network::new(&encoder_weights(), Device::Cpu, 5, false, Arithmetic::Fp32).unwrap();
     let cfg = config(Path::new("unused"), 1);
     for (objective, identity) in [
         (Objective::Adain, false),

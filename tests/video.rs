@@ -347,7 +347,16 @@ fn frame_by_frame_matches_the_photo_path_and_smoothing_cuts_flicker() {
     );
 }
 
-/// Bad videos are error rows naming the file and the reason; the photo beside them is still
+/// The first `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// Bad videos (not a video, no video stream, cut short, an unknown codec, no frames, frames
+/// that change size) are error rows naming the file and the reason; the photo beside them is still
 /// stylized, and the run exits 2.
 #[test]
 fn broken_videos_are_error_rows_and_the_rest_goes_on() {
@@ -383,6 +392,48 @@ fn broken_videos_are_error_rows_and_the_rest_goes_on() {
     ]);
     let bytes = std::fs::read(&remux).unwrap();
     std::fs::write(c.join("cut.mp4"), &bytes[..bytes.len() / 2]).unwrap();
+    // A codec FFmpeg has no decoder for: the sample entry's tag after `stsd` renamed.
+    let mut odd = std::fs::read(&whole).unwrap();
+    let stsd = find(&odd, b"stsd", 0).unwrap();
+    let tag = find(&odd, b"avc1", stsd).unwrap();
+    odd[tag..tag + 4].copy_from_slice(b"qzq1");
+    std::fs::write(c.join("codec.mp4"), odd).unwrap();
+    // Zero frames.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10",
+        "-frames:v",
+        "0",
+        c.join("empty.mp4").to_str().unwrap(),
+    ]);
+    // Frames that change size mid-stream: two H.264 segments of different sizes, joined.
+    let mut parts = Vec::new();
+    for size in ["96x64", "128x64"] {
+        let part = d.path().join(format!("{size}.ts"));
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc=size={size}:rate=12"),
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            part.to_str().unwrap(),
+        ]);
+        parts.push(part.to_str().unwrap().to_string());
+    }
+    ffmpeg(&[
+        "-i",
+        &format!("concat:{}", parts.join("|")),
+        "-c",
+        "copy",
+        c.join("resized.mkv").to_str().unwrap(),
+    ]);
     let out = d.path().join("out");
     let o = stylize(&c, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
@@ -397,6 +448,13 @@ fn broken_videos_are_error_rows_and_the_rest_goes_on() {
     assert!(err("sound.mp4").contains("no video stream"));
     let cut = err("cut.mp4");
     assert!(cut.contains("frame"), "names the frame: {cut}");
+    assert!(err("codec.mp4").contains("unsupported video codec 'qzq1'"));
+    err("empty.mp4");
+    let resized = err("resized.mkv");
+    assert!(
+        resized.contains("change size mid-stream") && resized.contains("frame 13 is 128x64"),
+        "{resized}"
+    );
     assert_eq!(
         files(&out, ".jpg"),
         ["coffee_stylized_starry_night_alpha1.jpg"]

@@ -14,9 +14,11 @@ pub mod manifest;
 pub mod plan;
 pub mod report;
 
+mod gather;
 mod masked;
 mod naive;
 mod outcome;
+mod outdir;
 mod pipeline;
 mod record;
 mod save;
@@ -32,9 +34,11 @@ use crate::error::{Error, Result};
 use crate::imaging::{Encoding, Sizing};
 use crate::onnx::Precision;
 use crate::runtime::{self, Models, RuntimeConfig};
+use gather::{classify_videos, discover, find_masks};
+use outdir::{check_report_path, prepare_out, report_path};
 use plan::{Input, Shard};
 use record::Recorder;
-use report::{ReportWriter, Summary};
+use report::Summary;
 
 /// Contact sheets to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +70,7 @@ pub struct BatchConfig {
     /// Outputs per decoder call; 0 picks by provider (2 on CPU, 16 on CUDA).
     pub batch_size: usize,
     pub overwrite: bool,
-    /// Resume decodes each existing output fully before trusting it (see [`record::finished`]).
+    /// Resume decodes each existing output fully before trusting it (see `record::finished`).
     pub verify: bool,
     pub shard: Option<Shard>,
     pub report: Option<PathBuf>,
@@ -359,71 +363,22 @@ const FP16_ON_CPU: &str = "note: fp16 graphs on the CPU provider run slower than
 fn planned_jobs(inputs: RunContext<'_>) -> Vec<plan::Job> {
     let cfg = inputs.cfg;
     let masked: Vec<bool> = inputs.masks.iter().map(Option::is_some).collect();
-    let all = plan::jobs(
-        inputs.contents,
-        inputs.styles,
-        &cfg.alphas,
-        cfg.mix.is_some(),
-        &masked,
-        &cfg.out,
-        cfg.encoding.extension(),
-    );
-    // A video's outputs are videos.
-    let all = all
-        .into_iter()
-        .map(|mut j| {
-            if inputs.videos[j.content].is_some() {
-                j.output.set_extension("mp4");
-            }
-            j
-        })
-        .collect();
+    let video: Vec<bool> = inputs.videos.iter().map(Option::is_some).collect();
+    let all = plan::Plan {
+        contents: inputs.contents,
+        styles: inputs.styles,
+        alphas: &cfg.alphas,
+        mix: cfg.mix.is_some(),
+        masked: &masked,
+        video: &video,
+        out: &cfg.out,
+        ext: cfg.encoding.extension(),
+    }
+    .jobs();
     match cfg.shard {
         Some(s) => plan::shard(all, s),
         None => all,
     }
-}
-
-/// Which contents are videos: files with a video extension (probed: one that is no video is
-/// an error row, not a photo), and GIFs that probe as more than one frame. Without FFmpeg,
-/// video files get an error row saying how to install it, and GIFs stay pictures.
-#[allow(clippy::type_complexity)]
-fn classify_videos(
-    cfg: &BatchConfig,
-    contents: &[Input],
-) -> (
-    Vec<Option<std::result::Result<crate::video::Probe, String>>>,
-    Option<crate::video::Tools>,
-) {
-    use crate::video;
-    let any = contents
-        .iter()
-        .any(|c| video::has_video_ext(&c.path) || video::is_gif(&c.path));
-    if !any {
-        return (vec![None; contents.len()], None);
-    }
-    let tools = video::Tools::find(cfg.ffmpeg.as_deref());
-    let kinds = contents
-        .iter()
-        .map(|c| {
-            let named_video = video::has_video_ext(&c.path);
-            match (&tools, named_video, video::is_gif(&c.path)) {
-                (Err(e), true, _) => Some(Err(format!("video '{}': {e}", c.path.display()))),
-                (Ok(t), true, _) => Some(match video::probe(t, &c.path) {
-                    Ok(Some(p)) => Ok(p),
-                    Ok(None) => Err(format!(
-                        "video '{}': a still picture, not a video (give it an image extension)",
-                        c.path.display()
-                    )),
-                    Err(e) => Err(e.to_string()),
-                }),
-                // An animated GIF is a video; a still one (or one ffprobe cannot read) a picture.
-                (Ok(t), false, true) => video::probe(t, &c.path).ok().flatten().map(Ok),
-                _ => None,
-            }
-        })
-        .collect();
-    (kinds, tools.ok())
 }
 
 /// The run's figures.
@@ -478,253 +433,6 @@ fn summarise(
         // Set by the caller, which timed the video stage.
         video_s: 0.0,
     }
-}
-
-/// Makes the output folder ready: writable, locked for this run (the returned file holds the
-/// lock), cleared of an interrupted run's temporary files, with the report created.
-fn prepare_out(
-    cfg: &BatchConfig,
-    manifest: &manifest::Manifest,
-    progress: &dyn Progress,
-) -> Result<(lock::RunLock, PathBuf, ReportWriter)> {
-    check_writable(&cfg.out)?;
-    let lock = lock::acquire(&cfg.out, cfg.shard)?;
-    // Under the lock, before the report or any output: a resume with other settings is refused.
-    manifest::check_and_write(&cfg.out, manifest, cfg.overwrite)?;
-    let stale = crate::fsutil::remove_stale_temps(&cfg.out);
-    if stale > 0 {
-        progress.println(&format!(
-            "note: removed {stale} temporary file(s) left in {} by an interrupted run",
-            cfg.out.display()
-        ));
-    }
-    let path = report_path(cfg);
-    let report = ReportWriter::create(&path)?;
-    Ok((lock, path, report))
-}
-
-/// The files a mask for content `name` may be in `dir`: `name` with each image extension
-/// ([`crate::inputs::IMAGE_EXTENSIONS`], lower then upper case), PNG first (a lossless mask
-/// wins over a JPEG of the same name).
-fn mask_candidates<'a>(dir: &'a Path, name: &'a str) -> impl Iterator<Item = PathBuf> + 'a {
-    let png = std::iter::once("png");
-    let others = crate::inputs::IMAGE_EXTENSIONS
-        .iter()
-        .copied()
-        .filter(|e| *e != "png");
-    png.chain(others)
-        .flat_map(|e| [e.to_string(), e.to_ascii_uppercase()])
-        .map(move |e| dir.join(format!("{name}.{e}")))
-}
-
-/// Each content's mask under `--mask`: `DIR/<content name>.png` (the name as outputs spell it),
-/// or the one file given for a single content. Contents without one get unmasked outputs and
-/// one note, or, with `--mask-required`, are planned masked so that each output is an error
-/// row naming the mask looked for.
-fn find_masks(
-    cfg: &BatchConfig,
-    contents: &[Input],
-    styles: &[Input],
-    progress: &dyn Progress,
-) -> Result<Vec<Option<PathBuf>>> {
-    let Some(m) = &cfg.mask else {
-        return Ok(vec![None; contents.len()]);
-    };
-    if styles.len() < 2 {
-        return Err(Error::Invalid(format!(
-            "--mask places two or more styles by region; found {} style image(s)",
-            styles.len()
-        )));
-    }
-    if cfg.mix.is_some() {
-        return Err(Error::Invalid(
-            "--mask and --mix both decide how styles combine; give one".into(),
-        ));
-    }
-    if m.is_file() {
-        if contents.len() != 1 {
-            return Err(Error::Invalid(format!(
-                "--mask {} is one file, for one content; found {} contents (give a folder of <content name>.png masks)",
-                m.display(),
-                contents.len()
-            )));
-        }
-        return Ok(vec![Some(m.clone())]);
-    }
-    if !m.is_dir() {
-        return Err(Error::Invalid(format!(
-            "--mask {}: no such file or folder",
-            m.display()
-        )));
-    }
-    let mut missing = Vec::new();
-    let found: Vec<Option<PathBuf>> = contents
-        .iter()
-        .map(|c| {
-            let hit = mask_candidates(m, &c.name).find(|p| p.is_file());
-            match hit {
-                Some(p) => Some(p),
-                None => {
-                    let want = m.join(format!("{}.png", c.name));
-                    missing.push(want.clone());
-                    cfg.mask_required.then_some(want)
-                }
-            }
-        })
-        .collect();
-    if !missing.is_empty() && !cfg.mask_required {
-        progress.println(&format!(
-            "note: {} content(s) have no mask (e.g. {}): their outputs are unmasked, one per style; --mask-required makes that an error",
-            missing.len(),
-            missing[0].display()
-        ));
-    }
-    Ok(found)
-}
-
-/// Finds the content and style images (never the output folder or files named like outputs),
-/// printing what was passed over; none of either, or a `--mix` of the wrong length, is an error.
-fn discover(cfg: &BatchConfig, progress: &dyn Progress) -> Result<(Vec<Input>, Vec<Input>)> {
-    let out = Some(cfg.out.as_path());
-    let contents = plan::discover_inputs("content", &cfg.content, cfg.recursive, out, true)?;
-    let styles = plan::discover_inputs("style", &cfg.style, cfg.recursive, out, false)?;
-    for (what, f, roots) in [
-        ("content", &contents, &cfg.content),
-        ("style", &styles, &cfg.style),
-    ] {
-        if !f.ignored.is_empty() {
-            progress.println(&format!(
-                "note: ignored {} {what} file(s) without an image extension, e.g. {}",
-                f.ignored.len(),
-                f.ignored[0].display()
-            ));
-        }
-        if !f.outputs_skipped.is_empty() {
-            progress.println(&format!(
-                "note: skipped {} {what} path(s): the output folder, or images named like outputs, e.g. {}",
-                f.outputs_skipped.len(),
-                f.outputs_skipped[0].display()
-            ));
-        }
-        if !f.loops.is_empty() {
-            progress.println(&format!(
-                "note: did not follow {} {what} folder link(s) to a folder already searched (file system loop or repeat), e.g. {}",
-                f.loops.len(),
-                f.loops[0].display()
-            ));
-        }
-        if f.inputs.is_empty() {
-            return Err(Error::Invalid(format!(
-                "no {what} images found in {roots:?}"
-            )));
-        }
-    }
-    if let Some(w) = &cfg.mix
-        && w.len() != styles.inputs.len()
-    {
-        return Err(Error::Invalid(format!(
-            "--mix gives {} weights but {} style images were found",
-            w.len(),
-            styles.inputs.len()
-        )));
-    }
-    Ok((contents.inputs, styles.inputs))
-}
-
-/// OUT/report.csv, or OUT/report-shard-I-of-N.csv, unless --report names it.
-/// Refuses a report path that would overwrite something that is not a report: `--report
-/// photo.jpg` once replaced the photo with CSV, and `--report MODELS/adain_decoder.onnx` the
-/// model (`cp a a` refuses the same way). A report is a `.csv` path that is not an input, not in
-/// the models folder, and, if it exists, empty or already an adain report.
-fn check_report_path(
-    path: &Path,
-    cfg: &BatchConfig,
-    contents: &[Input],
-    styles: &[Input],
-) -> Result<()> {
-    let refuse = |what: String| {
-        Err(Error::Invalid(format!(
-            "--report {}: {what}; refusing to overwrite it with the CSV report",
-            path.display()
-        )))
-    };
-    let csv = path
-        .extension()
-        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
-    if !csv {
-        return refuse("not a .csv path".into());
-    }
-    // A FIFO, device or folder there (through a link too) is never written: opening a FIFO
-    // for writing waits for a reader forever, and a device would be fed the report.
-    if let Ok(m) = std::fs::metadata(path)
-        && !m.is_file()
-    {
-        return refuse(format!("it is {}", crate::fsutil::describe(&m.file_type())));
-    }
-    // A link there is replaced, its target untouched (ReportWriter::create); only a file that
-    // exists can be an input or a model.
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if !m.file_type().is_symlink() => {}
-        _ => return Ok(()),
-    }
-    let Ok(target) = path.canonicalize() else {
-        return Ok(());
-    };
-    for (what, set) in [("content", contents), ("style", styles)] {
-        if let Some(i) = set.iter().find(|i| crate::fsutil::same_file(&i.path, path)) {
-            return refuse(format!("it is the {what} image {}", i.path.display()));
-        }
-    }
-    if cfg
-        .models
-        .canonicalize()
-        .is_ok_and(|m| target.starts_with(m))
-    {
-        return refuse(format!(
-            "it is in the models folder {}",
-            cfg.models.display()
-        ));
-    }
-    if target.is_file() && !report::looks_like_report(&target) {
-        return refuse("it holds something other than an adain report".into());
-    }
-    Ok(())
-}
-
-fn report_path(cfg: &BatchConfig) -> PathBuf {
-    cfg.report.clone().unwrap_or_else(|| match cfg.shard {
-        Some(s) => cfg
-            .out
-            .join(format!("report-shard-{}-of-{}.csv", s.index, s.count)),
-        None => cfg.out.join("report.csv"),
-    })
-}
-
-/// Fails early, naming the folder, when outputs cannot be written there: the folder is made,
-/// and a 512-byte probe (one block: any write fails on a full disk, and it stays under a small
-/// `ulimit -f`) is written and removed, so a full disk stops the run before it
-/// leaves a lock or an empty report behind.
-fn check_writable(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::Invalid(format!(
-            "output folder '{}': cannot create: {e}",
-            dir.display()
-        ))
-    })?;
-    tempfile::Builder::new()
-        .prefix(".adain-write-test-")
-        .tempfile_in(dir)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(&[0u8; 512])?;
-            f.flush()
-        })
-        .map_err(|e| {
-            Error::Invalid(format!(
-                "output folder '{}' is not writable: {e}",
-                dir.display()
-            ))
-        })
 }
 
 #[cfg(test)]

@@ -57,56 +57,74 @@ pub fn alpha_label(a: f32) -> String {
     format!("{a}")
 }
 
-/// Every (content, style, alpha) output in content-major order, so each content's jobs are
-/// contiguous and its features are computed once. A content with `masked[ci]` gets one
-/// masked output per alpha (`<content>_stylized_mask-<style1>-<style2>..._alpha<a>`) instead.
-pub fn jobs(
-    contents: &[Input],
-    styles: &[Input],
-    alphas: &[f32],
-    mix: bool,
-    masked: &[bool],
-    out: &Path,
-    ext: &str,
-) -> Vec<Job> {
-    let mut v = Vec::new();
-    let all_names = || {
-        styles
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join("-")
-    };
-    for (ci, c) in contents.iter().enumerate() {
-        let targets: Vec<(StyleRef, String)> = if masked.get(ci).copied().unwrap_or(false) {
-            vec![(StyleRef::Masked, format!("mask-{}", all_names()))]
-        } else if mix {
-            vec![(StyleRef::Mix, format!("mix-{}", all_names()))]
-        } else {
-            styles
+/// What a run's outputs are made of and where they go; [`Plan::jobs`] names them.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    pub contents: &'a [Input],
+    pub styles: &'a [Input],
+    pub alphas: &'a [f32],
+    /// `--mix`: one blended style per content instead of one output per style.
+    pub mix: bool,
+    /// Per content: styles placed by region (`--mask`); missing entries are unmasked.
+    pub masked: &'a [bool],
+    /// Per content: a video, whose outputs are `.mp4`; missing entries are photos.
+    pub video: &'a [bool],
+    /// The output folder.
+    pub out: &'a Path,
+    /// The photos' output extension (`--format`).
+    pub ext: &'a str,
+}
+
+impl Plan<'_> {
+    /// Every (content, style, alpha) output in content-major order, so each content's jobs are
+    /// contiguous and its features are computed once. A masked content gets one masked output
+    /// per alpha (`<content>_stylized_mask-<style1>-<style2>..._alpha<a>`) instead.
+    pub fn jobs(&self) -> Vec<Job> {
+        let flag = |v: &[bool], i: usize| v.get(i).copied().unwrap_or(false);
+        let all_names = || {
+            self.styles
                 .iter()
-                .enumerate()
-                .map(|(si, s)| (StyleRef::One(si), s.name.clone()))
-                .collect()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join("-")
         };
-        for (style, sname) in targets {
-            for &alpha in alphas {
-                let file = format!(
-                    "{}_stylized_{}_alpha{}.{ext}",
-                    c.name,
-                    sname,
-                    alpha_label(alpha)
-                );
-                v.push(Job {
-                    content: ci,
-                    style,
-                    alpha,
-                    output: out.join(file),
-                });
+        let mut v = Vec::new();
+        for (ci, c) in self.contents.iter().enumerate() {
+            let targets: Vec<(StyleRef, String)> = if flag(self.masked, ci) {
+                vec![(StyleRef::Masked, format!("mask-{}", all_names()))]
+            } else if self.mix {
+                vec![(StyleRef::Mix, format!("mix-{}", all_names()))]
+            } else {
+                self.styles
+                    .iter()
+                    .enumerate()
+                    .map(|(si, s)| (StyleRef::One(si), s.name.clone()))
+                    .collect()
+            };
+            let ext = if flag(self.video, ci) {
+                "mp4"
+            } else {
+                self.ext
+            };
+            for (style, sname) in targets {
+                for &alpha in self.alphas {
+                    let file = format!(
+                        "{}_stylized_{}_alpha{}.{ext}",
+                        c.name,
+                        sname,
+                        alpha_label(alpha)
+                    );
+                    v.push(Job {
+                        content: ci,
+                        style,
+                        alpha,
+                        output: self.out.join(file),
+                    });
+                }
             }
         }
+        v
     }
-    v
 }
 
 /// `I/N` with 0 <= I < N.
@@ -154,7 +172,7 @@ pub fn by_content(jobs: &[Job]) -> BTreeMap<usize, Vec<&Job>> {
     m
 }
 
-/// Parses `0.1,0.5,0.9`; each in [0,1].
+/// Parses `0.1,0.5,0.9`; each in `[0, 1]`.
 pub fn parse_alphas(s: &str) -> std::result::Result<Vec<f32>, String> {
     let mut v = Vec::new();
     for part in s.split(',') {
@@ -230,7 +248,17 @@ mod tests {
                 name: format!("s{i}"),
             })
             .collect();
-        let all = jobs(&c, &s, &[0.1, 0.5], false, &[], Path::new("out"), "jpg");
+        let all = Plan {
+            contents: &c,
+            styles: &s,
+            alphas: &[0.1, 0.5],
+            mix: false,
+            masked: &[],
+            video: &[],
+            out: Path::new("out"),
+            ext: "jpg",
+        }
+        .jobs();
         assert_eq!(all.len(), 42);
         for n in [1, 2, 5, 42, 50] {
             let mut got: Vec<PathBuf> = (0..n)
@@ -246,6 +274,51 @@ mod tests {
             "3/3".parse::<Shard>().is_err()
                 && "1/0".parse::<Shard>().is_err()
                 && "1/2".parse::<Shard>().is_ok()
+        );
+    }
+
+    #[test]
+    fn outputs_are_named_per_content_kind() {
+        let input = |n: &str| Input {
+            path: format!("{n}.x").into(),
+            name: n.into(),
+        };
+        let (c, s) = (
+            [input("photo"), input("clip"), input("fig")],
+            [input("a"), input("b")],
+        );
+        let names = |mix: bool| -> Vec<String> {
+            Plan {
+                contents: &c,
+                styles: &s,
+                alphas: &[1.0],
+                mix,
+                masked: &[false, false, true],
+                video: &[false, true],
+                out: Path::new("o"),
+                ext: "png",
+            }
+            .jobs()
+            .into_iter()
+            .map(|j| j.output.to_string_lossy().into_owned())
+            .collect()
+        };
+        assert_eq!(
+            names(false),
+            [
+                "o/photo_stylized_a_alpha1.png",
+                "o/photo_stylized_b_alpha1.png",
+                "o/clip_stylized_a_alpha1.mp4",
+                "o/clip_stylized_b_alpha1.mp4",
+                "o/fig_stylized_mask-a-b_alpha1.png",
+            ]
+        );
+        assert_eq!(
+            names(true)[..2],
+            [
+                "o/photo_stylized_mix-a-b_alpha1.png",
+                "o/clip_stylized_mix-a-b_alpha1.mp4"
+            ]
         );
     }
 

@@ -1,9 +1,11 @@
-//! The four exported graphs, built from the layer tables in [`crate::model`]:
-//! `encoder` (image -> relu4_1 + its statistics), `adain` (content features + style statistics +
-//! alpha -> t), `decoder` (t -> image) and `stylize` (content + style + alpha -> image, fused).
+//! The exported graphs, built from the layer tables in [`crate::model`]: `encoder` (image ->
+//! relu4_1 + its statistics), `judge` (the quality bench's VGG taps), `adain` (content features +
+//! style statistics + alpha -> t) and `adain_masked` (styles placed by region), `decoder` (t ->
+//! image), `adain_decoder` (AdaIN + decoder, fused) and `stylize` (content + style + alpha ->
+//! image, fused); `crate::onnx` says which files `adain export` writes.
 //! `decoder` keeps the layer table's form (its initializers are `decoder.pth`'s tensors); the
 //! fused graphs that adain-batch runs (`adain_decoder`, `stylize`) compute each upsampling and
-//! the convolution after it in the cheaper sub-pixel form ([`upsample_conv`]).
+//! the convolution after it in the cheaper sub-pixel form (`upsample_conv`).
 
 use onnx_protobuf::ModelProto;
 
@@ -113,7 +115,8 @@ fn layers(
     (x, taps)
 }
 
-/// Nearest 2x upsampling; matches torch's exactly (REFERENCE.md, ONNX notes).
+/// Nearest 2x upsampling, equal to torch's `F.interpolate(scale_factor=2, mode="nearest")`:
+/// output pixel `i` reads input `floor(i / 2)` (asymmetric coordinates, floor rounding).
 fn resize_x2(g: &mut GraphBuilder, x: &str, scales: &mut Option<String>) -> String {
     let scales = scales.get_or_insert_with(|| g.scales_x2()).clone();
     g.node(

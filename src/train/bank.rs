@@ -20,7 +20,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::batches::Batches;
 use super::data::{DataConfig, LoaderKind};
-use super::model::mean_std;
+use super::layers::mean_std;
 use crate::error::{Error, Result};
 
 /// Seeds the bank's crops apart from the run's own batch stream.
@@ -31,7 +31,7 @@ const PICK_SALT: u64 = 0xB4A1_C0DE_0000_0002;
 /// What the frozen encoder gives of one content batch, or of a style batch's statistics: the
 /// inputs of the decoder-side of a step, whether computed now or taken from the bank.
 pub struct Frozen {
-    /// Content pixels `[B,3,H,W]` in [0,1].
+    /// Content pixels `[B,3,H,W]` in `[0, 1]`.
     pub content: Tensor,
     /// relu1_1..relu4_1 of the content when the identity terms are on, else relu4_1 alone (the
     /// last element is always relu4_1).

@@ -16,7 +16,7 @@ use tch::Kind;
 
 use tch::nn::VarStore;
 
-use super::net::Model;
+use super::net::Network;
 use super::optim::Adam;
 use super::validate::ValScores;
 use crate::error::{Error, Result};
@@ -101,7 +101,7 @@ pub fn latest(run: &Path) -> Result<Option<CheckpointMeta>> {
 /// `pointers` (e.g. `latest.json`) at them; the pointers are written last, so a checkpoint exists
 /// only once all of its files do.
 pub fn save(
-    m: &Model,
+    m: &Network,
     run: &Path,
     progress: RunState,
     val: Option<ValScores>,
@@ -137,15 +137,15 @@ pub fn save(
 
 /// Loads a run checkpoint into `m`: the optimizer's weights and moments, and the moving average
 /// when the model keeps one (restarted at the weights when the checkpoint has none).
-pub fn load(m: &mut Model, run: &Path, meta: &CheckpointMeta) -> Result<()> {
+pub fn load(m: &mut Network, run: &Path, meta: &CheckpointMeta) -> Result<()> {
     let d = dir(run);
     let dec = Weights::load(&d.join(&meta.decoder), model::DECODER)?;
     match &meta.train_decoder {
         Some(t) => {
             let train = Weights::load(&d.join(t), model::DECODER)?;
-            super::model::load_decoder(&mut m.vs, &train)?;
+            super::layers::load_decoder(&mut m.vs, &train)?;
         }
-        None => super::model::load_decoder(&mut m.vs, &dec)?,
+        None => super::layers::load_decoder(&mut m.vs, &dec)?,
     }
     if let Some(ema) = &mut m.ema {
         match meta.train_decoder {
@@ -239,7 +239,7 @@ pub fn load_published(
     let st = read_published(dir)?;
     let (dec, moments, _) = published_paths(dir);
     let w = Weights::load(&dec, model::DECODER)?;
-    super::model::load_decoder(vs, &w)?;
+    super::layers::load_decoder(vs, &w)?;
     if st.has_optimizer_state {
         adam.load(&moments, vs.device())?;
     }
@@ -254,7 +254,7 @@ pub fn load_published(
 /// Writes the model's published weights (the moving average when kept), and its moments when
 /// `state.has_optimizer_state`, as the published state in `dir`. Moments left out also remove
 /// an earlier round's file, so no stale moments sit beside a state that disowns them.
-pub fn publish(m: &Model, dir: &Path, state: &Published) -> Result<()> {
+pub fn publish(m: &Network, dir: &Path, state: &Published) -> Result<()> {
     let (dec, moments, st) = published_paths(dir);
     let adam = &m.adam;
     std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;

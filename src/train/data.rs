@@ -39,7 +39,7 @@ pub struct DataConfig {
     pub prefetch: usize,
 }
 
-/// One step's inputs, `[B, 3, crop, crop]` RGB in [0,1], flattened row-major.
+/// One step's inputs, `[B, 3, crop, crop]` RGB in `[0, 1]`, flattened row-major.
 pub struct Batch {
     pub iteration: u64,
     pub content: Vec<f32>,

@@ -47,7 +47,7 @@ impl Ema {
             .iter()
             .cloned()
             .zip(self.avg.iter().map(|a| a.detach()));
-        super::model::named_weights(named)
+        super::layers::named_weights(named)
     }
 
     /// The decay the next update uses.
@@ -92,7 +92,7 @@ impl Ema {
                     path: w.path.clone(),
                     key: n.clone(),
                 })?;
-            *a = super::model::to_tensor(t, device);
+            *a = super::layers::to_tensor(t, device);
         }
         Ok(())
     }

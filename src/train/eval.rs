@@ -9,7 +9,7 @@ use serde::Serialize;
 use tch::{Device, Tensor};
 
 use super::config::{Arithmetic, Objective};
-use super::net::Model;
+use super::net::Network;
 use crate::error::{Error, Result};
 use crate::imaging::{self, Sizing};
 use crate::model::Weights;
@@ -40,7 +40,7 @@ fn load(path: &Path, size: u32, device: Device) -> Result<Tensor> {
             max_pixels: crate::imaging::DEFAULT_MAX_PIXELS,
         },
     )?;
-    Ok(super::model::image_tensor(&img, device))
+    Ok(super::layers::image_tensor(&img, device))
 }
 
 /// Losses of `decoder` on every content x style pair, images centre-cropped to `size`.
@@ -52,8 +52,8 @@ pub fn evaluate(
     size: u32,
     device: Device,
 ) -> Result<Vec<EvalRow>> {
-    let mut model = Model::new(encoder, device, 0, false, Arithmetic::Fp32)?;
-    super::model::load_decoder(&mut model.vs, decoder)?;
+    let mut model = Network::new(encoder, device, 0, false, Arithmetic::Fp32)?;
+    super::layers::load_decoder(&mut model.vs, decoder)?;
     let styles_t: Vec<(String, Tensor)> = styles
         .iter()
         .map(|p| Ok((p.display().to_string(), load(p, size, device)?)))

@@ -4,7 +4,7 @@
 use super::bank::{Bank, Keep};
 use super::batches::Batches;
 use super::config::{Objective, TrainConfig};
-use super::net::Model;
+use super::net::Network;
 use super::progress::TrainProgress;
 use crate::error::Result;
 
@@ -21,7 +21,7 @@ impl Feed {
     /// build ends the run there, with [`crate::error::Error::Interrupted`]).
     pub(super) fn open(
         cfg: &TrainConfig,
-        model: &Model,
+        model: &Network,
         start_it: u64,
         device: tch::Device,
         progress: &dyn TrainProgress,

@@ -6,8 +6,8 @@ use tch::{Kind, Tensor};
 
 use super::bank::Frozen;
 use super::config::{Objective, TrainConfig};
-use super::model::{adain, mean_std};
-use super::net::Model;
+use super::layers::{adain, mean_std};
+use super::net::Network;
 use super::profile::Laps;
 pub use super::terms::{Terms, Weighting};
 
@@ -82,7 +82,7 @@ pub(super) fn style_losses(
     per_layer.try_into().expect("four style layers")
 }
 
-impl Model {
+impl Network {
     /// The losses of `objective` for content `c` and style `s` (`[B,3,H,W]`; `s` unused by
     /// reconstruction), alpha 1, with the identity terms when `identity` is set (always for
     /// reconstruction).
@@ -90,7 +90,7 @@ impl Model {
         self.losses_timed(c, s, objective, identity, None, &mut Laps::off())
     }
 
-    /// [`Model::losses`] at each sample's `alpha` (`[B]`; `None`: the paper's step at 1),
+    /// [`Network::losses`] at each sample's `alpha` (`[B]`; `None`: the paper's step at 1),
     /// charging each stage to `laps`.
     pub fn losses_timed(
         &self,
@@ -105,8 +105,8 @@ impl Model {
         self.losses_from(&frozen, objective, identity, alpha, laps)
     }
 
-    /// The frozen encoder's share of a step (no gradients): what [`Model::losses_from`] needs,
-    /// and what a [`Bank`] holds precomputed.
+    /// The frozen encoder's share of a step (no gradients): what [`Network::losses_from`] needs,
+    /// and what a [`Bank`](crate::train::bank::Bank) holds precomputed.
     pub fn frozen(
         &self,
         c: &Tensor,

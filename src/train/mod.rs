@@ -4,7 +4,7 @@
 //! and `schedule` (its learning rate) -> `run` (the loop), with `resume` (where a run starts),
 //! `validate` (fixed-pair scores), `checkpoint`, `log` and `plot` (what a run writes) and
 //! `publish` (the models folder); `eval` scores decoders, `profile` times a step's stages,
-//! `model` holds the tch layers built from the crate's layer tables; `terms` names the loss terms.
+//! `layers` holds the tch layers built from the crate's layer tables; `terms` names the loss terms.
 
 pub mod bank;
 pub mod batches;
@@ -14,9 +14,9 @@ pub mod data;
 pub mod ema;
 pub mod eval;
 mod feed;
+pub mod layers;
 pub mod log;
 pub mod loss;
-pub mod model;
 pub mod net;
 pub mod optim;
 pub mod plot;
@@ -35,7 +35,7 @@ pub use config::{
 };
 pub use log::{LossRow, read as read_losses};
 pub use loss::Losses;
-pub use net::{Model, load_decoder_file};
+pub use net::{Network, load_decoder_file};
 pub use publish::{
     Chosen, export_outcome, holds_graphs, plot_published, publish_checkpoint, reexport_published,
 };

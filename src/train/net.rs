@@ -9,13 +9,13 @@ use tch::{Device, Kind, Tensor, nn};
 
 use super::config::Arithmetic;
 use super::ema::Ema;
-use super::model::{Decoder, Encoder, adain, channels_last, mean_std};
+use super::layers::{Decoder, Encoder, adain, channels_last, mean_std};
 use super::optim::Adam;
 use crate::error::Result;
 use crate::model::{self, Weights};
 
 /// The networks and optimizer state of a run.
-pub struct Model {
+pub struct Network {
     pub encoder: Encoder,
     pub vs: nn::VarStore,
     pub decoder: Decoder,
@@ -27,7 +27,7 @@ pub struct Model {
     pub(super) cl: bool,
 }
 
-impl Model {
+impl Network {
     /// Encoder from `enc`; decoder initialised as PyTorch's `nn.Conv2d` does
     /// ([`Weights::random`], seeded), so a fresh run starts where the reference port starts.
     pub fn new(
@@ -51,9 +51,9 @@ impl Model {
         }
         let mut vs = nn::VarStore::new(device);
         let decoder = Decoder::new(&vs.root());
-        super::model::load_decoder(&mut vs, &Weights::random(model::DECODER, seed))?;
+        super::layers::load_decoder(&mut vs, &Weights::random(model::DECODER, seed))?;
         let adam = Adam::new(&vs);
-        Ok(Model {
+        Ok(Network {
             encoder,
             vs,
             decoder,
@@ -88,7 +88,7 @@ impl Model {
 
     /// Decoder weights in `decoder.pth` layout.
     pub fn decoder_weights(&self) -> Weights {
-        super::model::decoder_weights(&self.vs)
+        super::layers::decoder_weights(&self.vs)
     }
 
     /// (Re)starts the moving average at the current weights (`decay` 0: none).
@@ -106,7 +106,7 @@ impl Model {
 
     /// Runs `f` with the published weights in the decoder (the moving average swapped in and
     /// back out when kept): validation and samples judge what the run would publish.
-    pub fn with_published<R>(&mut self, f: impl FnOnce(&Model) -> R) -> R {
+    pub fn with_published<R>(&mut self, f: impl FnOnce(&Network) -> R) -> R {
         let Some(mut ema) = self.ema.take() else {
             return f(self);
         };
@@ -130,7 +130,7 @@ impl Model {
         })
     }
 
-    /// [`Model::stylize_alpha`] at alpha 1.
+    /// [`Network::stylize_alpha`] at alpha 1.
     pub fn stylize(&self, content: &Tensor, style: &Tensor) -> Tensor {
         self.stylize_alpha(content, style, 1.0)
     }

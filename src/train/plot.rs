@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use tch::Tensor;
 
 use super::log::LossRow;
-use super::net::Model;
+use super::net::Network;
 use super::validate::Samples;
 use crate::error::{Error, Result};
 
@@ -269,7 +269,7 @@ fn to_rgb(t: &Tensor) -> image::RgbImage {
 }
 
 /// Rows: sample contents; columns: the content, then each sample style's result.
-pub fn sample_grid(model: &Model, samples: &Samples, path: &Path) -> Result<()> {
+pub fn sample_grid(model: &Network, samples: &Samples, path: &Path) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
     }

@@ -34,7 +34,7 @@ pub fn export_outcome(
     std::fs::copy(decoder, &dec_path).map_err(|e| Error::io(&dec_path, e))?;
     let dec = Weights::load(&dec_path, DECODER)?;
     let live = cfg.publish.clone().filter(|d| holds_graphs(d));
-    let dirs: Vec<PathBuf> = std::iter::once(cfg.out.join("onnx"))
+    let dirs: Vec<PathBuf> = std::iter::once(cfg.out.join(crate::paths::MODELS))
         .chain(export_to)
         .chain(live)
         .collect();

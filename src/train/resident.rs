@@ -79,7 +79,7 @@ impl Resident {
         if d.flip { t.flip([2]) } else { t }
     }
 
-    /// The next batch in iteration order, `[B,3,crop,crop]` float in [0,1] on the device.
+    /// The next batch in iteration order, `[B,3,crop,crop]` float in `[0, 1]` on the device.
     pub fn next_batch(&mut self) -> (tch::Tensor, tch::Tensor) {
         let mut rng = iteration_rng(self.cfg.seed, self.next_iter);
         self.next_iter += 1;

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::checkpoint::{self, Published, RunState};
 use super::config::TrainConfig;
 use super::log::{LossRow, read as read_losses};
-use super::net::{Model, load_decoder_file};
+use super::net::{Network, load_decoder_file};
 use super::progress::TrainProgress;
 use crate::error::{Error, Result};
 
@@ -31,7 +31,7 @@ pub(super) struct Start {
 pub(super) fn restore(
     cfg: &TrainConfig,
     resume: bool,
-    model: &mut Model,
+    model: &mut Network,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
     // The moving average exists before a checkpoint is loaded (which fills it), and restarts
@@ -59,7 +59,7 @@ pub(super) fn restore(
 /// A start that is not a resume: the published decoder, given weights or scratch.
 fn restore_fresh(
     cfg: &TrainConfig,
-    model: &mut Model,
+    model: &mut Network,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
     if let Some(dir) = &cfg.continue_from {
@@ -67,7 +67,7 @@ fn restore_fresh(
     }
     if let Some(p) = &cfg.init_decoder {
         let w = load_decoder_file(p)?;
-        super::model::load_decoder(&mut model.vs, &w)?;
+        super::layers::load_decoder(&mut model.vs, &w)?;
         progress.println(&format!("decoder initialised from {}", p.display()));
     }
     Ok(Start {
@@ -96,7 +96,7 @@ fn log_until(path: &Path, it: u64) -> Result<Vec<LossRow>> {
 fn from_checkpoint(
     cfg: &TrainConfig,
     meta: &checkpoint::CheckpointMeta,
-    model: &mut Model,
+    model: &mut Network,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
     checkpoint::load(model, &cfg.out, meta)?;
@@ -125,7 +125,7 @@ fn from_checkpoint(
 fn from_published(
     cfg: &TrainConfig,
     dir: &Path,
-    model: &mut Model,
+    model: &mut Network,
     progress: &dyn TrainProgress,
 ) -> Result<Start> {
     let (st, began) = checkpoint::load_published(&mut model.vs, &mut model.adam, dir)?;

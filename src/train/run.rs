@@ -9,7 +9,7 @@ use super::checkpoint::{self, CheckpointMeta, RunState};
 use super::config::{Select, TrainConfig, resolve_device};
 use super::feed::Feed;
 use super::log::{self as losslog, LogWindow, LossRow};
-use super::net::Model;
+use super::net::Network;
 use super::profile::Laps;
 use super::resume::{Start, restore};
 use super::schedule::{Position, scheduled_lr};
@@ -62,7 +62,7 @@ pub fn train(
 pub(super) struct Run<'a> {
     pub(super) cfg: &'a TrainConfig,
     pub(super) progress: &'a dyn TrainProgress,
-    pub(super) model: Model,
+    pub(super) model: Network,
     feed: Feed,
     samples: Samples,
     pub(super) start: Start,
@@ -103,7 +103,7 @@ impl<'a> Run<'a> {
         }
         std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
         let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
-        let mut model = Model::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
+        let mut model = Network::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
         let mut start = restore(cfg, resume, &mut model, progress)?;
         let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
         crate::fsutil::write_atomic(&cfg.out.join("config.json"), json.as_bytes())?;

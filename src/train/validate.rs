@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::config::{Objective, TrainConfig};
+use super::layers::{adain, image_tensor, mean_std};
 use super::log::LossRow;
 use super::loss::{mse, style_losses};
-use super::model::{adain, image_tensor, mean_std};
-use super::net::Model;
+use super::net::Network;
 use super::terms::Terms;
 use crate::error::Result;
 
@@ -52,7 +52,7 @@ impl TrainConfig {
     }
 }
 
-impl Model {
+impl Network {
     /// Validation scores over every sample content x style pair (see [`ValScores`]).
     pub fn validate(&self, samples: &Samples) -> ValScores {
         tch::no_grad(|| {

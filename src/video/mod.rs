@@ -1,6 +1,6 @@
 //! Video in and out through the `ffmpeg` and `ffprobe` programs: finding them, probing a file
-//! (is it a video, its size, frame rate, frame count and audio), and raw RGB frames streamed
-//! over pipes in both directions, so memory holds a few frames whatever the clip's length.
+//! (is it a video, its size, frame rate, frame count and audio); `frames` streams raw RGB
+//! frames over pipes in both directions, so memory holds a few frames whatever the clip's length.
 //!
 //! Why the programs and not a libav binding: the Rust bindings (ffmpeg-next, rsmpeg) need
 //! libav's headers and a matching major version at build time, so the batch tool would stop
@@ -8,12 +8,14 @@
 //! optional at run time (only videos need them), and their pipes are FFmpeg's stable interface.
 //! [`temporal`] owns the flicker reduction between frames.
 
+mod frames;
 pub mod temporal;
 
-use std::io::{Read, Write};
+pub use frames::{Audio, FrameReader, FrameWriter};
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
@@ -117,7 +119,7 @@ pub fn probe(tools: &Tools, path: &Path) -> Result<Option<Probe>> {
     let gif = is_gif(path);
     let mut cmd = Command::new(&tools.ffprobe);
     cmd.args(["-v", "error", "-of", "json", "-show_entries"])
-        .arg("stream=codec_type,codec_name,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name");
+        .arg("stream=codec_type,codec_name,codec_tag_string,width,height,r_frame_rate,nb_frames,nb_read_packets:format=format_name");
     // A GIF's frames are not in its header: count them (GIFs are small).
     if gif {
         cmd.arg("-count_packets");
@@ -127,13 +129,7 @@ pub fn probe(tools: &Tools, path: &Path) -> Result<Option<Probe>> {
         .arg(path)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| {
-            Error::Invalid(format!(
-                "video '{}': cannot run {}: {e}",
-                path.display(),
-                tools.ffprobe.display()
-            ))
-        })?;
+        .map_err(|e| cannot_run(&tools.ffprobe, path, e))?;
     if !out.status.success() {
         return Err(Error::Invalid(format!(
             "video '{}': not a readable video: {}",
@@ -157,6 +153,15 @@ fn parse_probe(path: &Path, json: &[u8], gif: bool) -> Result<Option<Probe>> {
     };
     if is_still_format(format) {
         return Ok(None);
+    }
+    // ffprobe names no codec when this FFmpeg has no decoder for the stream's tag.
+    let codec = s["codec_name"].as_str().unwrap_or("");
+    if codec.is_empty() || codec == "none" {
+        let tag = s["codec_tag_string"].as_str().unwrap_or("?");
+        return Err(bad(&format!(
+            "unsupported video codec '{}' (this FFmpeg has no decoder for it)",
+            crate::console::escape_controls(tag, false)
+        )));
     }
     let num = |key: &str| -> Option<u64> {
         match &s[key] {
@@ -192,22 +197,20 @@ fn parse_probe(path: &Path, json: &[u8], gif: bool) -> Result<Option<Probe>> {
     }))
 }
 
+/// `program` could not be started for the video at `path`.
+fn cannot_run(program: &Path, path: &Path, e: std::io::Error) -> Error {
+    Error::Invalid(format!(
+        "video '{}': cannot run {}: {e}",
+        path.display(),
+        program.display()
+    ))
+}
+
 /// The last non-empty line of a program's stderr, for an error message.
 fn last_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let line = text.lines().rev().find(|l| !l.trim().is_empty());
     crate::console::escape_controls(line.unwrap_or("(no message)").trim(), false).into_owned()
-}
-
-/// Collects a child's stderr on a thread (a full pipe would stall it), keeping the tail.
-fn drain_stderr(child: &mut Child) -> JoinHandle<Vec<u8>> {
-    let mut err = child.stderr.take().expect("stderr piped");
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = err.read_to_end(&mut all);
-        let keep = all.len().saturating_sub(4096);
-        all.split_off(keep)
-    })
 }
 
 /// The output frame size for a `width` x `height` video under `short_side` (0 keeps it; never
@@ -224,270 +227,6 @@ pub fn output_size(width: u32, height: u32, short_side: u32) -> (u32, u32) {
         (width, height)
     };
     (w & !1, h & !1)
-}
-
-/// Decoded frames of a video, scaled to a fixed size, as packed RGB bytes.
-pub struct FrameReader {
-    child: Child,
-    stdout: ChildStdout,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-    path: PathBuf,
-    pub width: u32,
-    pub height: u32,
-    /// Frames read so far.
-    pub frames: u64,
-}
-
-impl FrameReader {
-    /// Starts decoding `path`'s first video stream at `width` x `height` (every frame scaled
-    /// to it, so a stream whose frames change size still gives frames of one size).
-    pub fn open(tools: &Tools, path: &Path, width: u32, height: u32) -> Result<Self> {
-        let mut child = Command::new(&tools.ffmpeg)
-            .args(["-nostdin", "-v", "error", "-xerror", "-i"])
-            .arg(path)
-            .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-vf"])
-            .arg(format!("scale={width}:{height}:flags=bicubic"))
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error::Invalid(format!(
-                    "video '{}': cannot run {}: {e}",
-                    path.display(),
-                    tools.ffmpeg.display()
-                ))
-            })?;
-        let stderr = Some(drain_stderr(&mut child));
-        let stdout = child.stdout.take().expect("stdout piped");
-        Ok(FrameReader {
-            child,
-            stdout,
-            stderr,
-            path: path.to_path_buf(),
-            width,
-            height,
-            frames: 0,
-        })
-    }
-
-    /// Bytes in one frame.
-    pub fn frame_len(&self) -> usize {
-        self.width as usize * self.height as usize * 3
-    }
-
-    /// Reads the next frame into `buf` ([`FrameReader::frame_len`] bytes): `Ok(false)` at the
-    /// end of a stream that decoded whole; an error naming the frame where decoding failed.
-    pub fn next(&mut self, buf: &mut [u8]) -> Result<bool> {
-        let mut got = 0;
-        while got < buf.len() {
-            match self.stdout.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.failed(&e.to_string())),
-            }
-        }
-        if got == buf.len() {
-            self.frames += 1;
-            return Ok(true);
-        }
-        // The stream ended: whole only if ffmpeg says so.
-        let status = self.child.wait().map_err(|e| self.failed(&e.to_string()))?;
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if !status.success() || got > 0 {
-            return Err(self.failed(&last_line(&stderr)));
-        }
-        Ok(false)
-    }
-
-    fn failed(&self, why: &str) -> Error {
-        Error::Invalid(format!(
-            "video '{}': decoding failed at frame {}: {why}",
-            self.path.display(),
-            self.frames + 1
-        ))
-    }
-}
-
-impl Drop for FrameReader {
-    fn drop(&mut self) {
-        // Stopped early (an error elsewhere, Ctrl-C): ffmpeg is not left running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// How the source's audio reaches the output.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Audio {
-    None,
-    /// Copied as it is (codecs MP4 holds).
-    Copy(PathBuf),
-    /// Re-encoded to AAC (codecs MP4 cannot hold, e.g. Vorbis, PCM).
-    Aac(PathBuf),
-}
-
-impl Audio {
-    /// For a source whose first audio stream has `codec` (if any).
-    pub fn of(source: &Path, codec: Option<&str>) -> Audio {
-        match codec {
-            None => Audio::None,
-            Some("aac" | "mp3" | "ac3" | "eac3" | "alac") => Audio::Copy(source.to_path_buf()),
-            Some(_) => Audio::Aac(source.to_path_buf()),
-        }
-    }
-}
-
-/// An H.264 MP4 being written from packed RGB frames, into a temporary file in the output's
-/// folder that [`FrameWriter::finish`] renames into place: an output is whole or absent.
-pub struct FrameWriter {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-    /// Removed when dropped unless persisted.
-    tmp: Option<tempfile::TempPath>,
-    out: PathBuf,
-    pub frames: u64,
-}
-
-impl FrameWriter {
-    /// Starts writing `out` at `width` x `height` and `rate` frames per second, with `audio`.
-    pub fn create(
-        tools: &Tools,
-        out: &Path,
-        (width, height): (u32, u32),
-        rate: (u32, u32),
-        audio: &Audio,
-    ) -> Result<Self> {
-        let dir = out.parent().unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(&crate::fsutil::tmp_prefix())
-            .suffix(".mp4")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .into_temp_path();
-        let mut cmd = Command::new(&tools.ffmpeg);
-        cmd.args([
-            "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-        ])
-        .arg("-s")
-        .arg(format!("{width}x{height}"))
-        .arg("-r")
-        .arg(format!("{}/{}", rate.0, rate.1))
-        .args(["-i", "pipe:0"]);
-        match audio {
-            Audio::None => {}
-            Audio::Copy(src) | Audio::Aac(src) => {
-                cmd.arg("-i")
-                    .arg(src)
-                    .args(["-map", "0:v:0", "-map", "1:a:0"]);
-                match audio {
-                    Audio::Copy(_) => cmd.args(["-c:a", "copy"]),
-                    _ => cmd.args(["-c:a", "aac", "-b:a", "192k"]),
-                };
-                // The audio ends with the frames (a clip cut short is not padded with sound).
-                cmd.arg("-shortest");
-            }
-        }
-        cmd.args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "medium",
-            "-crf",
-            "18",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-        ])
-        .arg(&*tmp);
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::Invalid(format!("cannot run {}: {e}", tools.ffmpeg.display())))?;
-        let stderr = Some(drain_stderr(&mut child));
-        let stdin = child.stdin.take();
-        Ok(FrameWriter {
-            child,
-            stdin,
-            stderr,
-            tmp: Some(tmp),
-            out: out.to_path_buf(),
-            frames: 0,
-        })
-    }
-
-    /// Appends one packed RGB frame.
-    pub fn write(&mut self, rgb: &[u8]) -> Result<()> {
-        let stdin = self.stdin.as_mut().expect("open until finish");
-        if let Err(e) = stdin.write_all(rgb) {
-            // The encoder died: its message says why better than the broken pipe.
-            let _ = self.child.wait();
-            let why = self
-                .stderr
-                .take()
-                .and_then(|h| h.join().ok())
-                .map(|s| last_line(&s))
-                .unwrap_or_else(|| e.to_string());
-            return Err(Error::Invalid(format!(
-                "'{}': the encoder stopped at frame {}: {why}",
-                self.out.display(),
-                self.frames + 1
-            )));
-        }
-        self.frames += 1;
-        Ok(())
-    }
-
-    /// Ends the stream, waits for the encoder and renames the file into place.
-    pub fn finish(mut self) -> Result<()> {
-        drop(self.stdin.take());
-        let status = self.child.wait().map_err(|e| Error::io(&self.out, e))?;
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if !status.success() {
-            return Err(Error::Invalid(format!(
-                "'{}': the encoder failed: {}",
-                self.out.display(),
-                last_line(&stderr)
-            )));
-        }
-        let tmp = self.tmp.take().expect("kept until finish");
-        // tempfile creates 0600; outputs are ordinary files for the user and their group to read.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644));
-        }
-        tmp.persist(&self.out)
-            .map_err(|e| Error::io(&self.out, e.error))?;
-        Ok(())
-    }
-}
-
-impl Drop for FrameWriter {
-    fn drop(&mut self) {
-        // Not finished (interrupted, or an error): the encoder is stopped and the temporary
-        // file goes with `tmp`.
-        if self.tmp.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Whether `path` starts like an MP4 (an `ftyp` box): what resume trusts as a finished video
@@ -539,5 +278,9 @@ mod tests {
                 .to_string()
                 .contains("x.mp4': no video stream")
         );
+        let unknown = br#"{"streams":[{"codec_type":"video","codec_tag_string":"qzq1","width":64,
+            "height":48,"r_frame_rate":"10/1"}],"format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2"}}"#;
+        let e = parse_probe(p, unknown, false).unwrap_err().to_string();
+        assert!(e.contains("unsupported video codec 'qzq1'"), "{e}");
     }
 }

@@ -17,7 +17,7 @@
 
 use ndarray::{Array2, Array3, ArrayView3, Zip};
 
-/// A change of the blurred input luma (in [0,1] units) at or above this keeps nothing of the
+/// A change of the blurred input luma (in `[0, 1]` units) at or above this keeps nothing of the
 /// previous output: about 13/255, several times the blurred difference of two frames' sensor
 /// noise, well under what moving edges give.
 pub const TAU: f32 = 0.05;
@@ -52,7 +52,7 @@ impl Smoother {
         }
     }
 
-    /// Takes the next input frame (`[3, H, W]` in [0,1]) before its outputs are made.
+    /// Takes the next input frame (`[3, H, W]` in `[0, 1]`) before its outputs are made.
     pub fn next_frame(&mut self, frame: ArrayView3<'_, f32>) {
         if self.strength <= 0.0 {
             return;

@@ -149,7 +149,7 @@ enum Import {
         /// Where the safetensors go. Default: models/ in the checkout, else in the data folder.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
-        /// Also export the four ONNX graphs into this folder (needs --decoder).
+        /// Also export the ONNX graphs into this folder, as `adain export` does (needs --decoder).
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
         /// Replace files named like the outputs that hold something else.

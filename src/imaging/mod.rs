@@ -1,16 +1,23 @@
 //! Images in and out: decode (any format the `image` crate reads, EXIF orientation applied,
 //! alpha composited on white, greyscale/16-bit/CMYK converted to 8-bit-equivalent RGB), resize,
-//! centre crop, colour transfer for `--preserve-color`, atomic save, and labelled contact sheets.
-//! Tensors are planar `[3, H, W]` f32 in [0,1], the layout the graphs take.
+//! centre crop and colour transfer for `--preserve-color`; writing them is `encode`'s, labelled
+//! contact sheets `sheet`'s.
+//! Tensors are planar `[3, H, W]` f32 in `[0, 1]`, the layout the graphs take.
 
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Rgb, Rgb32FImage, RgbImage, imageops};
-use ndarray::{Array3, ArrayView3};
+use image::{DynamicImage, ImageDecoder, ImageReader, Rgb, Rgb32FImage, imageops};
+use ndarray::Array3;
 
 use crate::error::{Error, Result};
 use crate::model::MIN_SIDE;
+
+mod encode;
+mod sheet;
+
+pub use encode::{Encoding, Format, encode_jpeg, to_rgb8};
+pub use sheet::{contact_sheet, draw_text, wrap_label};
 
 /// Default limit for images kept at full size: a 48 MP phone photo fits, and stylizing it with
 /// the default tiling stays under 4 GiB of memory (`bench/memory.sh`: 3.8 GiB at 48 MP).
@@ -41,7 +48,7 @@ impl Default for Sizing {
     }
 }
 
-/// A decoded image as planar RGB in [0,1].
+/// A decoded image as planar RGB in `[0, 1]`.
 #[derive(Debug, Clone)]
 pub struct Image {
     pub data: Array3<f32>, // [3, H, W]
@@ -332,119 +339,6 @@ fn to_planar(img: &Rgb32FImage) -> Array3<f32> {
     a
 }
 
-/// Planar `[3,H,W]` (any range) to 8-bit RGB, clamped to [0,1].
-pub fn to_rgb8(data: ArrayView3<'_, f32>) -> RgbImage {
-    let (_, h, w) = data.dim();
-    RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        let px =
-            |c: usize| (data[[c, y as usize, x as usize]].clamp(0.0, 1.0) * 255.0).round() as u8;
-        Rgb([px(0), px(1), px(2)])
-    })
-}
-
-/// Output encodings (also adain-batch's `--format` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Jpg,
-    Png,
-    /// Lossless WebP (the `image` crate's encoder); `quality` does not apply.
-    Webp,
-}
-
-impl Format {
-    /// The `image` crate's name for the format (its encoders and its signature sniffing).
-    pub fn image_format(self) -> image::ImageFormat {
-        match self {
-            Format::Jpg => image::ImageFormat::Jpeg,
-            Format::Png => image::ImageFormat::Png,
-            Format::Webp => image::ImageFormat::WebP,
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Jpg => "jpg",
-            Format::Png => "png",
-            Format::Webp => "webp",
-        }
-    }
-}
-
-/// How an image file is written: the format with the settings that format has (only JPEG has
-/// a quality). The one owner of output encoding: a new per-output option is a field here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Jpeg {
-        quality: u8,
-    },
-    Png,
-    /// Lossless WebP (the `image` crate's encoder).
-    WebpLossless,
-}
-
-impl Encoding {
-    /// `--format` and `--quality` as the user gave them (`quality` is ignored unless JPEG).
-    pub fn new(format: Format, quality: u8) -> Self {
-        match format {
-            Format::Jpg => Encoding::Jpeg { quality },
-            Format::Png => Encoding::Png,
-            Format::Webp => Encoding::WebpLossless,
-        }
-    }
-
-    pub fn format(self) -> Format {
-        match self {
-            Encoding::Jpeg { .. } => Format::Jpg,
-            Encoding::Png => Format::Png,
-            Encoding::WebpLossless => Format::Webp,
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        self.format().extension()
-    }
-
-    /// Encodes an image in memory.
-    pub fn encode(self, img: &RgbImage) -> Result<Vec<u8>> {
-        let mut buf = Cursor::new(Vec::new());
-        let r = match self {
-            Encoding::Jpeg { quality } => return encode_jpeg(img, quality),
-            Encoding::Png => img.write_to(&mut buf, image::ImageFormat::Png),
-            Encoding::WebpLossless => {
-                img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))
-            }
-        };
-        r.map_err(|e| Error::Invalid(format!("cannot encode image: {e}")))?;
-        Ok(buf.into_inner())
-    }
-
-    /// Encodes and writes `path` atomically.
-    pub fn save(self, path: &Path, img: &RgbImage) -> Result<()> {
-        let bytes = self
-            .encode(img)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        crate::fsutil::write_atomic(path, &bytes)
-    }
-}
-
-/// JPEG through the `jpeg-encoder` crate (SIMD on x86-64 with AVX2, chosen at run time; 4:2:0).
-pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>> {
-    let (w, h) = img.dimensions();
-    let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => {
-            return Err(Error::Invalid(format!(
-                "cannot encode a {w}x{h} image as JPEG (at most 65535 px a side); use --format png"
-            )));
-        }
-    };
-    let mut buf = Vec::with_capacity((w * h / 4) as usize);
-    jpeg_encoder::Encoder::new(&mut buf, quality)
-        .encode(img.as_raw(), w16, h16, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| Error::Invalid(format!("cannot encode image: {e}")))?;
-    Ok(buf)
-}
-
 /// Colour preservation (paper section 7.2, "CORAL"): returns `style` with its RGB mean and
 /// covariance matched to `content`'s, `x' = C_c^{1/2} C_s^{-1/2} (x - mu_s) + mu_c`.
 pub fn match_color(style: &Image, content: &Image) -> Image {
@@ -500,149 +394,6 @@ pub fn match_color(style: &Image, content: &Image) -> Image {
         }
     }
     Image { data: out }
-}
-
-/// A labelled grid: `cells[row][col]`, column headers across the top, row labels on the left.
-/// Cells are scaled to `cell` pixels high (aspect kept) and centred in equal-width columns.
-/// Labels are wrapped, not cut: a row label in lines of at most 24 characters, as many lines as
-/// the cell's height holds; a column header to its column's width, in at most 3 lines. Only a
-/// label longer than that loses its end, marked `...` (`wrap_label`).
-pub fn contact_sheet(
-    cells: &[Vec<RgbImage>],
-    col_labels: &[String],
-    row_labels: &[String],
-    cell: u32,
-) -> RgbImage {
-    const SCALE: u32 = 2; // 8x8 glyphs drawn at 16x16
-    const GLYPH: u32 = 8 * SCALE;
-    const LINE: u32 = GLYPH + 4;
-    const ROW_CHARS: usize = 24;
-    const HEADER_LINES: usize = 3;
-    let pad = 8;
-    let row_lines = ((cell + 4) / LINE).max(1) as usize;
-    let rows: Vec<Vec<String>> = row_labels
-        .iter()
-        .map(|l| wrap_label(l, ROW_CHARS, row_lines))
-        .collect();
-    let label_w = rows
-        .iter()
-        .flatten()
-        .map(|l| l.chars().count() as u32)
-        .max()
-        .unwrap_or(0)
-        * GLYPH
-        + 2 * pad;
-    let resized: Vec<Vec<RgbImage>> = cells
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|im| {
-                    let w = (im.width() as f64 * cell as f64 / im.height() as f64)
-                        .round()
-                        .max(1.0) as u32;
-                    imageops::resize(im, w, cell, imageops::FilterType::Triangle)
-                })
-                .collect()
-        })
-        .collect();
-    let ncols = col_labels
-        .len()
-        .max(resized.iter().map(|r| r.len()).max().unwrap_or(0));
-    let col_w = resized
-        .iter()
-        .flatten()
-        .map(|i| i.width())
-        .max()
-        .unwrap_or(cell)
-        .max(cell / 2);
-    // A header may run into the gap before the next column, not into that column's text.
-    let col_chars = ((col_w + pad - 4) / GLYPH).max(1) as usize;
-    let cols: Vec<Vec<String>> = col_labels
-        .iter()
-        .map(|l| wrap_label(l, col_chars, HEADER_LINES))
-        .collect();
-    // wrap_label gives every header at least one line; no headers still get a line of space.
-    let header_lines = cols.iter().map(Vec::len).max().unwrap_or(1) as u32;
-    let header = header_lines * LINE - 4 + 2 * pad;
-    let width = label_w + ncols as u32 * (col_w + pad) + pad;
-    let height = header + resized.len() as u32 * (cell + pad) + pad;
-    let mut sheet = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
-    let draw_lines = |sheet: &mut RgbImage, lines: &[String], x: u32, y: u32| {
-        for (i, line) in lines.iter().enumerate() {
-            draw_text(sheet, line, x, y + i as u32 * LINE, SCALE);
-        }
-    };
-    for (c, lines) in cols.iter().enumerate() {
-        let x = label_w + c as u32 * (col_w + pad);
-        draw_lines(&mut sheet, lines, x + 2, pad);
-    }
-    for (r, row) in resized.iter().enumerate() {
-        let y = header + r as u32 * (cell + pad);
-        if let Some(lines) = rows.get(r) {
-            let block = lines.len() as u32 * LINE - 4;
-            draw_lines(&mut sheet, lines, pad, y + cell.saturating_sub(block) / 2);
-        }
-        for (c, im) in row.iter().enumerate() {
-            let x = label_w + c as u32 * (col_w + pad) + (col_w - im.width()) / 2;
-            imageops::overlay(&mut sheet, im, x as i64, y as i64);
-        }
-    }
-    sheet
-}
-
-/// `label` in lines of at most `width` characters (broken at spaces, and inside a word only when
-/// the word alone is longer than a line), at most `max_lines` of them; when it needs more, the
-/// last line kept ends in `...`. An empty label is one empty line. Widths under 4 are taken as
-/// 4, so the ellipsis always fits.
-pub fn wrap_label(label: &str, width: usize, max_lines: usize) -> Vec<String> {
-    let width = width.max(4);
-    let opts = textwrap::Options::new(width)
-        .break_words(true)
-        .word_separator(textwrap::WordSeparator::AsciiSpace)
-        .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    let mut lines: Vec<String> = textwrap::wrap(label, opts)
-        .into_iter()
-        .map(|l| l.into_owned())
-        .collect();
-    if lines.is_empty() {
-        lines.push(String::new());
-    }
-    let max_lines = max_lines.max(1);
-    if lines.len() > max_lines {
-        lines.truncate(max_lines);
-        let last = &mut lines[max_lines - 1];
-        *last = last.chars().take(width - 3).collect::<String>() + "...";
-    }
-    lines
-}
-
-/// Draws ASCII text with the public-domain font8x8 glyphs, in black.
-pub fn draw_text(img: &mut RgbImage, text: &str, x0: u32, y0: u32, scale: u32) {
-    use font8x8::UnicodeFonts;
-    for (i, ch) in text.chars().enumerate() {
-        let Some(glyph) = font8x8::BASIC_FONTS
-            .get(ch)
-            .or_else(|| font8x8::BASIC_FONTS.get('?'))
-        else {
-            continue;
-        };
-        for (gy, row) in glyph.iter().enumerate() {
-            for gx in 0..8 {
-                if row & (1 << gx) == 0 {
-                    continue;
-                }
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        let x = x0 + (i as u32 * 8 + gx) * scale + dx;
-                        let y = y0 + gy as u32 * scale + dy;
-                        if x < img.width() && y < img.height() {
-                            img.put_pixel(x, y, Rgb([0, 0, 0]));
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -704,70 +455,6 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("over the limit"), "{e}");
-    }
-
-    #[test]
-    fn labels_wrap_at_spaces_and_break_only_overlong_words() {
-        assert_eq!(
-            wrap_label("chelsea x great_wave", 24, 8),
-            ["chelsea x great_wave"]
-        );
-        assert_eq!(
-            wrap_label("grace_hopper x composition_viii", 24, 8),
-            ["grace_hopper x", "composition_viii"]
-        );
-        assert_eq!(
-            wrap_label("abcdefghijabcdefghijabcdefghij", 12, 8),
-            ["abcdefghijab", "cdefghijabcd", "efghij"]
-        );
-        assert_eq!(wrap_label("", 24, 8), [""]);
-        // Nothing but spaces at the breaks is lost while the lines suffice.
-        let name = "mix-great_wave-starry_night x a_very_long_content_file_name_2024";
-        let lines = wrap_label(name, 10, 20);
-        assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
-        assert_eq!(lines.concat().replace(' ', ""), name.replace(' ', ""));
-    }
-
-    #[test]
-    fn labels_beyond_the_lines_allowed_end_in_an_ellipsis() {
-        let lines = wrap_label("alpha beta gamma delta epsilon", 6, 2);
-        assert_eq!(lines, ["alpha", "bet..."]);
-        // Widths under 4 are taken as 4, so the ellipsis always fits.
-        assert_eq!(wrap_label("alpha 0.1", 1, 1), ["a..."]);
-    }
-
-    #[test]
-    fn contact_sheet_draws_a_long_row_label_on_more_lines_not_wider() {
-        let cell = RgbImage::from_pixel(64, 64, Rgb([255, 255, 255]));
-        let sheet = |label: &str| {
-            contact_sheet(
-                &[vec![cell.clone()]],
-                &["c".to_string()],
-                &[label.to_string()],
-                64,
-            )
-        };
-        // Rows of the label column (x < the first column) that hold ink.
-        let inked_rows = |im: &RgbImage, label_w: u32| {
-            (0..im.height())
-                .filter(|&y| (0..label_w).any(|x| im.get_pixel(x, y).0 == [0, 0, 0]))
-                .count()
-        };
-        let short = sheet("aaaa_bbbb x cccc_dddd"); // 21 characters: one line
-        let long = sheet("aaaa_bbbb x cccc_dddd x eeee_ffff"); // 33: 23 + 9
-        // width = label column (longest line x 16 px + 2 x 8 pad) + one column (64 + 8) + 8.
-        assert_eq!(short.width(), 21 * 16 + 16 + 72 + 8);
-        assert_eq!(long.width(), 23 * 16 + 16 + 72 + 8, "wrapped, not widened");
-        // One line of 16 px glyphs inks at most 16 pixel rows; two lines ink more.
-        let (s, l) = (
-            inked_rows(&short, 21 * 16 + 16),
-            inked_rows(&long, 23 * 16 + 16),
-        );
-        assert!(s > 0 && s <= 16, "short label: {s} inked rows");
-        assert!(
-            l > 16,
-            "the long label's second line is drawn: {l} inked rows"
-        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Encoder {
         }
     }
 
-    /// relu1_1, relu2_1, relu3_1, relu4_1 of `x` (`[N,3,H,W]` RGB in [0,1]).
+    /// relu1_1, relu2_1, relu3_1, relu4_1 of `x` (`[N,3,H,W]` RGB in `[0, 1]`).
     pub fn taps(&self, x: &Tensor) -> Vec<Tensor> {
         let mut out = Vec::with_capacity(4);
         let mut x = x.shallow_clone();
