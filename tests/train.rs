@@ -107,7 +107,7 @@ fn resume_reproduces_an_uninterrupted_run_and_checkpoints_load() {
     for (x, y) in ra.iter().zip(&rb) {
         assert_eq!(x.iteration, y.iteration);
         assert_eq!(x.lr, y.lr);
-        for (u, v) in [(x.content, y.content), (x.style, y.style)] {
+        for (u, v) in [(x.term("content"), y.term("content")), (x.style, y.style)] {
             assert!(
                 (u - v).abs() <= 1e-4 * u.abs().max(1.0),
                 "iteration {}: {u} vs {v}",
@@ -165,9 +165,9 @@ fn a_run_with_the_round_3_knobs_resumes_as_an_uninterrupted_one() {
     for (x, y) in ra.iter().zip(&rb) {
         assert_eq!((x.iteration, x.lr), (y.iteration, y.lr));
         for (u, v) in [
-            (x.content, y.content),
+            (x.term("content"), y.term("content")),
             (x.style, y.style),
-            (x.alpha_pixel, y.alpha_pixel),
+            (x.term("alpha_pixel"), y.term("alpha_pixel")),
         ] {
             assert!(
                 (u - v).abs() <= 1e-4 * u.abs().max(1.0),
@@ -177,7 +177,7 @@ fn a_run_with_the_round_3_knobs_resumes_as_an_uninterrupted_one() {
         }
     }
     assert!(
-        ra.iter().any(|r| r.alpha_pixel > 0.0),
+        ra.iter().any(|r| r.term("alpha_pixel") > 0.0),
         "some sample trained below alpha 1"
     );
     assert!(
@@ -809,12 +809,13 @@ fn logged_loss_equals_the_saved_checkpoint_on_the_same_batch() {
     let (c, s) = (l.content.double_value(&[]), l.style_sum().double_value(&[]));
     eprintln!(
         "row 3: {} / {}; checkpoint 2 on batch 2: {c} / {s}",
-        rows[2].content, rows[2].style
+        rows[2].term("content"),
+        rows[2].style
     );
     assert!(
-        (rows[2].content - c).abs() <= 1e-5 * c,
+        (rows[2].term("content") - c).abs() <= 1e-5 * c,
         "content {} vs {c}",
-        rows[2].content
+        rows[2].term("content")
     );
     assert!(
         (rows[2].style - s).abs() <= 1e-5 * s,
@@ -1093,7 +1094,10 @@ fn a_run_on_the_feature_bank_resumes_as_an_uninterrupted_one() {
     assert_weights_close(&wa, &wb, 1e-5);
     let rows = train::read_losses(&a.join("losses.csv")).unwrap();
     assert_eq!(rows.len(), 4);
-    assert!(rows.iter().all(|r| r.identity_pixel > 0.0 && r.style > 0.0));
+    assert!(
+        rows.iter()
+            .all(|r| r.term("identity_pixel") > 0.0 && r.style > 0.0)
+    );
 }
 
 /// (from, to) iterations of each round in a published state.
@@ -1216,7 +1220,7 @@ fn a_run_split_through_the_published_state_matches_an_uninterrupted_one() {
     );
     for (x, y) in ra.iter().zip(&rb) {
         assert_eq!(x.lr, y.lr, "iteration {}", x.iteration);
-        for (u, v) in [(x.content, y.content), (x.style, y.style)] {
+        for (u, v) in [(x.term("content"), y.term("content")), (x.style, y.style)] {
             assert!(
                 (u - v).abs() <= 1e-5 * u.abs(),
                 "iteration {}: {u} vs {v}",

@@ -268,9 +268,15 @@ impl TrainProgress for Bar {
     fn step(&self, iteration: u64, row: Option<&LossRow>) {
         self.0.set_position(iteration);
         if let Some(r) = row {
+            let terms: String = r
+                .summary()
+                .into_iter()
+                .filter(|(n, v)| *v > 0.0 && (*n == "content" || *n == "style"))
+                .map(|(n, v)| format!("{n} {v:.3} "))
+                .collect();
             self.0.set_message(format!(
-                "content {:.3} style {:.3} total {:.3}, {:.1} img/s",
-                r.content, r.style, r.total, r.images_per_s
+                "{terms}total {:.3}, {:.1} img/s",
+                r.total, r.images_per_s
             ));
         }
     }
@@ -414,13 +420,16 @@ fn publish_from(
 /// The end of a run on stderr: the last log row, the chosen decoder and its validation.
 fn report(out: &TrainOutcome) {
     if let Some(r) = out.rows.last() {
+        // Every term the run computed, by name: a new term shows here without a line of its own.
+        let terms: String = r
+            .summary()
+            .into_iter()
+            .filter(|(_, v)| *v > 0.0)
+            .map(|(n, v)| format!("{} {v:.4}, ", n.replace('_', " ")))
+            .collect();
         say!(
-            "iteration {}: content {:.4}, style {:.4}, identity pixel {:.4} feature {:.4}, total {:.4}, grad norm {:.3}, {:.2} images/s",
+            "iteration {}: {terms}total {:.4}, grad norm {:.3}, {:.2} images/s",
             r.iteration,
-            r.content,
-            r.style,
-            r.identity_pixel,
-            r.identity_feature,
             r.total,
             r.grad_norm,
             r.images_per_s

@@ -1,6 +1,7 @@
 //! The loss log: one `losses.csv` row per `--log-every` iterations (means over the window), with
 //! the gradient norm, skipped steps and, on validation iterations, the validation scores. The
-//! header comes from [`LossRow`]'s field names (serde), so the struct is its only owner.
+//! header comes from [`LossRow`]'s field names (serde) with the loss terms' columns, named by
+//! [`terms::NAMES`], spliced in after `epoch`: the struct and the term list are its only owners.
 //!
 //! Step values are summed on the device and read back once per row, so logging costs one host
 //! synchronisation per row, not one per step.
@@ -12,7 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use super::terms::{Terms, Weighting};
+use super::terms::{self, Terms, Weighting};
 use crate::error::{Error, Result};
 
 /// One line of `losses.csv`. Validation columns are empty on rows without a validation pass.
@@ -20,28 +21,14 @@ use crate::error::{Error, Result};
 pub struct LossRow {
     pub iteration: u64,
     pub epoch: f64,
-    pub content: f64,
-    /// The style terms summed over layers (unweighted).
+    /// Each term's mean over the window, unweighted, by name: the columns after `epoch`, one per
+    /// [`terms::NAMES`] entry, read and written by [`read`] and [`row_bytes`] (not by serde, so a
+    /// new term needs no line here). `None` where an older log has no such column (the style
+    /// layers were not always kept; the identity and alpha terms came later).
+    #[serde(skip)]
+    pub terms: Terms<Option<f64>>,
+    /// The style terms summed over layers (unweighted); in every log, old ones included.
     pub style: f64,
-    /// Identity pixel term (unweighted), 0 when it is not computed.
-    #[serde(default)]
-    pub identity_pixel: f64,
-    /// Identity feature term (unweighted), 0 when it is not computed.
-    #[serde(default)]
-    pub identity_feature: f64,
-    /// Alpha-sampled training's (1 - alpha)-weighted pixel term (unweighted), 0 at alpha 1.
-    #[serde(default)]
-    pub alpha_pixel: f64,
-    /// The style term of each layer, relu1_1..relu4_1 (unweighted; they sum to `style`). Empty
-    /// in logs from before they were kept.
-    #[serde(default)]
-    pub style_relu1_1: Option<f64>,
-    #[serde(default)]
-    pub style_relu2_1: Option<f64>,
-    #[serde(default)]
-    pub style_relu3_1: Option<f64>,
-    #[serde(default)]
-    pub style_relu4_1: Option<f64>,
     /// The weighted sum the steps minimised (means over the window).
     pub total: f64,
     pub lr: f64,
@@ -66,6 +53,33 @@ pub struct LossRow {
     /// Luma SSIM of the reconstruction (alpha 0) against the content.
     #[serde(default)]
     pub val_ssim_alpha0: Option<f64>,
+}
+
+impl LossRow {
+    /// The row as people read it (progress line, end report, plot): content, the style terms
+    /// summed over layers as `style`, then every other term, each with its [`terms::NAMES`]
+    /// name. A term an older log lacks reads 0, as one the run did not compute.
+    pub fn summary(&self) -> Vec<(&'static str, f64)> {
+        let mut out: Vec<(&'static str, f64)> = Vec::with_capacity(Terms::<f64>::LEN);
+        for (name, v) in self.terms.named() {
+            if terms::is_style_layer(name) {
+                if !out.iter().any(|(n, _)| *n == "style") {
+                    out.push(("style", self.style));
+                }
+                continue;
+            }
+            out.push((name, v.unwrap_or(0.0)));
+        }
+        out
+    }
+
+    /// One term of [`LossRow::summary`] by name (0 when the row has no such term).
+    pub fn term(&self, name: &str) -> f64 {
+        self.summary()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |(_, v)| v)
+    }
 }
 
 /// Step values summed on the device since the last row.
@@ -148,19 +162,11 @@ impl LogWindow {
             .collect();
         let grad_norm = means.pop().expect("the gradient norm");
         let t = Terms::from_vec(means).expect("one mean per term");
-        let [s1, s2, s3, s4] = t.style;
         let row = LossRow {
             iteration,
             epoch,
-            content: t.content,
+            terms: t.map(Some),
             style: t.style_sum(),
-            identity_pixel: t.identity_pixel,
-            identity_feature: t.identity_feature,
-            alpha_pixel: t.alpha_pixel,
-            style_relu1_1: Some(s1),
-            style_relu2_1: Some(s2),
-            style_relu3_1: Some(s3),
-            style_relu4_1: Some(s4),
             total: w.total(t),
             lr,
             grad_norm,
@@ -180,35 +186,83 @@ impl Default for LogWindow {
     }
 }
 
-/// The CSV header line, derived from [`LossRow`]'s fields.
-fn header() -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.serialize(LossRow::default()).expect("a row serialises");
-    let bytes = w.into_inner().expect("in-memory writer");
-    let end = bytes.iter().position(|&b| b == b'\n').expect("header line");
-    bytes[..=end].to_vec()
-}
+/// The term columns go right after `iteration` and `epoch`, where people look first.
+const TERMS_AT: usize = 2;
 
-fn row_bytes(r: &LossRow) -> Result<Vec<u8>> {
+/// `r` serialised by serde (its derived columns, the terms skipped) as one CSV record, with the
+/// header record when `header`.
+fn serde_records(r: &LossRow, header: bool) -> Result<Vec<csv::StringRecord>> {
+    let bad = |e: &dyn std::fmt::Display| Error::Invalid(format!("loss log row: {e}"));
     let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
+        .has_headers(header)
         .from_writer(Vec::new());
-    w.serialize(r).map_err(|e| Error::Invalid(e.to_string()))?;
-    w.into_inner().map_err(|e| Error::Invalid(e.to_string()))
+    w.serialize(r).map_err(|e| bad(&e))?;
+    let bytes = w.into_inner().map_err(|e| bad(&e))?;
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice())
+        .records()
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(&e))
 }
 
-/// Reads `losses.csv` (older logs without the newer columns read with those empty).
+/// `fields` with `terms` inserted at [`TERMS_AT`], as one CSV line.
+fn spliced(fields: &csv::StringRecord, terms: impl IntoIterator<Item = String>) -> Result<Vec<u8>> {
+    let head = fields.iter().take(TERMS_AT).map(str::to_string);
+    let tail = fields.iter().skip(TERMS_AT).map(str::to_string);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(head.chain(terms).chain(tail))
+        .map_err(|e| Error::Invalid(format!("loss log row: {e}")))?;
+    w.into_inner()
+        .map_err(|e| Error::Invalid(format!("loss log row: {e}")))
+}
+
+/// The CSV header line: [`LossRow`]'s fields with the term names.
+fn header() -> Result<Vec<u8>> {
+    let records = serde_records(&LossRow::default(), true)?;
+    spliced(&records[0], terms::NAMES.map(str::to_string))
+}
+
+/// One row's CSV line, in [`header`]'s columns (an empty field for a term without a value).
+fn row_bytes(r: &LossRow) -> Result<Vec<u8>> {
+    let records = serde_records(r, false)?;
+    let values = r.terms.into_vec().into_iter().map(|v| match v {
+        Some(x) => x.to_string(),
+        None => String::new(),
+    });
+    spliced(&records[0], values)
+}
+
+/// Reads `losses.csv`. Columns are found by name, so older logs (other orders, columns missing)
+/// read too, with their missing terms `None`.
 pub fn read(path: &Path) -> Result<Vec<LossRow>> {
-    let mut r = csv::Reader::from_path(path)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    r.deserialize()
-        .map(|x| x.map_err(|e| Error::Invalid(format!("{}: {e}", path.display()))))
-        .collect()
+    let bad = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
+    let headers = r.headers().map_err(|e| bad(&e))?.clone();
+    let columns = terms::NAMES.map(|n| headers.iter().position(|h| h == n));
+    let mut rows = Vec::new();
+    for (line, record) in r.records().enumerate() {
+        let record = record.map_err(|e| bad(&e))?;
+        let mut row: LossRow = record.deserialize(Some(&headers)).map_err(|e| bad(&e))?;
+        let mut values = Vec::with_capacity(columns.len());
+        for (name, column) in terms::NAMES.iter().zip(columns) {
+            let text = column.and_then(|i| record.get(i)).unwrap_or("");
+            values.push(match text.is_empty() {
+                true => None,
+                false => Some(text.parse::<f64>().map_err(|e| {
+                    bad(&format!("row {}: column '{name}': '{text}': {e}", line + 2))
+                })?),
+            });
+        }
+        row.terms = Terms::from_vec(values).expect("one value per term name");
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Rewrites `losses.csv` with `rows` (atomically).
 pub fn write(path: &Path, rows: &[LossRow]) -> Result<()> {
-    let mut bytes = header();
+    let mut bytes = header()?;
     for r in rows {
         bytes.extend(row_bytes(r)?);
     }
@@ -221,4 +275,96 @@ pub fn append(log: &mut std::fs::File, path: &Path, r: &LossRow) -> Result<()> {
     log.write_all(&line)
         .and_then(|_| log.flush())
         .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(iteration: u64) -> LossRow {
+        let t = Terms {
+            content: 2.5,
+            style: [0.1, 0.2, 0.3, 0.4],
+            identity_pixel: 0.01,
+            identity_feature: 7.0,
+            alpha_pixel: 0.0,
+        };
+        LossRow {
+            iteration,
+            epoch: 0.5,
+            terms: t.map(Some),
+            style: t.style_sum(),
+            total: 42.0,
+            lr: 1e-4,
+            images_per_s: 4.0,
+            val_ssim: Some(0.6),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_with_the_terms_named_after_epoch() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("losses.csv");
+        let rows = vec![row(10), row(20)];
+        write(&p, &rows).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        assert_eq!(&head[..2], ["iteration", "epoch"]);
+        assert_eq!(head[2..2 + terms::NAMES.len()], terms::NAMES);
+        assert!(head.contains(&"total") && head.contains(&"val_ssim_alpha0"));
+        assert_eq!(read(&p).unwrap(), rows);
+        let s = rows[0].summary();
+        let names: Vec<&str> = s.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "content",
+                "style",
+                "identity_pixel",
+                "identity_feature",
+                "alpha_pixel"
+            ]
+        );
+        assert_eq!(rows[0].term("style"), rows[0].style);
+        assert_eq!(rows[0].term("identity_feature"), 7.0);
+    }
+
+    #[test]
+    fn an_older_log_reads_by_column_name_with_missing_terms_empty() {
+        // The column set of the first rounds: no identity, alpha or per-layer style columns,
+        // and `content` after `style`.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("losses.csv");
+        std::fs::write(
+            &p,
+            "iteration,epoch,style,content,total,lr,images_per_s,elapsed_s\n\
+             100,1.5,20.5,4.25,209.25,0.0001,71.1,11.2\n",
+        )
+        .unwrap();
+        let r = &read(&p).unwrap()[0];
+        assert_eq!((r.iteration, r.style, r.total), (100, 20.5, 209.25));
+        assert_eq!(r.terms.content, Some(4.25));
+        assert_eq!(r.terms.style, [None; 4]);
+        assert_eq!(r.terms.identity_pixel, None);
+        assert_eq!(r.term("identity_pixel"), 0.0);
+        assert_eq!(r.term("content"), 4.25);
+    }
+
+    #[test]
+    fn a_term_that_is_not_a_number_names_the_file_row_and_column() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("losses.csv");
+        std::fs::write(
+            &p,
+            "iteration,epoch,content,style,total,lr,images_per_s,elapsed_s\n\
+             100,1.5,oops,20.5,209.25,0.0001,71.1,11.2\n",
+        )
+        .unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("losses.csv") && e.contains("row 2") && e.contains("'content'"),
+            "{e}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! What people look at during training: the loss-curve PNG (content, style and total, as in
-//! the course report's figures) and sample grids of fixed validation pairs.
+//! What people look at during training: the loss-curve PNG (the total and each term of the
+//! log's summary, as in the course report's figures) and sample grids of fixed validation pairs.
 
 use std::path::Path;
 
@@ -124,33 +124,57 @@ fn draw_legend<'a, 'b: 'a, Y: Ranged>(
         .map_err(|e| perr(path, e))
 }
 
-/// The training losses against iteration, log scale.
-/// One loss curve: its legend name, colour and column.
-type Series = (&'static str, RGBColor, fn(&LossRow) -> f64);
+/// One loss curve: its legend name, colour, and each row's value (aligned with the rows).
+struct Series {
+    name: String,
+    color: RGBColor,
+    values: Vec<f64>,
+}
 
-/// The terms the run computed (reconstruction has no content or style term).
+/// Colours of the term curves, in [`LossRow::summary`]'s order; `total` is black.
+const PALETTE: [RGBColor; 7] = [
+    BLUE,
+    RED,
+    GREEN,
+    MAGENTA,
+    CYAN,
+    RGBColor(230, 140, 0),
+    RGBColor(120, 80, 40),
+];
+
+/// The total, then each term of [`LossRow::summary`] the run computed (reconstruction has no
+/// content or style term): one curve per term, whatever terms there are.
 fn loss_series(rows: &[LossRow]) -> Vec<Series> {
-    let all: [Series; 6] = [
-        ("content", BLUE, |r| r.content),
-        ("style (unweighted)", RED, |r| r.style),
-        ("total", BLACK, |r| r.total),
-        ("identity pixel (unweighted)", GREEN, |r| r.identity_pixel),
-        ("identity feature (unweighted)", MAGENTA, |r| {
-            r.identity_feature
-        }),
-        ("alpha pixel (unweighted)", CYAN, |r| r.alpha_pixel),
-    ];
+    let table: Vec<Vec<(&'static str, f64)>> = rows.iter().map(LossRow::summary).collect();
+    let mut all = vec![Series {
+        name: "total".into(),
+        color: BLACK,
+        values: rows.iter().map(|r| r.total).collect(),
+    }];
+    let names = table.first().map(|t| t.len()).unwrap_or(0);
+    for i in 0..names {
+        let name = table[0][i].0;
+        let label = match name {
+            "content" => "content".to_string(),
+            _ => format!("{} (unweighted)", name.replace('_', " ")),
+        };
+        all.push(Series {
+            name: label,
+            color: PALETTE[i % PALETTE.len()],
+            values: table.iter().map(|t| t[i].1).collect(),
+        });
+    }
     all.into_iter()
-        .filter(|s| rows.iter().any(|r| (s.2)(r) > 0.0))
+        .filter(|s| s.values.iter().any(|v| *v > 0.0))
         .collect()
 }
 
 /// The log-scale y range over `series`' positive finite values, with room below the lowest
 /// curve for the round labels.
-fn loss_range(rows: &[LossRow], series: &[Series]) -> (f64, f64) {
-    let vals = rows
+fn loss_range(series: &[Series]) -> (f64, f64) {
+    let vals = series
         .iter()
-        .flat_map(|r| series.iter().map(|s| (s.2)(r)).collect::<Vec<_>>())
+        .flat_map(|s| s.values.iter().copied())
         .filter(|v| *v > 0.0 && v.is_finite());
     let (lo, hi) = vals.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo <= hi {
@@ -168,7 +192,7 @@ fn draw_losses(
     path: &Path,
 ) -> Result<()> {
     let series = loss_series(rows);
-    let (lo, hi) = loss_range(rows, &series);
+    let (lo, hi) = loss_range(&series);
     let mut chart = ChartBuilder::on(area)
         .caption("AdaIN decoder training loss", ("sans-serif", 28))
         .margin(15)
@@ -186,19 +210,34 @@ fn draw_losses(
         .map_err(|e| perr(path, e))?;
     // Labels at the bottom (text hangs below its point): the legend holds the top right.
     draw_round_marks(&mut chart, round_starts, (lo, hi, lo * 1.6), path)?;
-    for (name, color, f) in series {
-        chart
-            .draw_series(LineSeries::new(
-                rows.iter()
-                    .filter(|r| f(r).is_finite())
-                    .map(|r| (r.iteration as f64, f(r).max(lo))),
-                color.stroke_width(2),
-            ))
-            .map_err(|e| perr(path, e))?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
+    for Series {
+        name,
+        color,
+        values,
+    } in series
+    {
+        // A term is 0 (or NaN) where the run did not compute it (a reconstruction phase, a
+        // round before the term existed): a gap in its curve, not a drop to the axis.
+        let points: Vec<Option<(f64, f64)>> = rows
+            .iter()
+            .zip(values)
+            .map(|(r, v)| (v > 0.0 && v.is_finite()).then_some((r.iteration as f64, v)))
+            .collect();
+        let runs: Vec<Vec<(f64, f64)>> = points
+            .split(Option::is_none)
+            .filter(|run| !run.is_empty())
+            .map(|run| run.iter().flatten().copied().collect())
+            .collect();
+        for (i, run) in runs.into_iter().enumerate() {
+            let drawn = chart
+                .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                .map_err(|e| perr(path, e))?;
+            if i == 0 {
+                drawn.label(name.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+            }
+        }
     }
     draw_legend(&mut chart, 18, path)
 }
@@ -286,4 +325,34 @@ pub fn sample_grid(model: &Network, samples: &Samples, path: &Path) -> Result<()
     let rows: Vec<String> = samples.content.iter().map(|(n, _)| n.clone()).collect();
     let sheet = crate::imaging::contact_sheet(&cells, &cols, &rows, 192);
     crate::imaging::Encoding::Png.save(path, &sheet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The published decoder's log (an older column set: no per-layer style, no alpha term)
+    /// reads and draws: one curve per term it has, the validation panel beside them.
+    #[test]
+    fn the_published_log_draws_a_curve_per_term_it_has() {
+        let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/training/losses.csv");
+        let rows = super::super::log::read(&log).unwrap();
+        assert!(rows.len() > 100);
+        let names: Vec<String> = loss_series(&rows).into_iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "total",
+                "content",
+                "style (unweighted)",
+                "identity pixel (unweighted)",
+                "identity feature (unweighted)"
+            ]
+        );
+        let d = tempfile::tempdir().unwrap();
+        let png = d.path().join("losses.png");
+        loss_curves(&rows, &[10_000], &png).unwrap();
+        let img = image::open(&png).unwrap();
+        assert!(img.width() > 800 && img.height() > 300);
+    }
 }

@@ -294,7 +294,7 @@ impl<'a> Run<'a> {
                 row.skipped
             ));
         }
-        self.whole_windows_skipped = match row.content.is_nan() {
+        self.whole_windows_skipped = match row.total.is_nan() {
             true => self.whole_windows_skipped + 1,
             false => 0,
         };

@@ -10,6 +10,24 @@ use serde::{Deserialize, Serialize};
 /// Style layers, relu1_1..relu4_1, in [`Terms::style`]'s order (the encoder's taps).
 pub const STYLE_LAYERS: [&str; 4] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"];
 
+/// Each term's name, in [`Terms::into_vec`]'s order: its column in `losses.csv` and, with the
+/// style layers summed into one `style` curve ([`is_style_layer`]), its series in the plot.
+pub const NAMES: [&str; 8] = [
+    "content",
+    "style_relu1_1",
+    "style_relu2_1",
+    "style_relu3_1",
+    "style_relu4_1",
+    "identity_pixel",
+    "identity_feature",
+    "alpha_pixel",
+];
+
+/// Whether `name` (one of [`NAMES`]) is one layer's share of the style term.
+pub fn is_style_layer(name: &str) -> bool {
+    name.starts_with("style_")
+}
+
 /// One value per loss term.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Terms<T> {
@@ -62,6 +80,11 @@ impl<T> Terms<T> {
 
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Terms<U> {
         Terms::from_vec(self.into_vec().into_iter().map(&mut f).collect()).expect("same length")
+    }
+
+    /// Every value with its name ([`NAMES`]), in [`Terms::into_vec`]'s order.
+    pub fn named(self) -> impl Iterator<Item = (&'static str, T)> {
+        NAMES.into_iter().zip(self.into_vec())
     }
 
     pub fn as_ref(&self) -> Terms<&T> {
@@ -147,5 +170,28 @@ mod tests {
         assert_eq!(w.total(nan_pixel), 54326.5);
         assert_eq!(t.style_sum(), 14.0);
         assert_eq!(t.map(|x| x * 2.0).style, [4.0, 6.0, 8.0, 10.0]);
+    }
+
+    #[test]
+    fn names_follow_the_order_and_name_each_style_layer() {
+        assert_eq!(NAMES.len(), Terms::<f64>::LEN);
+        let t = Terms {
+            content: 0,
+            style: [1, 2, 3, 4],
+            identity_pixel: 5,
+            identity_feature: 6,
+            alpha_pixel: 7,
+        };
+        let named: Vec<_> = t.named().collect();
+        assert_eq!(named[0], ("content", 0));
+        assert_eq!(named[6], ("identity_feature", 6));
+        for (i, layer) in STYLE_LAYERS.iter().enumerate() {
+            assert_eq!(
+                named[1 + i],
+                (format!("style_{layer}").as_str(), i as i32 + 1)
+            );
+        }
+        let style: Vec<_> = NAMES.into_iter().filter(|n| is_style_layer(n)).collect();
+        assert_eq!(style.len(), STYLE_LAYERS.len());
     }
 }
