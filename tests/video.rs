@@ -559,3 +559,47 @@ fn sigterm_mid_video_leaves_nothing_and_resume_redoes_it() {
     let s = streams(&out.join("long_stylized_starry_night_alpha1.mp4"));
     assert_eq!(s[0].4, 240);
 }
+
+/// `--detail` on a video: at alpha 0 each frame comes back as the input frame (up to H.264),
+/// where the plain decoder's reconstruction is far from it; at alpha 1 the output is unchanged.
+#[test]
+fn detail_keeps_each_frame_of_a_video_at_alpha_zero() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let clip = d.path().join("clip/pan.mp4");
+    pan_clip(&clip, 1);
+    let run = |o: &str, extra: &[&str]| {
+        let out = d.path().join(o);
+        let mut args = vec!["--precision", "fp32", "--alphas", "0,1"];
+        args.extend_from_slice(extra);
+        assert!(stylize(&clip, &out, &args).status.success());
+        let f = |a: &str| frames(&out.join(format!("pan_stylized_starry_night_alpha{a}.mp4")));
+        (f("0"), f("1"))
+    };
+    let ((plain0, plain1), (kept0, kept1)) = (run("plain", &[]), run("detail", &["--detail"]));
+    let input = frames(&clip);
+    let dist = |v: &[Vec<f32>]| {
+        assert_eq!(v.len(), input.len());
+        v.iter()
+            .zip(&input)
+            .map(|(a, b)| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs() as f64)
+                    .sum::<f64>()
+                    / a.len() as f64
+            })
+            .sum::<f64>()
+            / v.len() as f64
+            * 255.0
+    };
+    let (rec, back) = (dist(&plain0), dist(&kept0));
+    eprintln!("mean |output - input| at alpha 0: plain {rec:.2}/255, --detail {back:.2}/255");
+    assert!(
+        back < 4.0 && back < 0.4 * rec,
+        "plain {rec}, --detail {back}"
+    );
+    assert_eq!(kept1, plain1, "alpha 1 is untouched");
+}

@@ -56,6 +56,10 @@ pub fn of(
         put("quality", quality.into());
     }
     put("preserve color", cfg.preserve_color.into());
+    // Recorded only when on, so folders made before `--detail` existed still resume.
+    if cfg.detail {
+        put("detail", true.into());
+    }
     put("mix", serde_json::to_value(&cfg.mix).unwrap_or_default());
     put(
         "mask",

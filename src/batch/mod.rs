@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod plan;
 pub mod report;
 
+mod detail;
 mod gather;
 mod masked;
 mod naive;
@@ -64,6 +65,8 @@ pub struct BatchConfig {
     pub encoding: Encoding,
     pub recursive: bool,
     pub preserve_color: bool,
+    /// Keep the photo's fine detail at alphas below 1 (`--detail`, see `batch/detail.rs`).
+    pub detail: bool,
     /// Style interpolation: one weight per style (in discovery order); outputs blend all styles.
     pub mix: Option<Vec<f32>>,
     pub runtime: RuntimeConfig,
@@ -160,6 +163,13 @@ impl BatchConfig {
                 "--temporal-smoothing {}: expected a number in [0, 1) (0 = frame by frame)",
                 self.temporal_smoothing
             )));
+        }
+        if self.detail && self.mask.is_some() {
+            return Err(Error::Invalid(
+                "--detail and --mask: masked outputs do not keep the photo's detail yet; run \
+                 them without --detail"
+                    .into(),
+            ));
         }
         if let Some(w) = &self.mix {
             let sum = w.iter().sum::<f32>();

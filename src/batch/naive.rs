@@ -8,6 +8,7 @@ use std::time::Instant;
 use ndarray::Axis;
 
 use super::RunContext;
+use super::detail;
 use super::outcome::{JobOutcome, Sink, Sizes, about, fail_all};
 use super::plan::{Job, StyleRef};
 use super::report::Shares;
@@ -57,7 +58,7 @@ fn one(
         .encode(content.data.clone().insert_axis(Axis(0)).view())
         .map_err(in_content)?
         .features;
-    let content_encode_s = t.elapsed().as_secs_f64();
+    let mut content_encode_s = t.elapsed().as_secs_f64();
     let needed: Vec<usize> = match job.style {
         StyleRef::One(i) => vec![i],
         StyleRef::Mix | StyleRef::Masked => (0..inputs.styles.len()).collect(),
@@ -69,7 +70,20 @@ fn one(
         .stylize_one(models, feats.view(), job.alpha)
         .map_err(in_content)?;
     let (h, w) = (content.height(), content.width());
-    let y = runtime::crop(r.images, h as usize, w as usize);
+    let mut y = runtime::crop(r.images, h as usize, w as usize);
+    // `--detail`: the reconstruction decoded for this output alone, as everything here is.
+    if detail::wanted(cfg.detail, &[job]) {
+        let t = Instant::now();
+        let (mean, std) = detail::neutral_stats();
+        let alpha0 = ndarray::Array1::from(vec![0.0]);
+        let rec = models
+            .stylize_features_timed(feats.view(), mean.view(), std.view(), alpha0.view())
+            .map_err(in_content)?;
+        let rec = runtime::crop(rec.images, h as usize, w as usize);
+        let res = detail::residual(content.data.view(), rec.index_axis(Axis(0), 0));
+        detail::restore(y.index_axis_mut(Axis(0), 0), res.view(), job.alpha);
+        content_encode_s += t.elapsed().as_secs_f64();
+    }
     let shares = Shares {
         content_load_s,
         content_encode_s,

@@ -14,6 +14,7 @@ use std::time::Instant;
 use ndarray::{Array1, Array4, Axis, s};
 
 use super::RunContext;
+use super::detail;
 use super::outcome::{Sink, Sizes, about, fail_all};
 use super::plan::{self, Job, StyleRef};
 use super::report::Shares;
@@ -267,6 +268,8 @@ struct Content {
     outputs: usize,
     /// The pixels, kept only when styles are recoloured to them (preserve-color).
     pixels: Option<Image>,
+    /// `--detail`: what the decoder loses of this photo, `[3, h, w]` ([`detail`]).
+    residual: Option<ndarray::Array3<f32>>,
 }
 
 impl Content {
@@ -321,17 +324,48 @@ fn encode_content(
             return None;
         }
     };
-    Some(Content {
+    let mut content = Content {
         features,
         h,
         w,
         tiled,
         load_s,
-        encode_s: t.elapsed().as_secs_f64(),
+        encode_s: 0.0,
         outputs: jobs.len(),
-        // Dropped unless styles are recoloured to it: a large content's memory is its features.
-        pixels: inputs.cfg.preserve_color.then_some(img),
-    })
+        pixels: None,
+        residual: None,
+    };
+    // The reconstruction's decode counts as encoding: it is made once per content, for all of
+    // its outputs.
+    if detail::wanted(inputs.cfg.detail, jobs) {
+        let (mean, std) = detail::neutral_stats();
+        let rec = decode(
+            inputs,
+            models,
+            &mut content,
+            mean,
+            std,
+            Array1::from(vec![0.0]),
+        );
+        match rec {
+            Ok((_, _, rec)) => {
+                let rec = rec.index_axis(Axis(0), 0);
+                content.residual = Some(detail::residual(img.data.view(), rec));
+            }
+            Err(e) => {
+                let msg = format!(
+                    "content image '{}': {e}",
+                    inputs.contents[ci].path.display()
+                );
+                fail_all(sink, jobs, &msg, share);
+                return None;
+            }
+        }
+    }
+    content.encode_s = t.elapsed().as_secs_f64();
+    // Dropped unless styles are recoloured to it: a large content's memory is its features.
+    content.pixels = inputs.cfg.preserve_color.then_some(img);
+    Some(content)
 }
 
 /// AdaIN + decoder for one batch of (style statistics, alpha) on one content: returns AdaIN
@@ -352,6 +386,26 @@ fn decode_batch(
             .assign(&ndarray::ArrayView1::from(&st.std));
     }
     let alpha = Array1::from_iter(chunk.iter().map(|(j, _)| j.alpha));
+    let (adain_s, decode_s, mut images) = decode(inputs, models, content, mean, std, alpha)?;
+    if let Some(res) = &content.residual {
+        for (k, (j, _)) in chunk.iter().enumerate() {
+            detail::restore(images.index_axis_mut(Axis(0), k), res.view(), j.alpha);
+        }
+    }
+    Ok((adain_s, decode_s, images))
+}
+
+/// AdaIN + decoder on one content for a batch of style statistics `[B, C, 1, 1]` and alphas
+/// `[B]`: AdaIN seconds (0 when fused into the decoder call), decoder seconds and the images
+/// cropped to the content.
+fn decode(
+    inputs: RunContext<'_>,
+    models: &mut Models,
+    content: &mut Content,
+    mean: Array4<f32>,
+    std: Array4<f32>,
+    alpha: Array1<f32>,
+) -> Result<(f64, f64, Array4<f32>)> {
     let r = match &mut content.features {
         Features::Host(f) if content.tiled => {
             let t = Instant::now();

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use ndarray::{Array3, Array4, ArrayView4, Axis};
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis};
 
 use super::RunContext;
 use super::outcome::{End, JobOutcome, Saved, Sink, Sizes, VideoStats, fail_all};
@@ -288,6 +288,7 @@ impl Video<'_> {
                     dec,
                     &mut streams,
                     &mut smoother,
+                    e.frame.data.view(),
                     e.features.view(),
                     (&c_mean, &c_std),
                     e.index == 1,
@@ -389,21 +390,42 @@ impl Video<'_> {
         Ok(())
     }
 
-    /// Every output's frame from one input frame's relu4_1 `features`: AdaIN with the smoothed
-    /// content statistics, the decoder in batches, the stabiliser, the encoders.
+    /// Every output's frame from one input `frame` (`[3, h, w]`) and its relu4_1 `features`:
+    /// AdaIN with the smoothed content statistics, the decoder in batches, `--detail`'s residual,
+    /// the stabiliser, the encoders.
+    #[allow(clippy::too_many_arguments)]
     fn frame_outputs(
         &self,
         dec: &Mutex<&mut Models>,
         streams: &mut [Stream<'_>],
         smoother: &mut Smoother,
+        frame: ArrayView3<'_, f32>,
         features: ArrayView4<'_, f32>,
         content_stats: (&[f32], &[f32]),
         first: bool,
     ) -> Result<()> {
         let (_, _, fh, fw) = features.dim();
+        let (w, h) = self.size;
         let live: Vec<usize> = (0..streams.len())
             .filter(|&k| streams[k].failed.is_none())
             .collect();
+        // `--detail`: this frame's reconstruction (its own features decoded), once for all of
+        // its outputs; its time is shared by them as the decoder's.
+        let jobs: Vec<&Job> = live.iter().map(|&k| streams[k].job).collect();
+        let residual = match super::detail::wanted(self.inputs.cfg.detail, &jobs) {
+            true => {
+                let t = Instant::now();
+                let rec = dec.lock().expect("not poisoned").decode(features)?;
+                let rec = runtime::crop(rec, h as usize, w as usize);
+                let res = super::detail::residual(frame, rec.index_axis(Axis(0), 0));
+                let share = t.elapsed().as_secs_f64() / live.len().max(1) as f64;
+                for &k in &live {
+                    streams[k].decode_s += share;
+                }
+                Some(res)
+            }
+            false => None,
+        };
         for chunk in live.chunks(self.batch_size) {
             let t = Instant::now();
             let mut batch = Array4::<f32>::zeros((chunk.len(), features.dim().1, fh, fw));
@@ -426,12 +448,18 @@ impl Video<'_> {
             let t = Instant::now();
             let images = dec.lock().expect("not poisoned").decode(batch.view())?;
             let decode_s = t.elapsed().as_secs_f64() / chunk.len() as f64;
-            let (w, h) = self.size;
-            let images = runtime::crop(images, h as usize, w as usize);
+            let mut images = runtime::crop(images, h as usize, w as usize);
             for (b, &k) in chunk.iter().enumerate() {
                 let s = &mut streams[k];
                 s.adain_s += adain_s;
                 s.decode_s += decode_s;
+                if let Some(res) = &residual {
+                    super::detail::restore(
+                        images.index_axis_mut(Axis(0), b),
+                        res.view(),
+                        s.job.alpha,
+                    );
+                }
                 let img = smoother.stabilise(k, images.index_axis(Axis(0), b).to_owned());
                 if first && let Some(why) = super::save::implausible(img.view()) {
                     s.failed = Some(why);

@@ -67,6 +67,12 @@ struct Args {
     /// before encoding it (paper section 7.2). Styles are then encoded once per content.
     #[arg(long)]
     preserve_color: bool,
+    /// Keep the photo's fine detail (eyes, edges, lettering) at alphas below 1: each output adds
+    /// back (1 - alpha) of what the decoder loses of the photo, so alpha 0 is the photo itself
+    /// and alpha 1 is unchanged. One more decode per content (per frame of a video) when some
+    /// alpha is below 1. Not with --mask.
+    #[arg(long)]
+    detail: bool,
     /// Style interpolation: one weight per style image (in sorted path order); each content gets
     /// one output per alpha that blends all styles with these weights (normalised to sum 1).
     #[arg(long, value_name = "W1,W2,...", value_delimiter = ',', value_parser = parse_weight, allow_hyphen_values = true)]
@@ -190,6 +196,7 @@ fn config(a: Args) -> Result<BatchConfig, String> {
         encoding: adain::imaging::Encoding::new(a.format, a.quality),
         recursive: a.recursive,
         preserve_color: a.preserve_color,
+        detail: a.detail,
         mix: a.mix,
         runtime: RuntimeConfig {
             provider: a.provider,
