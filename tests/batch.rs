@@ -1993,8 +1993,8 @@ fn names_with_control_characters_are_printed_escaped() {
 
 /// `--detail` on a real photo: alpha 0 gives the photo back (the residual is exactly what the
 /// decoder lost), alpha 1 is the plain output byte for byte, alpha 0.5 is nearer the photo than
-/// without it; the naive baseline writes the same bytes; `--mask` with it is refused at start;
-/// a folder made without it is not resumed with it.
+/// without it; the naive baseline and a uniform mask write the same bytes; a folder made
+/// without it is not resumed with it.
 #[test]
 fn detail_restores_the_photo_below_alpha_one_only() {
     let d = tempfile::tempdir().unwrap();
@@ -2076,10 +2076,47 @@ fn detail_restores_the_photo_below_alpha_one_only() {
         half_kept < 0.9 * half_plain,
         "plain {half_plain}, --detail {half_kept}"
     );
-    // Refusals: with a mask, and resuming a folder made without it.
-    let (_, masked) = run("masked", &["--detail", "--mask", s(&c.join("face.png"))]);
-    assert_eq!(masked.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&masked.stderr).contains("--detail and --mask"));
+    // A mask that gives every cell to one style: byte-identical to that style's --detail run.
+    let styles = d.path().join("styles");
+    std::fs::create_dir_all(&styles).unwrap();
+    std::fs::copy(&style, styles.join("a_starry.jpg")).unwrap();
+    std::fs::copy(
+        root().join("datasets/demo/style/great_wave.jpg"),
+        styles.join("b_wave.jpg"),
+    )
+    .unwrap();
+    let white = d.path().join("white.png");
+    image::RgbImage::from_pixel(160, 200, image::Rgb([255, 255, 255]))
+        .save(&white)
+        .unwrap();
+    let masked = d.path().join("masked");
+    let o = batch(&[
+        "--content",
+        s(&c),
+        "--style",
+        s(&styles),
+        "--mask",
+        s(&white),
+        "--alphas",
+        "0.5",
+        "--content-size",
+        "0",
+        "--format",
+        "png",
+        "--precision",
+        "fp32",
+        "--detail",
+        "--out",
+        s(&masked),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        png(&masked.join("face_stylized_mask-a_starry-b_wave_alpha0.5.png")),
+        out(&kept, "0.5"),
+        "a uniform mask with --detail is that style's --detail output"
+    );
+    // A folder made without --detail is not resumed with it.
     let again = batch(&[
         "--content",
         s(&c),

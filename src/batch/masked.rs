@@ -40,7 +40,8 @@ pub(super) fn run(
         if stop.load(Ordering::SeqCst) {
             return true;
         }
-        let content = match prepare(inputs, models, ci, global.as_ref()) {
+        let detail = super::detail::wanted(inputs.cfg.detail, &jobs);
+        let content = match prepare(inputs, models, ci, global.as_ref(), detail) {
             Ok(c) => c,
             Err(e) => {
                 fail_all(sink, &jobs, &e, Shares::default());
@@ -76,15 +77,19 @@ struct Masked {
     mask: MaskWeights,
     /// Every style's statistics, in the order the mask's regions take them.
     stats: Vec<StyleStats>,
+    /// `--detail`: what the decoder loses of this photo, `[3, h, w]` (`batch/detail.rs`).
+    residual: Option<ndarray::Array3<f32>>,
 }
 
-/// Loads and encodes content `ci`, its mask on the feature grid and every style's statistics
-/// (from `global`, or recoloured to it); the error names what failed.
+/// Loads and encodes content `ci`, its mask on the feature grid, every style's statistics
+/// (from `global`, or recoloured to it) and, when `detail`, its reconstruction's residual; the
+/// error names what failed.
 fn prepare(
     inputs: RunContext<'_>,
     models: &mut Models,
     ci: usize,
     global: Option<&StyleTable>,
+    detail: bool,
 ) -> Result<Masked, String> {
     let path = &inputs.contents[ci].path;
     let t = Instant::now();
@@ -107,6 +112,22 @@ fn prepare(
         .encode(image.data.view().insert_axis(Axis(0)))
         .map_err(|e| super::outcome::about("content image", path, &e))?
         .features;
+    let residual = match detail {
+        true => {
+            let (mean, std) = super::detail::neutral_stats();
+            let alpha0 = ndarray::Array1::from(vec![0.0]);
+            let rec = models
+                .stylize_features_timed(features.view(), mean.view(), std.view(), alpha0.view())
+                .map_err(|e| super::outcome::about("content image", path, &e))?;
+            let (h, w) = (image.height() as usize, image.width() as usize);
+            let rec = runtime::crop(rec.images, h, w);
+            Some(super::detail::residual(
+                image.data.view(),
+                rec.index_axis(Axis(0), 0),
+            ))
+        }
+        false => None,
+    };
     let encode_s = t.elapsed().as_secs_f64();
     let (fh, fw) = (features.shape()[2], features.shape()[3]);
     let mask_path = inputs.masks[ci]
@@ -134,6 +155,7 @@ fn prepare(
         encode_s,
         mask,
         stats,
+        residual,
     })
 }
 
@@ -158,7 +180,10 @@ impl Masked {
             }
         };
         let (h, w) = (self.image.height(), self.image.width());
-        let y = runtime::crop(images, h as usize, w as usize);
+        let mut y = runtime::crop(images, h as usize, w as usize);
+        if let Some(res) = &self.residual {
+            super::detail::restore(y.index_axis_mut(Axis(0), 0), res.view(), job.alpha);
+        }
         let shares = Shares {
             content_load_s: self.load_s,
             content_encode_s: self.encode_s,

@@ -164,13 +164,6 @@ impl BatchConfig {
                 self.temporal_smoothing
             )));
         }
-        if self.detail && self.mask.is_some() {
-            return Err(Error::Invalid(
-                "--detail and --mask: masked outputs do not keep the photo's detail yet; run \
-                 them without --detail"
-                    .into(),
-            ));
-        }
         if let Some(w) = &self.mix {
             let sum = w.iter().sum::<f32>();
             if !sum.is_finite() {

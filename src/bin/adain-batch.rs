@@ -70,7 +70,7 @@ struct Args {
     /// Keep the photo's fine detail (eyes, edges, lettering) at alphas below 1: each output adds
     /// back (1 - alpha) of what the decoder loses of the photo, so alpha 0 is the photo itself
     /// and alpha 1 is unchanged. One more decode per content (per frame of a video) when some
-    /// alpha is below 1. Not with --mask.
+    /// alpha is below 1.
     #[arg(long)]
     detail: bool,
     /// Style interpolation: one weight per style image (in sorted path order); each content gets
