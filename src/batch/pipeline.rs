@@ -291,11 +291,15 @@ fn encode_content(
     load_s: f64,
 ) -> Option<Content> {
     let share = Shares::content_load(load_s, jobs.len());
+    // Every way this content can fail is one row per job, in one form.
+    let path = &inputs.contents[ci].path;
+    let fail = |sink: &mut Sink<'_>, e: &dyn std::fmt::Display| {
+        fail_all(sink, jobs, &about("content image", path, e), share);
+    };
     let img = match loaded {
         Ok(img) => img,
         Err(e) => {
-            let path = &inputs.contents[ci].path;
-            fail_all(sink, jobs, &about("content image", path, &e), share);
+            fail(sink, &e);
             return None;
         }
     };
@@ -316,11 +320,7 @@ fn encode_content(
     }) {
         Ok(f) => f,
         Err(e) => {
-            let msg = format!(
-                "content image '{}': {e}",
-                inputs.contents[ci].path.display()
-            );
-            fail_all(sink, jobs, &msg, share);
+            fail(sink, &e);
             return None;
         }
     };
@@ -353,11 +353,7 @@ fn encode_content(
                 content.residual = Some(detail::residual(img.data.view(), rec));
             }
             Err(e) => {
-                let msg = format!(
-                    "content image '{}': {e}",
-                    inputs.contents[ci].path.display()
-                );
-                fail_all(sink, jobs, &msg, share);
+                fail(sink, &e);
                 return None;
             }
         }
