@@ -13,10 +13,12 @@
 //! its styles and alphas, and none when every alpha is 1. The planned pipeline and `--naive`
 //! both build their outputs from these functions, so they stay byte-identical.
 
-use ndarray::{Array3, Array4, ArrayView3, ArrayViewMut3, Zip};
+use ndarray::{Array1, Array3, Array4, ArrayView3, ArrayView4, ArrayViewMut3, Axis, Zip};
 
 use super::plan::Job;
+use crate::error::Result;
 use crate::model::FEATURE_CHANNELS;
+use crate::runtime::{self, Models};
 
 /// Whether a content with these outputs needs its reconstruction: `--detail` is on and some
 /// alpha is below 1 (at 1 the residual's share is 0).
@@ -45,6 +47,23 @@ pub(super) fn residual(
         "reconstruction cropped to the photo"
     );
     &content - &reconstruction
+}
+
+/// [`residual`] of a photo (`[3, h, w]`) whose relu4_1 `features` (`[1, C, h/8, w/8]`) are on
+/// the host: the reconstruction is decoded through the same AdaIN + decoder call as every output
+/// (alpha 0, [`neutral_stats`]) and cropped to the photo. The pipeline's bound and tiled
+/// contents decode it through their own paths instead.
+pub(super) fn residual_of(
+    models: &mut Models,
+    features: ArrayView4<'_, f32>,
+    photo: ArrayView3<'_, f32>,
+) -> Result<Array3<f32>> {
+    let (mean, std) = neutral_stats();
+    let alpha0 = Array1::from(vec![0.0]);
+    let rec = models.stylize_features_timed(features, mean.view(), std.view(), alpha0.view())?;
+    let (_, h, w) = photo.dim();
+    let rec = runtime::crop(rec.images, h, w);
+    Ok(residual(photo, rec.index_axis(Axis(0), 0)))
 }
 
 /// Adds `(1 - alpha)` of `residual` to one output (`[3, h, w]`), in place. The sum may leave

@@ -114,17 +114,9 @@ fn prepare(
         .features;
     let residual = match detail {
         true => {
-            let (mean, std) = super::detail::neutral_stats();
-            let alpha0 = ndarray::Array1::from(vec![0.0]);
-            let rec = models
-                .stylize_features_timed(features.view(), mean.view(), std.view(), alpha0.view())
+            let res = super::detail::residual_of(models, features.view(), image.data.view())
                 .map_err(|e| super::outcome::about("content image", path, &e))?;
-            let (h, w) = (image.height() as usize, image.width() as usize);
-            let rec = runtime::crop(rec.images, h, w);
-            Some(super::detail::residual(
-                image.data.view(),
-                rec.index_axis(Axis(0), 0),
-            ))
+            Some(res)
         }
         false => None,
     };

@@ -74,13 +74,8 @@ fn one(
     // `--detail`: the reconstruction decoded for this output alone, as everything here is.
     if detail::wanted(cfg.detail, &[job]) {
         let t = Instant::now();
-        let (mean, std) = detail::neutral_stats();
-        let alpha0 = ndarray::Array1::from(vec![0.0]);
-        let rec = models
-            .stylize_features_timed(feats.view(), mean.view(), std.view(), alpha0.view())
-            .map_err(in_content)?;
-        let rec = runtime::crop(rec.images, h as usize, w as usize);
-        let res = detail::residual(content.data.view(), rec.index_axis(Axis(0), 0));
+        let res =
+            detail::residual_of(models, feats.view(), content.data.view()).map_err(in_content)?;
         detail::restore(y.index_axis_mut(Axis(0), 0), res.view(), job.alpha);
         content_encode_s += t.elapsed().as_secs_f64();
     }
