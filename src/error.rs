@@ -1,6 +1,7 @@
 //! The crate's one error type. Variants carry the file, the thing and what was expected, so a
 //! message reads "style image 'x.png': expected 3 channels, got 4" without extra context. It
-//! depends on nothing else in the crate, so every module can use it.
+//! depends on nothing else in the crate (only on ONNX Runtime's error type, kept as a source),
+//! so every module can use it.
 
 use std::path::PathBuf;
 
@@ -72,13 +73,40 @@ pub enum Error {
     /// A stop (Ctrl-C, SIGTERM) was honoured before the work could finish; says what was left.
     #[error("interrupted: {0}")]
     Interrupted(String),
+    /// ONNX Runtime's own error, with what was being done when it came (a graph's path, an
+    /// output's name; empty when the call says it all). The source is kept, not flattened into
+    /// text, so a caller can walk the chain or match on ONNX Runtime's error code.
+    #[error("onnx runtime: {}{source}", prefixed(what))]
+    Ort {
+        what: String,
+        #[source]
+        source: ort::Error,
+    },
+    /// A problem at the ONNX Runtime boundary that this crate finds itself (a graph with other
+    /// ports than its name promises, a library that will not load).
     #[error("onnx runtime: {0}")]
     Runtime(String),
+}
+
+/// `what` followed by ": ", or nothing when `what` is empty.
+fn prefixed(what: &str) -> String {
+    match what {
+        "" => String::new(),
+        w => format!("{w}: "),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// ONNX Runtime's error `source`, met while doing `what` (see [`Error::Ort`]).
+    pub fn ort(what: impl std::fmt::Display, source: ort::Error) -> Self {
+        Error::Ort {
+            what: what.to_string(),
+            source,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

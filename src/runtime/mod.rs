@@ -85,7 +85,9 @@ fn run_encoder(encoder: &mut Session, images: ArrayView4<'_, f32>) -> Result<Enc
     let (_, _, h, w) = images.dim();
     check_size(Path::new("<tensor>"), w as u32, h as u32)?;
     let images = images.as_standard_layout();
-    let out = encoder.run(ort::inputs!["image" => TensorRef::from_array_view(images.view())?])?;
+    let out = encoder
+        .run(ort::inputs!["image" => TensorRef::from_array_view(images.view())?])
+        .map_err(|e| Error::ort("running the encoder graph", e))?;
     Ok(Encoded {
         features: out4(&out, "features")?,
         mean: out4(&out, "mean")?,
@@ -270,7 +272,9 @@ impl Models {
         // Bound afresh each call: after a run the binding holds that run's output tensor, and a
         // batch of another size (a content's last, shorter batch) would be refused.
         b.bind_output_to_device("image", &bound.host)?;
-        let out = fused.run_binding(b)?;
+        let out = fused
+            .run_binding(b)
+            .map_err(|e| Error::ort("running the fused AdaIN + decoder graph", e))?;
         let images = out4(&out, "image")?;
         Ok(Stylized {
             adain_s: 0.0,
@@ -301,7 +305,9 @@ impl Models {
 
 fn run_decoder(decoder: &mut Session, t: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
     let t = t.as_standard_layout();
-    let out = decoder.run(ort::inputs!["t" => TensorRef::from_array_view(t.view())?])?;
+    let out = decoder
+        .run(ort::inputs!["t" => TensorRef::from_array_view(t.view())?])
+        .map_err(|e| Error::ort("running the decoder graph", e))?;
     out4(&out, "image")
 }
 
@@ -345,12 +351,19 @@ fn run_adain_inputs(
         style_std.as_standard_layout(),
     );
     let a = alpha.as_standard_layout();
-    let out = session.run(ort::inputs![
-        "content_features" => TensorRef::from_array_view(c.view())?,
-        "style_mean" => TensorRef::from_array_view(m.view())?,
-        "style_std" => TensorRef::from_array_view(s.view())?,
-        "alpha" => TensorRef::from_array_view(a.view())?,
-    ])?;
+    let out = session
+        .run(ort::inputs![
+            "content_features" => TensorRef::from_array_view(c.view())?,
+            "style_mean" => TensorRef::from_array_view(m.view())?,
+            "style_std" => TensorRef::from_array_view(s.view())?,
+            "alpha" => TensorRef::from_array_view(a.view())?,
+        ])
+        .map_err(|e| {
+            Error::ort(
+                format!("running the AdaIN graph for its output {output}"),
+                e,
+            )
+        })?;
     out4(&out, output)
 }
 
@@ -387,11 +400,14 @@ impl Fused {
         let (_, _, hs, ws) = style.dim();
         check_size(Path::new("<style tensor>"), ws as u32, hs as u32)?;
         let (c, s) = (content.as_standard_layout(), style.as_standard_layout());
-        let out = self.session.run(ort::inputs![
-            "content" => TensorRef::from_array_view(c.view())?,
-            "style" => TensorRef::from_array_view(s.view())?,
-            "alpha" => TensorRef::from_array_view(alpha.view())?,
-        ])?;
+        let out = self
+            .session
+            .run(ort::inputs![
+                "content" => TensorRef::from_array_view(c.view())?,
+                "style" => TensorRef::from_array_view(s.view())?,
+                "alpha" => TensorRef::from_array_view(alpha.view())?,
+            ])
+            .map_err(|e| Error::ort("running the stylize graph", e))?;
         out4(&out, "image")
     }
 }
@@ -426,7 +442,8 @@ impl Judge {
         let x = x.as_standard_layout();
         let out = self
             .session
-            .run(ort::inputs!["image" => TensorRef::from_array_view(x.view())?])?;
+            .run(ort::inputs!["image" => TensorRef::from_array_view(x.view())?])
+            .map_err(|e| Error::ort("running the judge's encoder graph", e))?;
         let mut stats = Vec::new();
         for tap in crate::model::ENCODER.iter().filter_map(|op| match op {
             crate::model::Op::Conv { tap: Some(t), .. } => Some(*t),

@@ -72,7 +72,15 @@ impl std::fmt::Display for Resolved {
 // ONNX Runtime's errors become the crate's here, the one module that knows ort.
 impl From<ort::Error> for Error {
     fn from(e: ort::Error) -> Self {
-        Error::Runtime(e.to_string())
+        Error::ort("", e)
+    }
+}
+
+// A session builder's error carries the builder back (for recovery); we never recover, so it is
+// ONNX Runtime's plain error.
+impl From<ort::Error<ort::session::builder::SessionBuilder>> for Error {
+    fn from(e: ort::Error<ort::session::builder::SessionBuilder>) -> Self {
+        Error::ort("", e.into())
     }
 }
 
@@ -128,13 +136,9 @@ pub(super) fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session,
         )));
     }
     let (env, lib) = environment()?;
-    let mut b = Session::builder(env)?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let mut b = Session::builder(env)?.with_optimization_level(GraphOptimizationLevel::Level3)?;
     if cfg.threads > 0 {
-        b = b
-            .with_intra_threads(cfg.threads)
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        b = b.with_intra_threads(cfg.threads)?;
     }
     if wants_cuda(cfg.provider) {
         // Exhaustive cuDNN algorithm search: our shapes repeat for a whole batch, so the one-off
@@ -148,12 +152,10 @@ pub(super) fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session,
         let registered = ep::CUDA::is_available().unwrap_or(false)
             && b.clone().with_execution_providers([cuda.clone()]).is_ok();
         if registered {
-            b = b
-                .with_execution_providers([cuda])
-                .map_err(|e| Error::Runtime(e.to_string()))?;
+            b = b.with_execution_providers([cuda])?;
             let s = b
                 .commit_from_file(path)
-                .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Error::ort(path.display(), e))?;
             return Ok((s, Resolved::Cuda));
         }
         if cfg.provider == Provider::Cuda {
@@ -168,7 +170,7 @@ pub(super) fn open_session(path: &Path, cfg: &RuntimeConfig) -> Result<(Session,
     }
     let s = b
         .commit_from_file(path)
-        .map_err(|e| Error::Runtime(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::ort(path.display(), e))?;
     Ok((s, Resolved::Cpu))
 }
 
@@ -395,4 +397,37 @@ fn check_metadata(path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_onnx_runtime_cannot_read_names_the_file_and_keeps_its_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decoder.onnx");
+        std::fs::write(&path, b"not a protobuf").unwrap();
+        let cfg = RuntimeConfig {
+            provider: Provider::Cpu,
+            threads: 1,
+            precision: Precision::Fp32,
+        };
+        let e = open_session(&path, &cfg).expect_err("garbage refused");
+        let Error::Ort { what, source } = &e else {
+            panic!("expected ONNX Runtime's error, got {e:?}")
+        };
+        assert_eq!(what, &path.display().to_string());
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("onnx runtime: {}: ", path.display())),
+            "{text}"
+        );
+        // ONNX Runtime's message is said once, and is the source's.
+        let reason = std::error::Error::source(&e)
+            .expect("source kept")
+            .to_string();
+        assert_eq!(reason, source.to_string());
+        assert!(text.ends_with(&reason), "{text}");
+    }
 }

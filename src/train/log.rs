@@ -22,7 +22,7 @@ pub struct LossRow {
     pub iteration: u64,
     pub epoch: f64,
     /// Each term's mean over the window, unweighted, by name: the columns after `epoch`, one per
-    /// [`terms::NAMES`] entry, read and written by [`read`] and [`write()`] (not by serde, so a
+    /// [`terms::NAMES`] entry, read and written by [`read`] and `write` (not by serde, so a
     /// new term needs no line here). `None` where an older log has no such column (the style
     /// layers were not always kept; the identity and alpha terms came later).
     #[serde(skip)]

@@ -5,30 +5,36 @@
 //! `validate` (fixed-pair scores), `checkpoint`, `log` and `plot` (what a run writes) and
 //! `publish` (the models folder); `eval` scores decoders, `profile` times a step's stages,
 //! `layers` holds the tch layers built from the crate's layer tables; `terms` names the loss terms.
+//!
+//! Public: what a program that trains needs (`config`, `data`, `checkpoint`, `eval`, `layers`,
+//! `terms`, and the re-exports below), plus the loop's pieces that the PyTorch step-parity tests in
+//! `tests/train.rs` drive one by one (`batches`, `bank`, `schedule`, `profile`'s laps). The
+//! loop's own machinery (`run`, `loss`, `net`, `optim`, `log`, `plot`...) is reached through
+//! the re-exports only.
 
 pub mod bank;
 pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
-pub mod ema;
+mod ema;
 pub mod eval;
 mod feed;
 pub mod layers;
-pub mod log;
-pub mod loss;
-pub mod net;
-pub mod optim;
-pub mod plot;
+mod log;
+mod loss;
+mod net;
+mod optim;
+mod plot;
 pub mod profile;
-pub mod progress;
+mod progress;
 mod publish;
-pub mod resident;
-pub mod resume;
-pub mod run;
+mod resident;
+mod resume;
+mod run;
 pub mod schedule;
 pub mod terms;
-pub mod validate;
+mod validate;
 
 pub use config::{
     AlphaDist, Arithmetic, DeviceChoice, Objective, Schedule, Select, TrainConfig, resolve_device,

@@ -7,9 +7,6 @@ use std::ops::{Add, Mul};
 
 use serde::{Deserialize, Serialize};
 
-/// Style layers, relu1_1..relu4_1, in [`Terms::style`]'s order (the encoder's taps).
-pub const STYLE_LAYERS: [&str; 4] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"];
-
 /// Each term's name, in [`Terms::into_vec`]'s order: its column in `losses.csv` and, with the
 /// style layers summed into one `style` curve ([`is_style_layer`]), its series in the plot.
 pub const NAMES: [&str; 8] = [
@@ -33,7 +30,7 @@ pub fn is_style_layer(name: &str) -> bool {
 pub struct Terms<T> {
     /// relu4_1 MSE of the output's features against the AdaIN target.
     pub content: T,
-    /// Per style layer ([`STYLE_LAYERS`]), the MSE of the output's channel means plus that of
+    /// Per style layer ([`crate::model::STYLE_LAYERS`], the encoder's taps), the MSE of the output's channel means plus that of
     /// its channel standard deviations against the style's; with alpha-sampled training each
     /// sample's share is weighted by its alpha.
     pub style: [T; 4],
@@ -185,13 +182,13 @@ mod tests {
         let named: Vec<_> = t.named().collect();
         assert_eq!(named[0], ("content", 0));
         assert_eq!(named[6], ("identity_feature", 6));
-        for (i, layer) in STYLE_LAYERS.iter().enumerate() {
+        for (i, layer) in crate::model::STYLE_LAYERS.iter().enumerate() {
             assert_eq!(
                 named[1 + i],
                 (format!("style_{layer}").as_str(), i as i32 + 1)
             );
         }
         let style: Vec<_> = NAMES.into_iter().filter(|n| is_style_layer(n)).collect();
-        assert_eq!(style.len(), STYLE_LAYERS.len());
+        assert_eq!(style.len(), crate::model::STYLE_LAYERS.len());
     }
 }
