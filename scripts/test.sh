@@ -29,8 +29,9 @@ echo "== cargo test --release --features train (tch parity, trainer)" >&2
 cargo test --release --features train 2>&1 | tee -a "$log"
 echo "== the Python wheel: built, installed into a fresh venv, run from an empty folder" >&2
 bash scripts/wheel.sh --check
-echo "== cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings" >&2
+echo "== cargo fmt --check, no import cycles, cargo clippy -D warnings, cargo doc -D warnings" >&2
 cargo fmt --all -- --check
+python3 scripts/import-cycles.py
 cargo clippy --release --all-targets --features train -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --features train
 # One closing line over both test runs.

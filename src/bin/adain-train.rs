@@ -311,10 +311,7 @@ impl Args {
             self.identity_feature_weight,
         );
         let warmup = self.warmup.unwrap_or_else(|| {
-            adain::train::config::default_warmup(
-                self.init_decoder.is_some(),
-                self.continue_from.as_deref(),
-            )
+            adain::train::default_warmup(self.init_decoder.is_some(), self.continue_from.as_deref())
         });
         let (demo_content, demo_style) = adain::train::config::demo_validation_pairs();
         let a = self.clone();

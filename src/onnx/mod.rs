@@ -148,36 +148,6 @@ impl Precision {
             _ => graph.to_string(),
         }
     }
-
-    /// The command that writes this precision's graphs into `dir`: `adain export ...` in a
-    /// checkout, `adain setup` for an installed binary.
-    pub fn export_command(self, dir: &Path) -> String {
-        // An installed binary (no checkout around it) has no onnx/decoder.safetensors to export
-        // from: `adain setup` makes every precision's graphs in the data folder.
-        if crate::paths::installed() {
-            return "adain setup".into();
-        }
-        let flag = match self {
-            Precision::Fp32 => "",
-            Precision::Fp16 => " --half",
-            Precision::Int8 => " --int8",
-        };
-        format!(
-            "adain export --decoder onnx/decoder.safetensors --out {}{flag}",
-            dir.display()
-        )
-    }
-
-    /// The command that remakes this precision's graphs in `dir` when they are stale: the
-    /// export with `--if-stale` in a checkout, `adain setup` (which remakes only what is stale)
-    /// for an installed binary.
-    pub fn remake_command(self, dir: &Path) -> String {
-        if crate::paths::installed() {
-            self.export_command(dir)
-        } else {
-            format!("{} --if-stale", self.export_command(dir))
-        }
-    }
 }
 
 impl std::fmt::Display for Precision {

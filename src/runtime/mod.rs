@@ -109,7 +109,7 @@ impl Models {
                 return Err(Error::MissingGraph {
                     path,
                     precision: precision.as_str(),
-                    export: precision.export_command(dir),
+                    export: session::export_command(precision, dir),
                 });
             }
         }

@@ -213,7 +213,7 @@ pub fn resolve_precision(
             Err(e) => e.to_string(),
         },
     };
-    let export = Precision::Int8.export_command(dir);
+    let export = export_command(Precision::Int8, dir);
     let fix = if crate::paths::installed() {
         format!("`{export}`")
     } else {
@@ -224,6 +224,36 @@ pub fn resolve_precision(
          ({why}); {fix} makes them"
     );
     (Precision::Fp32, Some(note))
+}
+
+/// The command that writes `precision`'s graphs into `dir`: `adain export ...` in a
+/// checkout, `adain setup` for an installed binary.
+pub(super) fn export_command(precision: Precision, dir: &Path) -> String {
+    // An installed binary (no checkout around it) has no onnx/decoder.safetensors to export
+    // from: `adain setup` makes every precision's graphs in the data folder.
+    if crate::paths::installed() {
+        return "adain setup".into();
+    }
+    let flag = match precision {
+        Precision::Fp32 => "",
+        Precision::Fp16 => " --half",
+        Precision::Int8 => " --int8",
+    };
+    format!(
+        "adain export --decoder onnx/decoder.safetensors --out {}{flag}",
+        dir.display()
+    )
+}
+
+/// The command that remakes `precision`'s graphs in `dir` when they are stale: the
+/// export with `--if-stale` in a checkout, `adain setup` (which remakes only what is stale)
+/// for an installed binary.
+pub(super) fn remake_command(precision: Precision, dir: &Path) -> String {
+    if crate::paths::installed() {
+        export_command(precision, dir)
+    } else {
+        format!("{} --if-stale", export_command(precision, dir))
+    }
 }
 
 /// Refuses int8 graphs made by another quantisation recipe: before recipe 5 they held 8-bit
@@ -242,7 +272,7 @@ pub(super) fn check_int8_recipe(dir: &Path) -> Result<()> {
             return Err(Error::StaleGraph {
                 path,
                 found,
-                export: Precision::Int8.remake_command(dir),
+                export: remake_command(Precision::Int8, dir),
             });
         }
     }

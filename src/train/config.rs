@@ -426,17 +426,6 @@ pub fn identity_weights(objective: Objective, pixel: f64, feature: f64) -> (f64,
     }
 }
 
-/// Warm-up iterations when none are given: 500 when Adam starts without moments on a trained
-/// decoder (`--init-decoder`, or `--continue-from` a folder published without them), so the
-/// first steps do not shock it; none otherwise.
-pub fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path>) -> u64 {
-    let fresh_adam = init_decoder
-        || continue_from.is_some_and(|d| {
-            super::checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state)
-        });
-    if fresh_adam { 500 } else { 0 }
-}
-
 /// The default validation pairs: the first 3 demo photos and 4 demo paintings (sorted).
 pub fn demo_validation_pairs() -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let first = |dir: &str, n: usize| {
@@ -499,8 +488,8 @@ pub fn bf16_warning(
 mod tests {
 
     #[test]
-    fn reconstruction_without_identity_weights_takes_50_and_1_and_fresh_adam_warms_up() {
-        use super::{Objective, default_warmup, identity_weights};
+    fn reconstruction_without_identity_weights_takes_50_and_1() {
+        use super::{Objective, identity_weights};
         assert_eq!(
             identity_weights(Objective::Reconstruction, 0.0, 0.0),
             (50.0, 1.0)
@@ -510,15 +499,6 @@ mod tests {
             (5.0, 0.0)
         );
         assert_eq!(identity_weights(Objective::Adain, 0.0, 0.0), (0.0, 0.0));
-        assert_eq!(default_warmup(true, None), 500);
-        assert_eq!(default_warmup(false, None), 0);
-        let empty = tempfile::tempdir().unwrap();
-        assert_eq!(
-            default_warmup(false, Some(empty.path())),
-            0,
-            "no published state: no warm-up"
-        );
-        assert!(!super::super::holds_graphs(empty.path()));
     }
 
     use super::*;

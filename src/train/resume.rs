@@ -11,6 +11,16 @@ use super::net::{Network, load_decoder_file};
 use super::progress::TrainProgress;
 use crate::error::{Error, Result};
 
+/// Warm-up iterations when none are given: 500 when Adam starts without moments on a trained
+/// decoder (`--init-decoder`, or `--continue-from` a folder published without them), so the
+/// first steps do not shock it; none otherwise.
+pub fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path>) -> u64 {
+    let fresh_adam = init_decoder
+        || continue_from
+            .is_some_and(|d| checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state));
+    if fresh_adam { 500 } else { 0 }
+}
+
 /// Where this process starts: iteration, elapsed seconds before it, earlier log rows, and the
 /// published state it continues (if any).
 pub(super) struct Start {
@@ -161,4 +171,22 @@ fn from_published(
         rows: log_until(&dir.join("training/losses.csv"), st.iteration)?,
         published: Some(st),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_warmup;
+
+    #[test]
+    fn fresh_adam_on_a_trained_decoder_warms_up() {
+        assert_eq!(default_warmup(true, None), 500);
+        assert_eq!(default_warmup(false, None), 0);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            default_warmup(false, Some(empty.path())),
+            0,
+            "no published state: no warm-up"
+        );
+        assert!(!super::super::holds_graphs(empty.path()));
+    }
 }
