@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use adain::train::data::LoaderKind;
 use adain::train::{
-    self, Arithmetic, DeviceChoice, LossRow, Objective, Select, TrainConfig, TrainOutcome,
+    self, Arithmetic, DeviceChoice, LossRow, Objective, Open, Select, TrainConfig, TrainOutcome,
     TrainProgress,
 };
 use clap::Parser;
@@ -289,42 +289,29 @@ impl TrainProgress for Bar {
 }
 
 impl Args {
-    /// The run's configuration: the options, resolved where they depend on the data or the
-    /// published state (iterations from --epochs, a warm-up when Adam starts without moments,
-    /// the reconstruction objective's identity weights, the demo validation pairs).
+    /// The run's configuration: the options as given, then [`TrainConfig::resolve`] (every
+    /// default that depends on the data or the published state lives there).
     fn config(&self) -> anyhow::Result<TrainConfig> {
         let out = self
             .out
             .clone()
             .expect("clap requires --out unless --replot or --publish-from");
-        let iterations = match (self.iterations, self.epochs) {
-            (Some(i), _) => i,
-            (None, Some(e)) => {
-                let n = adain::train::data::list_images("content", &self.content)?.len();
-                (e * adain::train::data::iterations_per_epoch(n, self.batch_size)).ceil() as u64
-            }
-            (None, None) => anyhow::bail!("give --iterations N or --epochs N"),
+        let open = Open {
+            iterations: self.iterations,
+            epochs: self.epochs,
+            warmup: self.warmup,
+            sample_content: self.sample_content.clone(),
+            sample_style: self.sample_style.clone(),
         };
-        let (pixel, feature) = adain::train::config::identity_weights(
-            self.objective,
-            self.identity_pixel_weight,
-            self.identity_feature_weight,
-        );
-        let warmup = self.warmup.unwrap_or_else(|| {
-            adain::train::default_warmup(self.init_decoder.is_some(), self.continue_from.as_deref())
-        });
-        let (demo_content, demo_style) = adain::train::config::demo_validation_pairs();
         let a = self.clone();
-        Ok(TrainConfig {
+        let given = TrainConfig {
             content: a.content,
             style: a.style,
             out,
             encoder: a.encoder,
-            iterations,
             batch_size: a.batch_size,
             lr: a.lr,
             lr_decay: a.lr_decay,
-            warmup,
             schedule: a.schedule,
             ema: a.ema,
             style_layer_weights: a.style_layer_weights.0,
@@ -332,8 +319,8 @@ impl Args {
             content_weight: a.content_weight,
             style_weight: a.style_weight,
             objective: a.objective,
-            identity_pixel_weight: pixel,
-            identity_feature_weight: feature,
+            identity_pixel_weight: a.identity_pixel_weight,
+            identity_feature_weight: a.identity_feature_weight,
             clip_grad_norm: a.clip_grad_norm,
             crop: a.crop,
             resize: a.resize,
@@ -344,7 +331,7 @@ impl Args {
             loader: a.loader,
             feature_cache: a.feature_cache,
             save_every: a.save_every,
-            log_every: a.log_every.max(1),
+            log_every: a.log_every,
             sample_every: a.sample_every,
             val_every: a.val_every,
             val_size: a.val_size,
@@ -357,9 +344,13 @@ impl Args {
             select: a.select,
             publish_moments: !a.publish_without_moments,
             note: a.note,
-            sample_content: a.sample_content.unwrap_or(demo_content),
-            sample_style: a.sample_style.unwrap_or(demo_style),
-        })
+            // Settled by resolve from `open`.
+            iterations: 0,
+            warmup: 0,
+            sample_content: Vec::new(),
+            sample_style: Vec::new(),
+        };
+        Ok(given.resolve(open)?)
     }
 }
 

@@ -416,10 +416,24 @@ impl TrainConfig {
     }
 }
 
+/// What a command line may leave open, for [`TrainConfig::resolve`] to settle from the data
+/// and the published state.
+#[derive(Debug, Clone, Default)]
+pub struct Open {
+    /// `--iterations`; when absent, `epochs` over the content images.
+    pub iterations: Option<u64>,
+    pub epochs: Option<f64>,
+    /// `--warmup`; when absent, 500 if Adam starts without moments on a trained decoder.
+    pub warmup: Option<u64>,
+    /// The validation and sample pairs; when absent, the first demo photos and paintings.
+    pub sample_content: Option<Vec<PathBuf>>,
+    pub sample_style: Option<Vec<PathBuf>>,
+}
+
 /// The identity weights (pixel, feature) a run uses: as given, except the reconstruction
 /// objective with none given, which takes 50 and 1 (what round 5's A/B chose: the pixel term
 /// carries it, the feature term keeps it sharp).
-pub fn identity_weights(objective: Objective, pixel: f64, feature: f64) -> (f64, f64) {
+pub(super) fn identity_weights(objective: Objective, pixel: f64, feature: f64) -> (f64, f64) {
     match (objective, pixel, feature) {
         (Objective::Reconstruction, 0.0, 0.0) => (50.0, 1.0),
         _ => (pixel, feature),
@@ -427,7 +441,7 @@ pub fn identity_weights(objective: Objective, pixel: f64, feature: f64) -> (f64,
 }
 
 /// The default validation pairs: the first 3 demo photos and 4 demo paintings (sorted).
-pub fn demo_validation_pairs() -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+pub(super) fn demo_validation_pairs() -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let first = |dir: &str, n: usize| {
         let mut v: Vec<std::path::PathBuf> = crate::paths::demo(dir)
             .ok()

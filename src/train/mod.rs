@@ -37,7 +37,8 @@ pub mod terms;
 mod validate;
 
 pub use config::{
-    AlphaDist, Arithmetic, DeviceChoice, Objective, Schedule, Select, TrainConfig, resolve_device,
+    AlphaDist, Arithmetic, DeviceChoice, Objective, Open, Schedule, Select, TrainConfig,
+    resolve_device,
 };
 pub use log::{LossRow, read as read_losses};
 pub use loss::Losses;

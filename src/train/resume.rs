@@ -5,11 +5,52 @@
 use std::path::Path;
 
 use super::checkpoint::{self, Published, RunState};
-use super::config::TrainConfig;
+use super::config::{Open, TrainConfig, demo_validation_pairs, identity_weights};
 use super::log::{LossRow, read as read_losses};
 use super::net::{Network, load_decoder_file};
 use super::progress::TrainProgress;
 use crate::error::{Error, Result};
+
+// Here, not in `config`: the defaults read the published state (`checkpoint`), which `config`
+// must not depend on (checkpoint -> net -> config would loop).
+impl TrainConfig {
+    /// The run's configuration with every default and cross-field rule applied, so that a
+    /// binary only parses: iterations from `--epochs` (over the content images found), the
+    /// warm-up ([`default_warmup`]), the reconstruction objective's identity weights (50 and 1
+    /// when none are given), the demo validation pairs, and a log interval of at least 1. Then
+    /// [`TrainConfig::check`].
+    pub fn resolve(mut self, open: Open) -> Result<Self> {
+        self.iterations = match (open.iterations, open.epochs) {
+            (Some(i), _) => i,
+            (None, Some(e)) if e.is_finite() && e > 0.0 => {
+                let n = super::data::list_images("content", &self.content)?.len();
+                (e * super::data::iterations_per_epoch(n, self.batch_size)).ceil() as u64
+            }
+            (None, Some(e)) => {
+                return Err(Error::Invalid(format!(
+                    "--epochs {e}: expected a positive number"
+                )));
+            }
+            (None, None) => {
+                return Err(Error::Invalid("give --iterations N or --epochs N".into()));
+            }
+        };
+        (self.identity_pixel_weight, self.identity_feature_weight) = identity_weights(
+            self.objective,
+            self.identity_pixel_weight,
+            self.identity_feature_weight,
+        );
+        self.warmup = open.warmup.unwrap_or_else(|| {
+            default_warmup(self.init_decoder.is_some(), self.continue_from.as_deref())
+        });
+        let (demo_content, demo_style) = demo_validation_pairs();
+        self.sample_content = open.sample_content.unwrap_or(demo_content);
+        self.sample_style = open.sample_style.unwrap_or(demo_style);
+        self.log_every = self.log_every.max(1);
+        self.check()?;
+        Ok(self)
+    }
+}
 
 /// Warm-up iterations when none are given: 500 when Adam starts without moments on a trained
 /// decoder (`--init-decoder`, or `--continue-from` a folder published without them), so the
@@ -176,6 +217,74 @@ fn from_published(
 #[cfg(test)]
 mod tests {
     use super::default_warmup;
+    use crate::train::{Objective, Open, TrainConfig};
+    use std::path::PathBuf;
+
+    fn demo(kind: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets/demo")
+            .join(kind)
+    }
+
+    #[test]
+    fn resolve_settles_what_the_command_line_left_open() {
+        let given = TrainConfig {
+            content: vec![demo("content")],
+            batch_size: 4,
+            objective: Objective::Reconstruction,
+            identity_pixel_weight: 0.0,
+            identity_feature_weight: 0.0,
+            init_decoder: Some("decoder.safetensors".into()),
+            log_every: 0,
+            ..Default::default()
+        };
+        let photos = std::fs::read_dir(demo("content")).unwrap().count();
+        let cfg = given
+            .clone()
+            .resolve(Open {
+                epochs: Some(2.0),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(cfg.iterations, 2 * photos.div_ceil(4) as u64);
+        assert_eq!(
+            (cfg.identity_pixel_weight, cfg.identity_feature_weight),
+            (50.0, 1.0)
+        );
+        assert_eq!(cfg.warmup, 500, "fresh Adam on given weights warms up");
+        assert_eq!((cfg.sample_content.len(), cfg.sample_style.len()), (3, 4));
+        assert!(cfg.sample_content[0].starts_with(demo("content")));
+        assert_eq!(cfg.log_every, 1);
+
+        // What is given is kept.
+        let mine = vec![demo("content").join("astronaut.jpg")];
+        let cfg = given
+            .clone()
+            .resolve(Open {
+                iterations: Some(7),
+                epochs: Some(2.0),
+                warmup: Some(3),
+                sample_content: Some(mine.clone()),
+                sample_style: Some(mine.clone()),
+            })
+            .unwrap();
+        assert_eq!((cfg.iterations, cfg.warmup), (7, 3));
+        assert_eq!((cfg.sample_content, cfg.sample_style), (mine.clone(), mine));
+
+        for (open, says) in [
+            (Open::default(), "--iterations N or --epochs N"),
+            (
+                Open {
+                    epochs: Some(-1.0),
+                    ..Default::default()
+                },
+                "--epochs -1",
+            ),
+        ] {
+            let e = given.clone().resolve(open).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
+    }
 
     #[test]
     fn fresh_adam_on_a_trained_decoder_warms_up() {
