@@ -31,7 +31,7 @@ pub(super) fn classify_videos(
         .map(|c| {
             let named_video = video::has_video_ext(&c.path);
             match (&tools, named_video, video::is_gif(&c.path)) {
-                (Err(e), true, _) => Some(Err(format!("video '{}': {e}", c.path.display()))),
+                (Err(e), true, _) => Some(Err(super::outcome::about("video", &c.path, e))),
                 (Ok(t), true, _) => Some(match video::probe(t, &c.path) {
                     Ok(Some(p)) => Ok(p),
                     Ok(None) => Err(format!(

@@ -166,8 +166,8 @@ impl Masked {
         let (adain_s, decode_s, images) = match self.stylize(models, job.alpha) {
             Ok(r) => r,
             Err(e) => {
-                let path = inputs.contents[job.content].path.display();
-                let msg = format!("content image '{path}': {e}");
+                let msg =
+                    super::outcome::about("content image", &inputs.contents[job.content].path, &e);
                 return fail_all(sink, &[job], &msg, Shares::default());
             }
         };

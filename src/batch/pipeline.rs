@@ -187,8 +187,7 @@ impl Pipeline<'_, '_> {
                 Ok(r) => r,
                 Err(e) => {
                     let jobs: Vec<&Job> = chunk.iter().map(|(j, _)| *j).collect();
-                    let path = self.inputs.contents[ci].path.display();
-                    let msg = format!("content image '{path}': {e}");
+                    let msg = about("content image", &self.inputs.contents[ci].path, &e);
                     return fail_all(sink, &jobs, &msg, Shares::default());
                 }
             };
