@@ -23,16 +23,49 @@ macro_rules! say {
     };
 }
 
-/// The exit status every binary gives: 0 done; 1 nothing could start (bad arguments, models or
-/// folders); 2 some outputs failed (the report or the message names each); 128 + the signal
-/// when interrupted (130 Ctrl-C, 143 SIGTERM). Parses the command line under it: clap's own
-/// status for a usage error is 2, which would read as "some outputs failed", so usage errors
-/// exit 1 here (and `--help`/`--version` 0).
-pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
+/// The exit status of every binary, the one place its numbers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: everything asked for was done (`--help` and `--version` too).
+    Done,
+    /// 1: nothing could start: bad arguments, models or folders; a run that stopped on an
+    /// error of its own.
+    CannotStart,
+    /// 2: the run finished but some outputs failed; the report or the message names each.
+    SomeFailed,
+    /// 128 + the signal that stopped the run (130 Ctrl-C, 143 SIGTERM), after it kept what
+    /// was finished, as a shell reports a process killed by that signal.
+    Interrupted { signal: u8 },
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Done => 0,
+            Exit::CannotStart => 1,
+            Exit::SomeFailed => 2,
+            Exit::Interrupted { signal } => 128u8.saturating_add(signal),
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}
+
+/// Parses the command line. clap's own status for a usage error is 2, which here means "some
+/// outputs failed", so a usage error is [`Exit::CannotStart`] (and `--help`/`--version`
+/// [`Exit::Done`]), after clap printed it.
+pub fn parse_args<T: clap::Parser>() -> Result<T, Exit> {
     T::try_parse().map_err(|e| {
-        let code = if e.use_stderr() { 1 } else { 0 };
         let _ = e.print();
-        std::process::ExitCode::from(code)
+        if e.use_stderr() {
+            Exit::CannotStart
+        } else {
+            Exit::Done
+        }
     })
 }
 
@@ -67,6 +100,15 @@ pub fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_statuses_are_the_documented_numbers() {
+        assert_eq!(Exit::Done.code(), 0);
+        assert_eq!(Exit::CannotStart.code(), 1);
+        assert_eq!(Exit::SomeFailed.code(), 2);
+        assert_eq!(Exit::Interrupted { signal: 2 }.code(), 130);
+        assert_eq!(Exit::Interrupted { signal: 15 }.code(), 143);
+    }
 
     #[test]
     fn control_characters_are_escaped_and_newlines_only_in_single_lines() {

@@ -78,11 +78,13 @@ impl Stop {
         self.flag.load(Ordering::SeqCst)
     }
 
-    /// 128 + the signal that stopped the process (130 for SIGINT, 143 for SIGTERM).
-    pub fn exit_code(&self) -> u8 {
-        match self.signal.load(Ordering::SeqCst) {
-            0 => 130,
-            s => (128 + s) as u8,
-        }
+    /// The exit status after a stop: interrupted by the signal that came (SIGINT if none was
+    /// recorded), i.e. 130 for Ctrl-C and 143 for SIGTERM.
+    pub fn exit(&self) -> crate::console::Exit {
+        let signal = match self.signal.load(Ordering::SeqCst) {
+            0 => SIGINT as u8,
+            s => s as u8,
+        };
+        crate::console::Exit::Interrupted { signal }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adain::batch::{self, BatchConfig, Grid, Progress, plan};
-use adain::console::say;
+use adain::console::{Exit, say};
 use adain::imaging::{Format, Sizing};
 use adain::onnx::Precision;
 use adain::runtime::{Provider, RuntimeConfig};
@@ -244,7 +244,7 @@ fn main() -> ExitCode {
     // Usage errors exit 1 ("nothing could start"), not clap's 2, which here means "some outputs failed".
     let args = match adain::console::parse_args::<Args>() {
         Ok(a) => a,
-        Err(code) => return code,
+        Err(exit) => return exit.into(),
     };
     let quiet = args.quiet;
     let bar = ProgressBar::with_draw_target(
@@ -269,7 +269,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             say(&format!("error: {e}"));
-            return ExitCode::from(1);
+            return Exit::CannotStart.into();
         }
     };
     match batch::run(&cfg, &Bar(bar), stop.flag()) {
@@ -281,16 +281,16 @@ fn main() -> ExitCode {
             }
             if out.summary.interrupted {
                 say("interrupted: rerun the same command to finish the remaining outputs");
-                ExitCode::from(stop.exit_code())
+                stop.exit().into()
             } else if out.summary.outputs_failed > 0 || out.summary.report_error.is_some() {
-                ExitCode::from(2)
+                Exit::SomeFailed.into()
             } else {
-                ExitCode::SUCCESS
+                Exit::Done.into()
             }
         }
         Err(e) => {
             say(&format!("error: {e}"));
-            ExitCode::from(1)
+            Exit::CannotStart.into()
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use adain::console::Exit;
 use adain::train::data::LoaderKind;
 use adain::train::{
     self, Arithmetic, DeviceChoice, LossRow, Objective, Open, Select, TrainConfig, TrainOutcome,
@@ -454,16 +455,16 @@ fn main() -> ExitCode {
         adain::signals::Stop::install("interrupted: saving a checkpoint (Ctrl-C again to abort)");
     let args = match adain::console::parse_args::<Args>() {
         Ok(a) => a,
-        Err(code) => return code,
+        Err(exit) => return exit.into(),
     };
     match run(args, stop.flag()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Done.into(),
         Err(e) => {
             say!("error: {e:#}");
             if stop.requested() {
-                ExitCode::from(stop.exit_code())
+                stop.exit().into()
             } else {
-                ExitCode::FAILURE
+                Exit::CannotStart.into()
             }
         }
     }

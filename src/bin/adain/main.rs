@@ -17,6 +17,7 @@ mod weights;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use adain::console::Exit;
 use adain::paths;
 use clap::{Parser, Subcommand};
 
@@ -243,15 +244,15 @@ fn demo_if_empty(images: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
 fn main() -> ExitCode {
     let cli = match adain::console::parse_args::<Cli>() {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(exit) => return exit.into(),
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Done.into(),
         Err(e) => {
             say!("error: {e:#}");
             match e.downcast_ref::<quality::PartialFailure>() {
-                Some(_) => ExitCode::from(2),
-                None => ExitCode::FAILURE,
+                Some(_) => Exit::SomeFailed.into(),
+                None => Exit::CannotStart.into(),
             }
         }
     }
