@@ -487,6 +487,47 @@ fn missing_ffmpeg_is_an_error_row_with_the_install_command() {
     assert_eq!(files(&out, ".jpg").len(), 1);
 }
 
+/// An FFmpeg too old for the frame reader's options is refused by name and version for each
+/// video (not a failure at every first frame on an unknown option); photos are unaffected.
+/// Needs no FFmpeg: the one named is a script that says it is 4.4.
+#[test]
+fn an_ffmpeg_older_than_5_1_is_an_error_row_naming_its_version() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("old-ffmpeg");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["ffmpeg", "ffprobe"] {
+        let p = bin.join(tool);
+        std::fs::write(
+            &p,
+            "#!/bin/sh\necho 'ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright'\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let c = d.path().join("content");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::write(c.join("pan.mp4"), b"never opened").unwrap();
+    std::fs::copy(demo("coffee.jpg"), c.join("coffee.jpg")).unwrap();
+    let out = d.path().join("out");
+    let o = stylize(
+        &c,
+        &out,
+        &["--ffmpeg", bin.join("ffmpeg").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let r = rows(&out.join("report.csv"));
+    let v = r.iter().find(|r| r.content.ends_with("pan.mp4")).unwrap();
+    assert!(
+        v.error.contains("pan.mp4")
+            && v.error.contains("FFmpeg 4.4")
+            && v.error.contains("5.1 or newer"),
+        "{}",
+        v.error
+    );
+    assert_eq!(files(&out, ".jpg").len(), 1);
+}
+
 /// SIGTERM during a video stops within a second or two, leaves no partial output or temporary
 /// file, and the rerun makes the video whole.
 #[test]

@@ -281,7 +281,13 @@ impl FrameWriter {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::Invalid(format!("cannot run {}: {e}", tools.ffmpeg.display())))?;
+            .map_err(|e| {
+                Error::Invalid(format!(
+                    "'{}': cannot run {}: {e}",
+                    out.display(),
+                    tools.ffmpeg.display()
+                ))
+            })?;
         let stderr = Some(drain_stderr(&mut child));
         let stdin = child.stdin.take();
         Ok(FrameWriter {

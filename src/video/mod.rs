@@ -74,8 +74,53 @@ impl Tools {
                 ))
             })?
         };
+        check_version(&ffmpeg)?;
         Ok(Tools { ffmpeg, ffprobe })
     }
+}
+
+/// The oldest FFmpeg the frame reader's options work with (`-fps_mode`, from 5.1).
+const MIN_VERSION: (u32, u32) = (5, 1);
+
+/// Refuses an FFmpeg older than [`MIN_VERSION`] by name and version, instead of every video
+/// failing at its first frame on an unrecognised option. A version line it cannot read (a git
+/// build, "N-112233-g...") is taken as new enough: the options then speak for themselves.
+fn check_version(ffmpeg: &Path) -> Result<()> {
+    let out = Command::new(ffmpeg)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "cannot run {} -version: {e}: {INSTALL}",
+                ffmpeg.display()
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match version_of(&text) {
+        Some(v) if v < MIN_VERSION => Err(Error::Invalid(format!(
+            "{} is FFmpeg {}.{}; videos need {}.{} or newer: {INSTALL}",
+            ffmpeg.display(),
+            v.0,
+            v.1,
+            MIN_VERSION.0,
+            MIN_VERSION.1
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `(major, minor)` from `ffmpeg -version`'s first line: "ffmpeg version 5.1.6-0+deb12u1 ...",
+/// "ffmpeg version n6.1.1 ...", "ffmpeg version 7.0 ..."; None for what has no such number.
+fn version_of(text: &str) -> Option<(u32, u32)> {
+    let word = text.lines().next()?.split_whitespace().nth(2)?;
+    let mut nums = word
+        .trim_start_matches('n')
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>());
+    let major = nums.next()?.ok()?;
+    let minor = nums.next().and_then(|n| n.ok()).unwrap_or(0);
+    Some((major, minor))
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -242,6 +287,23 @@ pub fn looks_like_mp4(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ffmpeg_versions_are_read_from_the_first_line() {
+        let v = |first: &str| version_of(&format!("{first}\nbuilt with gcc 12"));
+        assert_eq!(
+            v("ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026"),
+            Some((5, 1))
+        );
+        assert_eq!(v("ffmpeg version n6.1.1 Copyright"), Some((6, 1)));
+        assert_eq!(v("ffmpeg version 7.0 Copyright"), Some((7, 0)));
+        assert_eq!(v("ffmpeg version 4.4.2-0ubuntu0.22.04.1"), Some((4, 4)));
+        assert_eq!(v("ffmpeg version 5 Copyright"), Some((5, 0)));
+        // Git builds say no release number: taken as new enough.
+        assert_eq!(v("ffmpeg version N-112233-gabcdef Copyright"), None);
+        assert_eq!(v("ffmpeg version git-2024-01-01"), None);
+        assert_eq!(version_of(""), None);
+    }
 
     #[test]
     fn output_sizes_are_even_and_never_upscaled() {
