@@ -53,6 +53,21 @@ fn batch(args: &[&str]) -> Output {
     out
 }
 
+/// [`batch`] on `content` x `style` into `out`, then `rest`: the arguments nearly every test
+/// gives, written once.
+fn stylize(content: &Path, style: &Path, out: &Path, rest: &[&str]) -> Output {
+    let mut args = vec![
+        "--content",
+        s(content),
+        "--style",
+        s(style),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(rest);
+    batch(&args)
+}
+
 /// Starts adain-batch (batch size 1, so outputs trickle out), sends `signal` (e.g. "-INT") once
 /// the first output is in `out`, and returns the exit code and how many outputs were finished.
 fn signal_after_first_output(signal: &str, args: &[String], out: &Path) -> (Option<i32>, usize) {
@@ -108,20 +123,12 @@ fn every_pair_and_alpha_written_once_with_names_sizes_and_report() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs(d.path());
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--alphas",
-        "0,1",
-        "--out",
-        s(&out),
-        "--grid",
-        "--format",
-        "png",
-        "-q",
-    ]);
+    let o = stylize(
+        &c,
+        &st,
+        &out,
+        &["--alphas", "0,1", "--grid", "--format", "png", "-q"],
+    );
     assert_eq!(o.status.code(), Some(0));
     let names = files(&out, ".png");
     let want = [
@@ -249,19 +256,12 @@ fn shards_cover_every_output_exactly_once_and_merge() {
     let mut reports = Vec::new();
     for i in 0..3 {
         let shard = format!("{i}/3");
-        let o = batch(&[
-            "--content",
-            s(&c),
-            "--style",
-            s(&st),
-            "--alphas",
-            "0.5,1",
-            "--out",
-            s(&out),
-            "--shard",
-            &shard,
-            "-q",
-        ]);
+        let o = stylize(
+            &c,
+            &st,
+            &out,
+            &["--alphas", "0.5,1", "--shard", &shard, "-q"],
+        );
         assert_eq!(o.status.code(), Some(0));
         reports.push(out.join(format!("report-shard-{i}-of-3.csv")));
     }
@@ -316,21 +316,20 @@ fn bad_inputs_are_reported_and_the_batch_goes_on() {
     let (_, st) = inputs(d.path());
     let bad = root().join("tests/data/bad");
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        s(&bad),
-        "--style",
-        s(&st),
-        "--alphas",
-        "1",
-        "--out",
-        s(&out),
-        "--content-size",
-        "0",
-        "--max-pixels",
-        "50000",
-        "-q",
-    ]);
+    let o = stylize(
+        &bad,
+        &st,
+        &out,
+        &[
+            "--alphas",
+            "1",
+            "--content-size",
+            "0",
+            "--max-pixels",
+            "50000",
+            "-q",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "some outputs failed -> exit 2");
     let rows = report::read(&out.join("report.csv")).unwrap();
     let status = |name: &str| -> Vec<Option<Status>> {
@@ -478,20 +477,12 @@ fn style_mix_and_preserve_color_write_their_outputs() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs(d.path());
     let out = d.path().join("out");
-    let o = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--alphas",
-        "1",
-        "--mix",
-        "3,1",
-        "--preserve-color",
-        "--out",
-        s(&out),
-        "-q",
-    ]);
+    let o = stylize(
+        &c,
+        &st,
+        &out,
+        &["--alphas", "1", "--mix", "3,1", "--preserve-color", "-q"],
+    );
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         files(&out, ".jpg"),
@@ -500,16 +491,7 @@ fn style_mix_and_preserve_color_write_their_outputs() {
             "b_stylized_mix-s1-s2_alpha1.jpg"
         ]
     );
-    let o = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--mix",
-        "1",
-        "--out",
-        s(&out),
-    ]);
+    let o = stylize(&c, &st, &out, &["--mix", "1"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -623,7 +605,7 @@ fn outputs_are_never_inputs() {
     // Files named like outputs elsewhere are skipped too.
     std::fs::copy(o.join(&first[0]), d.path().join("content").join(&first[0])).unwrap();
     let o2 = d.path().join("out2");
-    let third = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o2), "-q"]);
+    let third = stylize(&c, &st, &o2, &["-q"]);
     assert_eq!(third.status.code(), Some(0));
     assert_eq!(files(&o2, ".jpg").len(), 4);
 }
@@ -1040,7 +1022,7 @@ fn a_full_output_disk_stops_the_run_at_start_and_leaves_nothing() {
         let mut f = std::fs::File::create(mnt.join("filler")).unwrap();
         while f.write_all(&[0u8; 4096]).is_ok() {}
     }
-    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
+    let out = stylize(&c, &st, &o, &["-q"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -1065,7 +1047,7 @@ fn stale_temporary_files_are_removed_at_start() {
     for f in [&dead, &legacy, &live] {
         std::fs::write(f, b"partial").unwrap();
     }
-    let out = batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o), "-q"]);
+    let out = stylize(&c, &st, &o, &["-q"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!dead.exists() && !legacy.exists(), "stale files removed");
     assert!(live.exists(), "a live process's temporary file is kept");
@@ -1697,12 +1679,7 @@ fn every_command_guards_what_it_writes_and_reads_no_fifo() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs_scaled(d.path(), 1);
     let o = d.path().join("out");
-    assert_eq!(
-        batch(&["--content", s(&c), "--style", s(&st), "--out", s(&o)])
-            .status
-            .code(),
-        Some(0)
-    );
+    assert_eq!(stylize(&c, &st, &o, &[]).status.code(), Some(0));
     let report = o.join("report.csv");
     let notes = d.path().join("notes.txt");
     std::fs::write(&notes, "my notes\n").unwrap();
@@ -1814,16 +1791,7 @@ fn every_command_guards_what_it_writes_and_reads_no_fifo() {
         return;
     }
     let t = std::time::Instant::now();
-    let out = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--out",
-        s(&d.path().join("o2")),
-        "--report",
-        s(&fifo),
-    ]);
+    let out = stylize(&c, &st, &d.path().join("o2"), &["--report", s(&fifo)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FIFO"));
     refused(
@@ -1970,14 +1938,7 @@ fn names_with_control_characters_are_printed_escaped() {
     let d = tempfile::tempdir().unwrap();
     let (c, st) = inputs_scaled(d.path(), 1);
     std::fs::write(c.join("x\u{1b}[31m\nerror: forged.png"), b"not an image").unwrap();
-    let out = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&st),
-        "--out",
-        s(&d.path().join("o")),
-    ]);
+    let out = stylize(&c, &st, &d.path().join("o"), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -2090,26 +2051,25 @@ fn detail_restores_the_photo_below_alpha_one_only() {
         .save(&white)
         .unwrap();
     let masked = d.path().join("masked");
-    let o = batch(&[
-        "--content",
-        s(&c),
-        "--style",
-        s(&styles),
-        "--mask",
-        s(&white),
-        "--alphas",
-        "0.5",
-        "--content-size",
-        "0",
-        "--format",
-        "png",
-        "--precision",
-        "fp32",
-        "--detail",
-        "--out",
-        s(&masked),
-        "-q",
-    ]);
+    let o = stylize(
+        &c,
+        &styles,
+        &masked,
+        &[
+            "--mask",
+            s(&white),
+            "--alphas",
+            "0.5",
+            "--content-size",
+            "0",
+            "--format",
+            "png",
+            "--precision",
+            "fp32",
+            "--detail",
+            "-q",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         png(&masked.join("face_stylized_mask-a_starry-b_wave_alpha0.5.png")),
