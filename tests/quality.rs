@@ -137,8 +137,9 @@ fn quality_matches_an_independent_computation_and_reports_gaps() {
     );
 }
 
-/// A method with no scored output (every output missing, as after a typo in --alphas) is no
-/// perfect score: its summary row says NaN, not 0, and the run exits 2 naming it.
+/// A method with no scored output (every output missing, as after a typo in --alphas, or
+/// unreadable) is no perfect score: its summary row says NaN, not 0, and the run exits 2 naming
+/// it and saying which of the two it was.
 #[test]
 fn nothing_scored_is_an_error_not_a_perfect_score() {
     let d = tempfile::tempdir().unwrap();
@@ -157,7 +158,9 @@ fn nothing_scored_is_an_error_not_a_perfect_score() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("no output was scored for typo at alpha 0.6"),
+        err.contains(
+            "no output was scored for typo at alpha 0.6 (1 not found as {content}__{style}__{alpha}.png)"
+        ),
         "{err}"
     );
     let summary = std::fs::read_to_string(d.path().join("quality.summary.csv")).unwrap();
@@ -176,6 +179,18 @@ fn nothing_scored_is_an_error_not_a_perfect_score() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // An output that is there but unreadable is said to be so, not "missing".
+    std::fs::write(o.join("cat__wave__0.5.png"), b"not a png").unwrap();
+    let out = quality(
+        [&c, &s, &o, &report],
+        &[&args[..], &["--alphas", "0.5"]].concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no output was scored for typo at alpha 0.5 (1 found but not readable)"),
+        "{err}"
     );
 }
 

@@ -138,18 +138,25 @@ pub fn quality(a: QualityArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.status == QualityStatus::Error)
         .count();
-    // A method and alpha with nothing scored (every output missing: a typo in --alphas or
-    // --pattern) has no score at all; its summary row says NaN, and the run has failed.
+    // A method and alpha with nothing scored has no score at all; its summary row says NaN,
+    // and the run has failed. Said apart: outputs not found (a typo in --alphas or --pattern)
+    // and outputs found but unreadable (their error rows say why).
     let unscored: Vec<String> = summary
         .iter()
         .filter(|s| s.scored == 0)
-        .map(|s| format!("{} at alpha {}", s.method, s.alpha))
+        .map(|s| {
+            let why = match (s.missing, s.errors) {
+                (m, 0) => format!("{m} not found as {}", a.pattern),
+                (0, e) => format!("{e} found but not readable"),
+                (m, e) => format!("{m} not found as {}, {e} not readable", a.pattern),
+            };
+            format!("{} at alpha {} ({why})", s.method, s.alpha)
+        })
         .collect();
     if !unscored.is_empty() {
         return Err(PartialFailure(format!(
-            "no output was scored for {} (missing {}; see {})",
+            "no output was scored for {}; see {}",
             unscored.join(", "),
-            a.pattern,
             a.report.display()
         ))
         .into());
