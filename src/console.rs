@@ -69,6 +69,23 @@ pub fn parse_args<T: clap::Parser>() -> Result<T, Exit> {
     })
 }
 
+/// `e` and its causes on one line, each said once. The crate's errors already end with their
+/// source's text ("x.jpg: Not a directory (os error 20)"), which anyhow's `{:#}` would say a
+/// second time; a cause whose text is not in the line yet (another crate's) is appended.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Writes `text` to stdout (a command's answer, not a progress line): a reader that stopped
 /// early (`adain info | head`) ends the output quietly, as in other Unix tools; other write
 /// errors (a full disk under a redirect) are returned.
@@ -100,6 +117,21 @@ pub fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_and_its_causes_are_each_said_once() {
+        let io = || std::io::Error::from_raw_os_error(20);
+        let ours = crate::error::Error::io("out/a.jpg", io());
+        assert_eq!(
+            describe(&ours),
+            format!("out/a.jpg: {}", io()),
+            "the source is in the message already"
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot save")]
+        struct Outer(#[source] std::io::Error);
+        assert_eq!(describe(&Outer(io())), format!("cannot save: {}", io()));
+    }
 
     #[test]
     fn exit_statuses_are_the_documented_numbers() {

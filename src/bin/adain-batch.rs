@@ -289,7 +289,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            say(&format!("error: {e}"));
+            say(&format!("error: {}", adain::console::describe(&e)));
             Exit::CannotStart.into()
         }
     }

@@ -460,7 +460,7 @@ fn main() -> ExitCode {
     match run(args, stop.flag()) {
         Ok(()) => Exit::Done.into(),
         Err(e) => {
-            say!("error: {e:#}");
+            say!("error: {}", adain::console::describe(e.as_ref()));
             if stop.requested() {
                 stop.exit().into()
             } else {

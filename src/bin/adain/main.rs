@@ -249,7 +249,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => Exit::Done.into(),
         Err(e) => {
-            say!("error: {e:#}");
+            say!("error: {}", adain::console::describe(e.as_ref()));
             match e.downcast_ref::<quality::PartialFailure>() {
                 Some(_) => Exit::SomeFailed.into(),
                 None => Exit::CannotStart.into(),
