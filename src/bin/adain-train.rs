@@ -297,14 +297,14 @@ impl Args {
             .out
             .clone()
             .expect("clap requires --out unless --replot or --publish-from");
-        let open = Open {
-            iterations: self.iterations,
-            epochs: self.epochs,
-            warmup: self.warmup,
-            sample_content: self.sample_content.clone(),
-            sample_style: self.sample_style.clone(),
-        };
         let a = self.clone();
+        let open = Open {
+            iterations: a.iterations,
+            epochs: a.epochs,
+            warmup: a.warmup,
+            sample_content: a.sample_content,
+            sample_style: a.sample_style,
+        };
         let given = TrainConfig {
             content: a.content,
             style: a.style,

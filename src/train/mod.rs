@@ -46,7 +46,6 @@ pub use net::{Network, load_decoder_file};
 pub use publish::{
     Chosen, export_outcome, holds_graphs, plot_published, publish_checkpoint, reexport_published,
 };
-pub use resume::default_warmup;
 pub use run::{TrainOutcome, TrainProgress, train};
 pub use schedule::learning_rate;
 pub use terms::{Terms, Weighting};

@@ -16,9 +16,9 @@ use crate::error::{Error, Result};
 impl TrainConfig {
     /// The run's configuration with every default and cross-field rule applied, so that a
     /// binary only parses: iterations from `--epochs` (over the content images found), the
-    /// warm-up ([`default_warmup`]), the reconstruction objective's identity weights (50 and 1
-    /// when none are given), the demo validation pairs, and a log interval of at least 1. Then
-    /// [`TrainConfig::check`].
+    /// warm-up (500 when Adam starts without moments on a trained decoder), the reconstruction
+    /// objective's identity weights (50 and 1 when none are given), the demo validation pairs,
+    /// and a log interval of at least 1. Then [`TrainConfig::check`].
     pub fn resolve(mut self, open: Open) -> Result<Self> {
         self.iterations = match (open.iterations, open.epochs) {
             (Some(i), _) => i,
@@ -55,7 +55,7 @@ impl TrainConfig {
 /// Warm-up iterations when none are given: 500 when Adam starts without moments on a trained
 /// decoder (`--init-decoder`, or `--continue-from` a folder published without them), so the
 /// first steps do not shock it; none otherwise.
-pub fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path>) -> u64 {
+pub(super) fn default_warmup(init_decoder: bool, continue_from: Option<&std::path::Path>) -> u64 {
     let fresh_adam = init_decoder
         || continue_from
             .is_some_and(|d| checkpoint::read_published(d).is_ok_and(|s| !s.has_optimizer_state));
