@@ -14,16 +14,18 @@ Round-3 knobs, each written here from its definition: per-layer style weights; a
 steps (each sample's decoder input a*AdaIN + (1-a)*E(c), content target that input, each
 sample's style loss weighted by a, and its pixel MSE against the content by (1-a), weighted by
 the identity pixel weight); an exponential moving average of the weights with decay
-min(DECAY, (1+n)/(10+n)) at the n-th update.
+min(DECAY, (1+n)/(10+n)) at the n-th update. The Laplacian term (Li et al. 2017): MSE between the
+3x3 4-neighbour Laplacian (no padding) of the BT.601 luma of the stylized output and of the
+content, each average-pooled 4x4 first; logged always, in the loss with its weight.
 
 usage: train_reference.py --encoder E --decoder D0 --batches DIR --out DIR
          [--objective adain|reconstruction] [--content-weight 1] [--style-weight 10]
          [--identity-pixel-weight 0] [--identity-feature-weight 0] [--clip 0]
-         [--style-layer-weights W1,W2,W3,W4] [--ema DECAY]
+         [--style-layer-weights W1,W2,W3,W4] [--ema DECAY] [--laplacian-weight 0]
   The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]),
   lrs.npy (the learning rate of each step) and, for alpha-sampled steps, alphas.npy ([steps,
   batch]). Writes DIR/losses.json (per step: content, style, style_layers, identity_pixel,
-  identity_feature, alpha_pixel, grad_norm), DIR/decoder.safetensors (the weights after the last
+  identity_feature, alpha_pixel, laplacian, grad_norm), DIR/decoder.safetensors (the weights after the last
   step) and, with --ema, DIR/ema.safetensors (their average).
 """
 import argparse, json, os
@@ -83,6 +85,15 @@ def stats(x):
     return x.mean((2, 3), keepdim=True), (x.var((2, 3), keepdim=True, unbiased=True) + 1e-5).sqrt()
 
 
+LAPLACE = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]]).view(1, 1, 3, 3)
+
+
+def lap(x):
+    """Laplacian of the luma of x [B,3,H,W] after a 4x4 average pool."""
+    y = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    return F.conv2d(F.avg_pool2d(y, 4), LAPLACE)
+
+
 def identity_terms(enc, dec, c, ct):
     """Pixel MSE and summed relu1_1..relu4_1 feature MSE of D(E(c)) (cropped to c) against c."""
     icc = dec(ct[-1])[:, :, : c.shape[2], : c.shape[3]]
@@ -90,13 +101,13 @@ def identity_terms(enc, dec, c, ct):
 
 
 def losses(enc, dec, c, s, identity, objective="adain", alpha=None):
-    """(content, style per layer, identity pixel, identity feature, alpha pixel); the terms a
+    """(content, style per layer, identity pixel, identity feature, alpha pixel, Laplacian); the terms a
     step skips are 0. alpha: per-sample alphas [B], or None for the paper's step at 1."""
     zero = torch.zeros(())
     if objective == "reconstruction":
         with torch.no_grad():
             ct = enc.taps(c)
-        return (zero, [zero] * 4) + identity_terms(enc, dec, c, ct) + (zero,)
+        return (zero, [zero] * 4) + identity_terms(enc, dec, c, ct) + (zero, zero)
     with torch.no_grad():
         st = enc.taps(s)
         ct = enc.taps(c)
@@ -118,8 +129,9 @@ def losses(enc, dec, c, s, identity, objective="adain", alpha=None):
             per = ((xm - ym) ** 2).mean((1, 2, 3)) + ((xs - ys) ** 2).mean((1, 2, 3))
             ls.append((alpha * per).mean())
     la = zero if alpha is None else ((1 - alpha) * ((g[:, :, : c.shape[2], : c.shape[3]] - c) ** 2).mean((1, 2, 3))).mean()
+    ll = F.mse_loss(lap(g[:, :, : c.shape[2], : c.shape[3]]), lap(c))
     lp, lf = identity_terms(enc, dec, c, ct) if identity else (zero, zero)
-    return lc, ls, lp, lf, la
+    return lc, ls, lp, lf, la, ll
 
 
 def main():
@@ -136,6 +148,7 @@ def main():
     ap.add_argument("--clip", type=float, default=0.0)
     ap.add_argument("--style-layer-weights", default=None)
     ap.add_argument("--ema", type=float, default=0.0)
+    ap.add_argument("--laplacian-weight", type=float, default=0.0)
     a = ap.parse_args()
     layer_w = ([float(x) for x in a.style_layer_weights.split(",")] if a.style_layer_weights
                else [a.style_weight] * 4)
@@ -156,11 +169,11 @@ def main():
         c, s = torch.from_numpy(b["content"][i]), torch.from_numpy(b["style"][i])
         identity = a.identity_pixel_weight > 0 or a.identity_feature_weight > 0
         alpha = None if alphas is None else torch.from_numpy(alphas[i]).float()
-        lc, ls, lp, lf, la = losses(enc, dec, c, s, identity, a.objective, alpha)
+        lc, ls, lp, lf, la, ll = losses(enc, dec, c, s, identity, a.objective, alpha)
         total = a.identity_pixel_weight * lp + a.identity_feature_weight * lf
         if a.objective == "adain":
             total = total + a.content_weight * lc + sum(w * l for w, l in zip(layer_w, ls))
-            total = total + a.identity_pixel_weight * la
+            total = total + a.identity_pixel_weight * la + a.laplacian_weight * ll
         opt.zero_grad()
         total.backward()
         norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in dec.parameters()))
@@ -174,7 +187,8 @@ def main():
                     ema[k] = d * ema[k] + (1 - d) * v
         rows.append({"content": lc.item(), "style": sum(l.item() for l in ls),
                      "style_layers": [l.item() for l in ls], "identity_pixel": lp.item(),
-                     "identity_feature": lf.item(), "alpha_pixel": la.item(), "grad_norm": norm.item()})
+                     "identity_feature": lf.item(), "alpha_pixel": la.item(), "laplacian": ll.item(),
+                     "grad_norm": norm.item()})
     os.makedirs(a.out, exist_ok=True)
     json.dump(rows, open(os.path.join(a.out, "losses.json"), "w"))
     save_file(dec.state(), os.path.join(a.out, "decoder.safetensors"))
@@ -185,7 +199,7 @@ def main():
     torch.manual_seed(0)
     fresh = Decoder()
     with torch.no_grad():
-        lc, ls, _, _, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
+        lc, ls, _, _, _, _ = losses(enc, fresh, torch.from_numpy(b["content"][0]), torch.from_numpy(b["style"][0]), False)
     json.dump({"content": lc.item(), "style": sum(l.item() for l in ls)}, open(os.path.join(a.out, "pytorch_init.json"), "w"))
 
 

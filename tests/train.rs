@@ -429,6 +429,7 @@ struct Knobs {
     alpha: AlphaDist,
     ema: f64,
     schedule: Schedule,
+    laplacian: f64,
 }
 
 /// The tch step against plain PyTorch (python/train_reference.py: nn.Conv2d, torch.optim.Adam,
@@ -457,6 +458,7 @@ fn steps_match_plain_pytorch(
     cfg.train_alpha = knobs.alpha;
     cfg.ema = knobs.ema;
     cfg.schedule = knobs.schedule;
+    cfg.laplacian_weight = knobs.laplacian;
     let batches = write_batches(&cfg, steps, &d.join("batches"));
     let init = Weights::random(model::DECODER, 7);
     init.save(&d.join("init.safetensors")).unwrap();
@@ -465,7 +467,12 @@ fn steps_match_plain_pytorch(
         Objective::Adain => "adain",
         Objective::Reconstruction => "reconstruction",
     };
-    let mut knob_args: Vec<String> = vec!["--ema".into(), knobs.ema.to_string()];
+    let mut knob_args: Vec<String> = vec![
+        "--ema".into(),
+        knobs.ema.to_string(),
+        "--laplacian-weight".into(),
+        knobs.laplacian.to_string(),
+    ];
     if let Some(w) = knobs.layer_weights {
         let w: Vec<String> = w.iter().map(|x| x.to_string()).collect();
         knob_args.extend(["--style-layer-weights".into(), w.join(",")]);
@@ -501,8 +508,9 @@ fn steps_match_plain_pytorch(
         "style relu2_1",
         "style relu3_1",
         "style relu4_1",
+        "laplacian",
     ];
-    let mut worst = [0f64; 10];
+    let mut worst = [0f64; 11];
     for (i, (c, s)) in batches.iter().enumerate() {
         let alpha = (!cfg.train_alpha.always_one())
             .then(|| Tensor::from_slice(&cfg.train_alpha.draw(cfg.seed, i as u64, cfg.batch_size)));
@@ -529,7 +537,19 @@ fn steps_match_plain_pytorch(
             &l.alpha_pixel,
         );
         let [s1, s2, s3, s4] = &l.style;
-        let ours_all = [lc, &ls, lp, lf, la, &info.grad_norm, s1, s2, s3, s4];
+        let ours_all = [
+            lc,
+            &ls,
+            lp,
+            lf,
+            la,
+            &info.grad_norm,
+            s1,
+            s2,
+            s3,
+            s4,
+            &l.laplacian,
+        ];
         for (k, ours) in ours_all.into_iter().enumerate() {
             let (name, ours) = (names[k], ours.double_value(&[]));
             let theirs = match name.strip_prefix("style relu") {
@@ -642,7 +662,8 @@ fn reconstruction_steps_match_plain_pytorch() {
 
 /// The round-3 knobs together against plain PyTorch: the published decoder's per-layer style
 /// weights, alpha-sampled steps (a quarter of the samples at 1, the rest uniform in 0-1, so the
-/// alpha pixel term is live), a moving average of the weights, the one-cycle schedule.
+/// alpha pixel term is live), a moving average of the weights, the one-cycle schedule, the
+/// Laplacian term (weighted so it is a sizeable share of the gradient).
 #[test]
 fn layer_weights_sampled_alphas_and_the_moving_average_match_plain_pytorch() {
     let d = tempfile::tempdir().unwrap();
@@ -651,6 +672,7 @@ fn layer_weights_sampled_alphas_and_the_moving_average_match_plain_pytorch() {
         alpha: "0-1,one=0.25".parse().unwrap(),
         ema: 0.9,
         schedule: Schedule::OneCycle,
+        laplacian: 2000.0,
     };
     steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5, knobs);
 }

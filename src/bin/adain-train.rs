@@ -129,6 +129,12 @@ struct Args {
     /// against those of c (SANet: 1).
     #[arg(long, default_value_t = d().identity_feature_weight, value_name = "W")]
     identity_feature_weight: f64,
+    /// Weight of the Laplacian term (Li et al. 2017): MSE between the Laplacian of the output's
+    /// luma and the content's, after a 4x4 average pool; keeps the photo's structure (eyes,
+    /// mouths, edges) while the style recolours and retextures it. Computed and logged always;
+    /// 0 leaves it out of the loss.
+    #[arg(long, default_value_t = d().laplacian_weight, value_name = "W")]
+    laplacian_weight: f64,
     /// Clip the global gradient norm to this before each Adam step (0 = no clipping). Steps
     /// with a non-finite loss or gradient are always skipped and counted in losses.csv.
     #[arg(long, default_value_t = d().clip_grad_norm, value_name = "NORM")]
@@ -322,6 +328,7 @@ impl Args {
             objective: a.objective,
             identity_pixel_weight: a.identity_pixel_weight,
             identity_feature_weight: a.identity_feature_weight,
+            laplacian_weight: a.laplacian_weight,
             clip_grad_norm: a.clip_grad_norm,
             crop: a.crop,
             resize: a.resize,

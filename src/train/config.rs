@@ -247,6 +247,10 @@ pub struct TrainConfig {
     /// against c's. Both 0: no identity passes.
     #[serde(default)]
     pub identity_feature_weight: f64,
+    /// Weight of the Laplacian term: the stylized output's luma structure against its
+    /// content's, after a 4x4 average pool (0 = none).
+    #[serde(default)]
+    pub laplacian_weight: f64,
     /// Clip the global gradient norm to this (0 = no clipping).
     #[serde(default)]
     pub clip_grad_norm: f64,
@@ -331,6 +335,7 @@ impl Default for TrainConfig {
             style_weight: 10.0,
             identity_pixel_weight: 0.0,
             identity_feature_weight: 0.0,
+            laplacian_weight: 0.0,
             clip_grad_norm: 0.0,
             crop: 256,
             resize: 512,

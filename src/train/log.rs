@@ -288,6 +288,7 @@ mod tests {
             identity_pixel: 0.01,
             identity_feature: 7.0,
             alpha_pixel: 0.0,
+            laplacian: 0.03,
         };
         LossRow {
             iteration,
@@ -323,7 +324,8 @@ mod tests {
                 "style",
                 "identity_pixel",
                 "identity_feature",
-                "alpha_pixel"
+                "alpha_pixel",
+                "laplacian"
             ]
         );
         assert_eq!(rows[0].term("style"), rows[0].style);

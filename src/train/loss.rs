@@ -1,6 +1,7 @@
 //! The training objective: how each term of a step is computed (content, style per layer,
-//! identity pixel and feature, alpha pixel; their set is [`Terms`]), the weights they are summed
-//! with ([`Weighting`], from the config), and the validation loss that picks the best checkpoint.
+//! identity pixel and feature, alpha pixel, Laplacian; their set is [`Terms`]), the weights they
+//! are summed with ([`Weighting`], from the config), and the validation loss that picks the best
+//! checkpoint.
 
 use tch::{Kind, Tensor};
 
@@ -26,6 +27,7 @@ impl TrainConfig {
                 true => 0.0,
                 false => on(self.identity_pixel_weight),
             },
+            laplacian: on(self.laplacian_weight),
         }
     }
 }
@@ -56,6 +58,33 @@ fn mse_per_sample(a: &Tensor, b: &Tensor) -> Tensor {
     let d = a - b;
     let dims: Vec<i64> = (1..d.dim() as i64).collect();
     (&d * &d).mean_dim(dims.as_slice(), false, Kind::Float)
+}
+
+/// Side of the average pool before the Laplacian term's filter (Li et al.'s p = 4): it keeps
+/// structure at the scale of eyes, mouths and edges and leaves finer texture to the style.
+pub const LAPLACIAN_POOL: i64 = 4;
+
+/// The Laplacian of the BT.601 luma (the quality judge's SSIM plane) of `x` (`[B,3,H,W]`) after
+/// a [`LAPLACIAN_POOL`] average pool, `[B,1,H/p-2,W/p-2]`: the 4-neighbour filter without
+/// padding, so no border is invented. Luma alone, so the style is free to recolour.
+fn luma_laplacian(x: &Tensor) -> Tensor {
+    let x = x.to_kind(Kind::Float);
+    let luma = x.narrow(1, 0, 1) * 0.299 + x.narrow(1, 1, 1) * 0.587 + x.narrow(1, 2, 1) * 0.114;
+    let p = LAPLACIAN_POOL;
+    let pooled = luma.avg_pool2d([p, p], [p, p], [0, 0], false, true, None);
+    let filter = Tensor::from_slice(&[0f32, 1., 0., 1., -4., 1., 0., 1., 0.])
+        .view([1, 1, 3, 3])
+        .to_device(x.device());
+    pooled.conv2d(&filter, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
+}
+
+/// The Laplacian term: MSE of the output's [`luma_laplacian`] (cropped to the content) against
+/// the content's.
+fn laplacian_loss(g: &Tensor, c: &Tensor) -> Tensor {
+    let (h, w) = (c.size()[2], c.size()[3]);
+    let g = g.narrow(2, 0, h).narrow(3, 0, w);
+    let target = tch::no_grad(|| luma_laplacian(c));
+    mse(&luma_laplacian(&g), &target)
 }
 
 /// The style loss of taps `a` against the per-layer (mean, std) `b` of the style, per layer.
@@ -162,6 +191,7 @@ impl Network {
                 identity_pixel,
                 identity_feature,
                 alpha_pixel: zero(),
+                laplacian: zero(),
             };
         }
         let t = tch::no_grad(|| {
@@ -193,6 +223,8 @@ impl Network {
             }
             None => zero(),
         };
+        // At every alpha, unweighted: the photo's structure is what each output keeps.
+        let laplacian = laplacian_loss(&g, &f.content);
         laps.lap("content + style loss");
         let (identity_pixel, identity_feature) = match identity {
             true => {
@@ -208,6 +240,7 @@ impl Network {
             identity_pixel,
             identity_feature,
             alpha_pixel,
+            laplacian,
         }
     }
 
@@ -224,5 +257,51 @@ impl Network {
             |acc, (a, b)| acc + mse(a, b),
         );
         (mse(&icc, c), feat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(h: i64, w: i64, f: impl Fn(i64, i64) -> [f32; 3]) -> Tensor {
+        let mut v = vec![0f32; (3 * h * w) as usize];
+        for y in 0..h {
+            for x in 0..w {
+                for (ch, val) in f(y, x).into_iter().enumerate() {
+                    v[((ch as i64 * h + y) * w + x) as usize] = val;
+                }
+            }
+        }
+        Tensor::from_slice(&v).view([1, 3, h, w])
+    }
+
+    #[test]
+    fn the_laplacian_term_sees_luma_structure_not_colour() {
+        // By hand: one bright 4x4 block in the middle of a 12x12 black image pools to a 3x3 map
+        // with 1 in the centre; the filter without padding leaves one value, -4, against 0.
+        let black = image(12, 12, |_, _| [0.0; 3]);
+        let block = image(12, 12, |y, x| {
+            let v = ((4..8).contains(&y) && (4..8).contains(&x)) as i32 as f32;
+            [v; 3]
+        });
+        let l = laplacian_loss(&block, &black).double_value(&[]);
+        assert!((l - 16.0).abs() < 1e-5, "{l}");
+        // A recoloured photo with the same luma keeps its structure: no loss...
+        let photo = |y: i64, x: i64| 0.2 + 0.5 * ((x / 5 + y / 3) % 2) as f32;
+        let grey = image(32, 32, |y, x| [photo(y, x); 3]);
+        let tinted = image(32, 32, |y, x| {
+            // Shift red against green so BT.601 luma is unchanged.
+            let k = 0.2 * ((x + y) % 3) as f32;
+            let p = photo(y, x);
+            [p + 0.587 * k, p - 0.299 * k, p]
+        });
+        let l = laplacian_loss(&tinted, &grey).double_value(&[]);
+        assert!(l < 1e-10, "recolouring alone costs {l}");
+        // ...while moving its edges does; and a larger output is cropped to the content first.
+        let moved = image(32, 32, |y, x| [photo(y, x + 4); 3]);
+        assert!(laplacian_loss(&moved, &grey).double_value(&[]) > 1e-3);
+        let padded = image(40, 40, |y, x| [photo(y, x); 3]);
+        assert!(laplacian_loss(&padded, &grey).double_value(&[]) < 1e-10);
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Each term's name, in [`Terms::into_vec`]'s order: its column in `losses.csv` and, with the
 /// style layers summed into one `style` curve ([`is_style_layer`]), its series in the plot.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "content",
     "style_relu1_1",
     "style_relu2_1",
@@ -18,6 +18,7 @@ pub const NAMES: [&str; 8] = [
     "identity_pixel",
     "identity_feature",
     "alpha_pixel",
+    "laplacian",
 ];
 
 /// Whether `name` (one of [`NAMES`]) is one layer's share of the style term.
@@ -41,14 +42,17 @@ pub struct Terms<T> {
     /// Alpha-sampled training: the pixel MSE of the stylized output against its content, each
     /// sample's share weighted by (1 - alpha); 0 at alpha 1.
     pub alpha_pixel: T,
+    /// The stylized output's structure against its content's: MSE of the Laplacian of the luma
+    /// after a 4x4 average pool (Li et al. 2017, "Laplacian-steered neural style transfer").
+    pub laplacian: T,
 }
 
 impl<T> Terms<T> {
     /// The number of values, in [`Terms::into_vec`]'s order.
-    pub const LEN: usize = 8;
+    pub const LEN: usize = 9;
 
     /// Every value in a fixed order: content, style by layer, identity pixel, identity
-    /// feature, alpha pixel ([`Terms::from_vec`] reads the same order).
+    /// feature, alpha pixel, Laplacian ([`Terms::from_vec`] reads the same order).
     pub fn into_vec(self) -> Vec<T> {
         let [s1, s2, s3, s4] = self.style;
         vec![
@@ -60,18 +64,20 @@ impl<T> Terms<T> {
             self.identity_pixel,
             self.identity_feature,
             self.alpha_pixel,
+            self.laplacian,
         ]
     }
 
     /// The inverse of [`Terms::into_vec`]; `None` unless `v` holds [`Terms::LEN`] values.
     pub fn from_vec(v: Vec<T>) -> Option<Self> {
-        let [c, s1, s2, s3, s4, p, f, a]: [T; 8] = v.try_into().ok()?;
+        let [c, s1, s2, s3, s4, p, f, a, l]: [T; 9] = v.try_into().ok()?;
         Some(Terms {
             content: c,
             style: [s1, s2, s3, s4],
             identity_pixel: p,
             identity_feature: f,
             alpha_pixel: a,
+            laplacian: l,
         })
     }
 
@@ -96,6 +102,7 @@ impl<T> Terms<T> {
             identity_pixel: &self.identity_pixel,
             identity_feature: &self.identity_feature,
             alpha_pixel: &self.alpha_pixel,
+            laplacian: &self.laplacian,
         }
     }
 }
@@ -147,24 +154,26 @@ mod tests {
             identity_pixel: 6.0,
             identity_feature: 7.0,
             alpha_pixel: 8.0,
+            laplacian: 9.0,
         };
         assert_eq!(Terms::from_vec(t.into_vec()), Some(t));
-        assert_eq!(Terms::<f64>::from_vec(vec![1.0; 7]), None);
+        assert_eq!(Terms::<f64>::from_vec(vec![1.0; 8]), None);
         let w = Terms {
             content: 1.0,
             style: [10.0, 100.0, 1000.0, 10000.0],
             identity_pixel: 0.0,
             identity_feature: 0.5,
             alpha_pixel: 0.25,
+            laplacian: 2.0,
         };
-        // 1 + 20 + 300 + 4000 + 50000 + (pixel weighs 0) + 3.5 + 2
-        assert_eq!(w.total(t), 54326.5);
+        // 1 + 20 + 300 + 4000 + 50000 + (pixel weighs 0) + 3.5 + 2 + 18
+        assert_eq!(w.total(t), 54344.5);
         // A weight-0 term never enters, even when its value is NaN.
         let nan_pixel = Terms {
             identity_pixel: f64::NAN,
             ..t
         };
-        assert_eq!(w.total(nan_pixel), 54326.5);
+        assert_eq!(w.total(nan_pixel), 54344.5);
         assert_eq!(t.style_sum(), 14.0);
         assert_eq!(t.map(|x| x * 2.0).style, [4.0, 6.0, 8.0, 10.0]);
     }
@@ -178,10 +187,12 @@ mod tests {
             identity_pixel: 5,
             identity_feature: 6,
             alpha_pixel: 7,
+            laplacian: 8,
         };
         let named: Vec<_> = t.named().collect();
         assert_eq!(named[0], ("content", 0));
         assert_eq!(named[6], ("identity_feature", 6));
+        assert_eq!(named[8], ("laplacian", 8));
         for (i, layer) in crate::model::STYLE_LAYERS.iter().enumerate() {
             assert_eq!(
                 named[1 + i],
