@@ -1,5 +1,5 @@
 //! Atomic file writes: a temporary file in the destination's folder, then a rename, so an
-//! interrupted run never leaves a truncated output behind.
+//! interrupted run never leaves a truncated output behind; making the folders they go in.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,7 +20,7 @@ pub fn write_atomic_with(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    create_folder(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(&tmp_prefix())
         .tempfile_in(dir)
@@ -37,6 +37,32 @@ pub fn write_atomic_with(
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Makes folder `dir` and its parents. When something on the way is not a folder (`--out` given
+/// a file's path), the error names it ([`not_a_folder`]), where the OS would say "Not a
+/// directory" about a path below it.
+pub fn create_folder(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| not_a_folder(dir).unwrap_or_else(|| Error::io(dir, e)))
+}
+
+/// The error for folder `dir` when it, or a folder it would be made in, exists and is not a
+/// folder: "cannot make folder 'runs/r.csv/a': 'runs/r.csv' is a regular file, not a folder".
+/// `None` when nothing on the way is in the way.
+pub fn not_a_folder(dir: &Path) -> Option<Error> {
+    let (blocker, meta) = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find_map(|a| match std::fs::metadata(a) {
+            Ok(m) if !m.is_dir() => Some((a, m)),
+            _ => None,
+        })?;
+    Some(Error::Invalid(format!(
+        "cannot make folder '{}': '{}' is {}, not a folder",
+        dir.display(),
+        blocker.display(),
+        describe(&meta.file_type())
+    )))
 }
 
 /// Temporary files start with this and the writing process's id, so a later run can tell a
@@ -149,7 +175,11 @@ pub fn check_target(path: &Path, t: &Target<'_>) -> Result<()> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(path, e)),
+        // "Not a directory": the folder it goes in is a file.
+        Err(e) => {
+            let in_the_way = path.parent().and_then(not_a_folder);
+            return Err(in_the_way.unwrap_or_else(|| Error::io(path, e)));
+        }
     };
     if !meta.file_type().is_file() {
         return refuse(format!("it is {}", describe(&meta.file_type())));
@@ -265,6 +295,42 @@ fn libc_o_nonblock() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_under_a_file_is_refused_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("r.csv");
+        std::fs::write(&file, "x").unwrap();
+        for dir in [file.clone(), file.join("a/b")] {
+            let e = create_folder(&dir).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "'{}' is a regular file, not a folder",
+                    file.display()
+                )),
+                "{e}"
+            );
+        }
+        // A write below it says the same, and a folder that can be made is.
+        let e = write_atomic(&file.join("x.jpg"), b"1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a regular file, not a folder"), "{e}");
+        // So does the check before a write there (`adain resize --out FILE`).
+        let t = Target {
+            option: "resize --out",
+            writes: "a resized JPEG",
+            same_kind: &|_| true,
+            inputs: &[],
+            force: false,
+        };
+        let e = check_target(&file.join("x.jpg"), &t)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a regular file, not a folder"), "{e}");
+        create_folder(&d.path().join("new/deeper")).unwrap();
+        assert!(d.path().join("new/deeper").is_dir());
+    }
 
     #[test]
     fn targets_that_are_not_regular_files_inputs_or_of_the_kind_are_refused() {

@@ -126,7 +126,7 @@ fn put(path: &Path, bytes: &[u8]) -> Result<bool> {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        crate::fsutil::create_folder(parent)?;
     }
     crate::fsutil::write_atomic(path, bytes)?;
     Ok(true)
@@ -181,7 +181,7 @@ fn has_quantiser(py: &Path) -> bool {
 
 /// Runs the set-up; `say` reports each step (stderr in the CLI).
 pub fn setup(s: &Setup, say: &dyn Fn(&str)) -> Result<()> {
-    std::fs::create_dir_all(&s.dir).map_err(|e| Error::io(&s.dir, e))?;
+    crate::fsutil::create_folder(&s.dir)?;
     let ort = if s.gpu {
         pin("onnxruntime")?.replacen("onnxruntime", "onnxruntime-gpu", 1)
     } else {

@@ -259,7 +259,7 @@ pub fn unpack(pack: &Pack, out_dir: &Path, if_stale: bool) -> Result<Vec<Unpacke
                 continue;
             }
         }
-        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+        crate::fsutil::create_folder(out_dir)?;
         let sha256 = model::save_tensors(&out, &tensors)?;
         let provenance = serde_json::json!({
             "kind": kind,

@@ -107,7 +107,7 @@ pub fn import_pth(
     decoder: Option<&Path>,
     out_dir: &Path,
 ) -> Result<(Weights, Option<Weights>)> {
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    crate::fsutil::create_folder(out_dir)?;
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let one = |src: &Path, ops: &[Op], file: &str, kind: &str| -> Result<Weights> {
         let read = crate::pth::read_state_dict(src, ops)?;

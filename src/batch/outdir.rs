@@ -105,12 +105,7 @@ pub(super) fn report_path(cfg: &BatchConfig) -> PathBuf {
 /// `ulimit -f`) is written and removed, so a full disk stops the run before it
 /// leaves a lock or an empty report behind.
 fn check_writable(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::Invalid(format!(
-            "output folder '{}': cannot create: {e}",
-            dir.display()
-        ))
-    })?;
+    crate::fsutil::create_folder(dir)?;
     tempfile::Builder::new()
         .prefix(".adain-write-test-")
         .tempfile_in(dir)

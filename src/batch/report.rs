@@ -168,7 +168,7 @@ pub fn looks_like_report(path: &Path) -> bool {
 impl ReportWriter {
     pub fn create(path: &Path) -> Result<Self> {
         if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+            crate::fsutil::create_folder(d)?;
         }
         // A symbolic link at the report's path is replaced, not written through (as outputs and
         // the summary are): the run must not overwrite whatever file the link points to.

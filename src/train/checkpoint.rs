@@ -109,7 +109,7 @@ pub fn save(
     pointers: &[&str],
 ) -> Result<CheckpointMeta> {
     let d = dir(run);
-    std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+    crate::fsutil::create_folder(&d)?;
     let it = progress.iteration;
     let meta = CheckpointMeta {
         progress,
@@ -257,7 +257,7 @@ pub fn load_published(
 pub fn publish(m: &Network, dir: &Path, state: &Published) -> Result<()> {
     let (dec, moments, st) = published_paths(dir);
     let adam = &m.adam;
-    std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
+    crate::fsutil::create_folder(&dir.join("training"))?;
     m.published_weights().save(&dec)?;
     if state.has_optimizer_state {
         adam.save(&moments, Kind::BFloat16)?;
@@ -271,7 +271,7 @@ pub fn publish(m: &Network, dir: &Path, state: &Published) -> Result<()> {
 /// chosen or blended after a run have no Adam state of their own; the next round warms up).
 pub fn publish_weights(weights: &Weights, dir: &Path, state: &Published) -> Result<()> {
     let (dec, moments, st) = published_paths(dir);
-    std::fs::create_dir_all(dir.join("training")).map_err(|e| Error::io(dir, e))?;
+    crate::fsutil::create_folder(&dir.join("training"))?;
     weights.save(&dec)?;
     remove_moments(&moments)?;
     write_json(&st, state)

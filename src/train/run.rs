@@ -101,7 +101,7 @@ impl<'a> Run<'a> {
         if let Some(w) = super::config::bf16_warning(device, cfg.precision, cpu_bf16) {
             progress.println(w);
         }
-        std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
+        crate::fsutil::create_folder(&cfg.out)?;
         let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
         let mut model = Network::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
         let mut start = restore(cfg, resume, &mut model, progress)?;
