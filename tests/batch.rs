@@ -289,6 +289,23 @@ fn shards_cover_every_output_exactly_once_and_merge() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(report::read(&merged).unwrap().len(), 8);
+    // The same shard given twice is merged once, and said; the count is of shards.
+    let o = Command::new(bin("adain"))
+        .arg("merge-reports")
+        .args(&reports)
+        .arg(&reports[0])
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("is the same report as")
+            && err.contains(&format!("from {} reports", reports.len())),
+        "{err}"
+    );
+    assert_eq!(report::read(&merged).unwrap().len(), 8);
     // A shard report cut inside its last row is refused, naming it; the merged file stays.
     let cut = d.path().join("cut.csv");
     let bytes = std::fs::read(&reports[0]).unwrap();

@@ -388,11 +388,30 @@ impl Summary {
     }
 }
 
+/// What [`merge`] made of its reports.
+#[derive(Debug)]
+pub struct Merged {
+    /// One row per output, sorted by output path.
+    pub rows: Vec<Row>,
+    /// The reports merged, each file once.
+    pub reports: usize,
+    /// Reports given again (the same file, by any path), merged once: (repeat, first).
+    pub repeated: Vec<(PathBuf, PathBuf)>,
+}
+
 /// Merges shard reports: rows of all, one per output (an `ok` row wins over `skipped`/`error`
-/// rows for the same output), sorted by output path. Returns the rows and the count per status.
-pub fn merge(paths: &[PathBuf]) -> Result<Vec<Row>> {
+/// rows for the same output), sorted by output path. A file given twice (a repeated argument, a
+/// link) is read once and said, so the count of reports is the count of shards.
+pub fn merge(paths: &[PathBuf]) -> Result<Merged> {
     let mut by_out: std::collections::BTreeMap<String, Row> = std::collections::BTreeMap::new();
+    let mut read_already: Vec<&PathBuf> = Vec::new();
+    let mut repeated = Vec::new();
     for p in paths {
+        if let Some(first) = read_already.iter().find(|q| crate::fsutil::same_file(q, p)) {
+            repeated.push((p.clone(), (*first).clone()));
+            continue;
+        }
+        read_already.push(p);
         // Rows are written whole, each ending its line: a report that does not end with one
         // was cut inside its last row (a shard killed mid-write, or still running).
         let bytes = crate::fsutil::read_regular(p)?;
@@ -412,7 +431,11 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<Row>> {
             }
         }
     }
-    Ok(by_out.into_values().collect())
+    Ok(Merged {
+        rows: by_out.into_values().collect(),
+        reports: read_already.len(),
+        repeated,
+    })
 }
 
 fn rank(s: Option<Status>) -> u8 {
@@ -462,9 +485,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read(&a).unwrap().len(), 2);
-        let m = merge(&[a, b]).unwrap();
+        let m = merge(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!((m.reports, m.repeated.len()), (2, 0));
         assert_eq!(
-            m.iter()
+            m.rows
+                .iter()
                 .map(|r| (r.output.as_str(), r.status.unwrap()))
                 .collect::<Vec<_>>(),
             [
@@ -473,6 +498,12 @@ mod tests {
                 ("z.jpg", Status::Skipped)
             ]
         );
+        // The same report again, by another path: read once, said, the same rows.
+        let again = d.path().join(".").join("a.csv");
+        let m2 = merge(&[a.clone(), b, again.clone()]).unwrap();
+        assert_eq!(m2.reports, 2);
+        assert_eq!(m2.repeated, [(again, a)]);
+        assert_eq!(m2.rows, m.rows);
         std::fs::write(d.path().join("bad.csv"), "a,b\n1,2\n").unwrap();
         assert!(
             read(&d.path().join("bad.csv"))

@@ -91,7 +91,15 @@ pub fn merge(reports: &[PathBuf], out: &std::path::Path, force: bool) -> anyhow:
             force,
         },
     )?;
-    let rows = adain::batch::report::merge(reports)?;
+    let merged = adain::batch::report::merge(reports)?;
+    for (again, first) in &merged.repeated {
+        say!(
+            "note: {} is the same report as {}; merged once",
+            again.display(),
+            first.display()
+        );
+    }
+    let rows = merged.rows;
     adain::batch::report::write_all(out, &rows)?;
     let count = |s| rows.iter().filter(|r| r.status == Some(s)).count();
     use adain::batch::report::Status;
@@ -102,7 +110,7 @@ pub fn merge(reports: &[PathBuf], out: &std::path::Path, force: bool) -> anyhow:
         count(Status::Ok),
         count(Status::Skipped),
         count(Status::Error),
-        reports.len()
+        merged.reports
     );
     Ok(())
 }
