@@ -393,8 +393,10 @@ impl TrainConfig {
         if w.into_vec().iter().all(|x| *x == 0.0) {
             return bad("every loss weight is 0: nothing to train".into());
         }
-        if w.into_vec().iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return bad("loss weights must be finite and >= 0".into());
+        if let Some((name, x)) = w.named().find(|(_, x)| !x.is_finite() || *x < 0.0) {
+            return bad(format!(
+                "the {name} term's weight is {x}: loss weights must be finite and >= 0"
+            ));
         }
         Ok(())
     }
@@ -584,6 +586,43 @@ mod tests {
         assert_eq!(cfg.style_weights(), PUBLISHED_STYLE_LAYER_WEIGHTS);
         assert_eq!(cfg.weighting().style, PUBLISHED_STYLE_LAYER_WEIGHTS);
         assert_eq!(cfg.weighting().alpha_pixel, 0.0, "no alpha term at alpha 1");
+    }
+
+    #[test]
+    fn a_bad_loss_weight_is_refused_by_its_term_name() {
+        let ok = TrainConfig::default();
+        assert!(ok.check().is_ok());
+        for (cfg, name) in [
+            (
+                TrainConfig {
+                    laplacian_weight: -1.0,
+                    ..ok.clone()
+                },
+                "laplacian",
+            ),
+            (
+                TrainConfig {
+                    identity_pixel_weight: f64::NAN,
+                    ..ok.clone()
+                },
+                "identity_pixel",
+            ),
+        ] {
+            let e = cfg.check().unwrap_err().to_string();
+            assert!(e.contains(&format!("the {name} term's weight")), "{e}");
+        }
+        let nothing = TrainConfig {
+            content_weight: 0.0,
+            style_weight: 0.0,
+            ..ok
+        };
+        assert!(
+            nothing
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("nothing to train")
+        );
     }
 
     #[test]
