@@ -30,6 +30,8 @@ pub struct Found {
     /// reached again through a symbolic link: a file system loop (a link to `..`), or a second
     /// way to the same images (which would otherwise be stylized twice under two names).
     pub loops: Vec<PathBuf>,
+    /// Folders inside a searched folder that were not entered (the search was not recursive).
+    pub subfolders: usize,
 }
 
 fn has_image_ext(p: &Path) -> bool {
@@ -103,6 +105,8 @@ pub fn discover_excluding(
                         } else {
                             stack.push(p);
                         }
+                    } else {
+                        found.subfolders += 1;
                     }
                 } else if has_image_ext(&p) && batch && is_output(&p) {
                     found.outputs_skipped.push(p);
@@ -153,11 +157,42 @@ pub fn discover_excluding(
 
 /// [`discover`], where finding no image at all is an error (training, scoring).
 pub fn discover_some(what: &str, roots: &[PathBuf], recursive: bool) -> Result<Vec<Input>> {
-    let found = discover(what, roots, recursive)?.inputs;
-    if found.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no {what} images found in {roots:?}"
-        )));
+    let found = discover(what, roots, recursive)?;
+    if found.inputs.is_empty() {
+        return Err(found.none_found(what, roots, None));
     }
-    Ok(found)
+    Ok(found.inputs)
+}
+
+impl Found {
+    /// The error when nothing was found: the folders by name, what was looked for, and what
+    /// was there instead ("no content images in 'photos' (looked for .jpg, .jpeg, ...; 3 other
+    /// files ignored, e.g. 'photos/a.heic')").
+    /// `recurse_flag` names the option that would search subfolders, where the command has one.
+    pub fn none_found(&self, what: &str, roots: &[PathBuf], recurse_flag: Option<&str>) -> Error {
+        let places: Vec<String> = roots.iter().map(|r| format!("'{}'", r.display())).collect();
+        let looked = IMAGE_EXTENSIONS
+            .iter()
+            .map(|e| format!(".{e}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut why = format!("looked for {looked}");
+        if self.subfolders > 0 {
+            why.push_str(&format!("; {} subfolder(s) not searched", self.subfolders));
+            if let Some(flag) = recurse_flag {
+                why.push_str(&format!(" ({flag} searches them)"));
+            }
+        }
+        if let Some(first) = self.ignored.first() {
+            why.push_str(&format!(
+                "; {} other file(s) ignored, e.g. '{}'",
+                self.ignored.len(),
+                first.display()
+            ));
+        }
+        Error::Invalid(format!(
+            "no {what} images found in {} ({why})",
+            places.join(", ")
+        ))
+    }
 }

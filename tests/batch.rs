@@ -1901,7 +1901,10 @@ fn a_resume_with_other_settings_is_refused_naming_each_difference() {
             &["--preserve-color"][..],
             &["preserve color: false in the folder, true now"][..],
         ),
-        (&["--content-size", "24"][..], &["content size"][..]),
+        (
+            &["--content-size", "24"][..],
+            &["content size: shorter side 512 in the folder, shorter side 24 now"][..],
+        ),
         (
             &["--quality", "50", "--preserve-color"][..],
             &["quality", "preserve color"][..],
@@ -2097,4 +2100,35 @@ fn detail_restores_the_photo_below_alpha_one_only() {
     let (_, again) = run("plain", &["--detail"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("detail"));
+}
+
+/// A content folder with no image at its top says so by name: what was looked for, the
+/// subfolder that --recursive would search, the other files it ignored; nothing is written.
+#[test]
+fn a_folder_without_images_is_an_error_naming_what_it_holds() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, st) = inputs_scaled(d.path(), 1);
+    let c = d.path().join("photos");
+    write_image(&c.join("2024/a.png"), 40, 40, 1);
+    std::fs::write(c.join("notes.txt"), "x").unwrap();
+    let o = d.path().join("out");
+    let out = stylize(&c, &st, &o, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for part in [
+        format!("no content images found in '{}'", c.display()),
+        "looked for .jpg".into(),
+        "1 subfolder(s) not searched (--recursive searches them)".into(),
+        "1 other file(s) ignored".into(),
+    ] {
+        assert!(err.contains(&part), "expected '{part}' in {err}");
+    }
+    assert!(!o.join("report.csv").exists());
+    // With --recursive the same folder runs.
+    let out = stylize(&c, &st, &o, &["--recursive", "--alphas", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -163,9 +163,7 @@ pub(super) fn discover(
             ));
         }
         if f.inputs.is_empty() {
-            return Err(Error::Invalid(format!(
-                "no {what} images found in {roots:?}"
-            )));
+            return Err(f.none_found(what, roots, Some("--recursive")));
         }
     }
     if let Some(w) = &cfg.mix

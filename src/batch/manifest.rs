@@ -74,6 +74,7 @@ pub fn of(
 pub fn differences(before: &Manifest, now: &Manifest) -> Vec<String> {
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(now.keys()).collect();
     let show = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(t)) => readable_sizing(t).unwrap_or_else(|| t.clone()),
         Some(v) => v.to_string(),
         None => "(not set)".into(),
     };
@@ -87,6 +88,27 @@ pub fn differences(before: &Manifest, now: &Manifest) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A sizing as the manifest keeps it (`Sizing`'s debug text, the form folders were written with,
+/// so it stays the key compared) in the options' words: "--content-size 512", "full size (at
+/// most 50000000 pixels)", with ", square crop". `None` for any other text.
+fn readable_sizing(t: &str) -> Option<String> {
+    let body = t.strip_prefix("Sizing { ")?.strip_suffix(" }")?;
+    let field = |name: &str| {
+        body.split(", ")
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix(": "))
+    };
+    let side: u32 = field("short_side")?.parse().ok()?;
+    let crop = field("crop")? == "true";
+    let mut out = match side {
+        0 => format!("full size (at most {} pixels)", field("max_pixels")?),
+        n => format!("shorter side {n}"),
+    };
+    if crop {
+        out.push_str(", square crop");
+    }
+    Some(out)
 }
 
 /// Checks `now` against the folder's manifest (refusing a run with other settings unless
@@ -130,8 +152,28 @@ mod tests {
         assert_eq!(
             d,
             [
-                "precision: \"int8\" in the folder, \"fp32\" now",
+                "precision: int8 in the folder, fp32 now",
                 "tile: (not set) in the folder, 512 now"
+            ]
+        );
+        // Sizes read as sizes, from the text folders hold.
+        let size = |s: crate::imaging::Sizing| {
+            [("content size", format!("{s:?}"))]
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(v)))
+                .into()
+        };
+        let d = differences(
+            &size(crate::imaging::Sizing::default()),
+            &size(crate::imaging::Sizing {
+                short_side: 0,
+                crop: true,
+                max_pixels: 7,
+            }),
+        );
+        assert_eq!(
+            d,
+            [
+                "content size: shorter side 512 in the folder, full size (at most 7 pixels), square crop now"
             ]
         );
     }
