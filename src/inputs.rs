@@ -32,6 +32,8 @@ pub struct Found {
     pub loops: Vec<PathBuf>,
     /// Folders inside a searched folder that were not entered (the search was not recursive).
     pub subfolders: usize,
+    /// Whether videos were taken as inputs too (adain-batch's contents).
+    pub videos: bool,
 }
 
 fn has_image_ext(p: &Path) -> bool {
@@ -68,7 +70,10 @@ pub fn discover_excluding(
                 .as_ref()
                 .is_some_and(|o| p.canonicalize().is_ok_and(|c| c.starts_with(o)))
     };
-    let mut found = Found::default();
+    let mut found = Found {
+        videos,
+        ..Found::default()
+    };
     let mut rels: Vec<(PathBuf, PathBuf)> = Vec::new(); // (path, relative name source)
     for root in roots {
         let meta = std::fs::metadata(root)
@@ -166,13 +171,18 @@ pub fn discover_some(what: &str, roots: &[PathBuf], recursive: bool) -> Result<V
 
 impl Found {
     /// The error when nothing was found: the folders by name, what was looked for, and what
-    /// was there instead ("no content images in 'photos' (looked for .jpg, .jpeg, ...; 3 other
-    /// files ignored, e.g. 'photos/a.heic')").
+    /// was there instead ("no content images found in 'photos' (looked for .jpg, .jpeg, ...; 3
+    /// other file(s) ignored, e.g. 'photos/a.heic')"); "images or videos" where videos count.
     /// `recurse_flag` names the option that would search subfolders, where the command has one.
     pub fn none_found(&self, what: &str, roots: &[PathBuf], recurse_flag: Option<&str>) -> Error {
         let places: Vec<String> = roots.iter().map(|r| format!("'{}'", r.display())).collect();
+        let videos = match self.videos {
+            true => crate::video::VIDEO_EXTENSIONS,
+            false => &[],
+        };
         let looked = IMAGE_EXTENSIONS
             .iter()
+            .chain(videos)
             .map(|e| format!(".{e}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -190,8 +200,12 @@ impl Found {
                 first.display()
             ));
         }
+        let kinds = match self.videos {
+            true => "images or videos",
+            false => "images",
+        };
         Error::Invalid(format!(
-            "no {what} images found in {} ({why})",
+            "no {what} {kinds} found in {} ({why})",
             places.join(", ")
         ))
     }

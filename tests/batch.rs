@@ -2116,8 +2116,9 @@ fn a_folder_without_images_is_an_error_naming_what_it_holds() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     for part in [
-        format!("no content images found in '{}'", c.display()),
+        format!("no content images or videos found in '{}'", c.display()),
         "looked for .jpg".into(),
+        ".mp4".into(),
         "1 subfolder(s) not searched (--recursive searches them)".into(),
         "1 other file(s) ignored".into(),
     ] {
