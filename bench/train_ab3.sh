@@ -12,6 +12,8 @@
 #   onecycle   --schedule one-cycle (peak --lr 1e-4 after the warm-up, linear to 0) + --ema 0.999
 #   alpha      --train-alpha 0.1-1,one=0.5 (half the samples at 1, half uniform in 0.1-1)
 #   combo      all three
+#   laplacian  onecycle + --laplacian-weight 50 (session 36: the change of objective, on the one
+#              knob that helped; 50 puts the term near the content term's size)
 # Then each arm's last checkpoint is scored by bench/checkpoints.sh (64 val pairs, alphas 1,
 # 0.5, 0.1, 0; against the published decoder on the frontier), and the face check: luma SSIM
 # at alpha 0.1 of the demo set's face photos (grace_hopper, astronaut) at full size with its six
@@ -57,7 +59,8 @@ for arm in $ARMS; do
     alpha) train "$run" "${resume[@]}" --train-alpha 0.1-1,one=0.5 ;;
     combo) train "$run" "${resume[@]}" --style-layer-weights published --schedule one-cycle --ema 0.999 \
       --train-alpha 0.1-1,one=0.5 ;;
-    *) echo "error: unknown arm '$arm' (expected today, layers, onecycle, alpha, combo)" >&2; exit 2 ;;
+    laplacian) train "$run" "${resume[@]}" --schedule one-cycle --ema 0.999 --laplacian-weight 50 ;;
+    *) echo "error: unknown arm '$arm' (expected today, layers, onecycle, alpha, combo, laplacian)" >&2; exit 2 ;;
   esac
 done
 
