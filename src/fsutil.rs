@@ -46,23 +46,39 @@ pub fn create_folder(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| not_a_folder(dir).unwrap_or_else(|| Error::io(dir, e)))
 }
 
+/// [`create_folder`] for a folder the user named, saying which one (`role`, e.g. "output
+/// folder"): "cannot make the output folder 'a.png/sub': 'a.png' is a regular file, not a
+/// folder", or the OS's reason (permission denied, read-only file system).
+pub fn create_named_folder(dir: &Path, role: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        let why = match in_the_way(dir) {
+            Some((blocker, kind)) => format!("'{}' is {kind}, not a folder", blocker.display()),
+            None => e.to_string(),
+        };
+        Error::Invalid(format!("cannot make the {role} '{}': {why}", dir.display()))
+    })
+}
+
 /// The error for folder `dir` when it, or a folder it would be made in, exists and is not a
 /// folder: "cannot make folder 'runs/r.csv/a': 'runs/r.csv' is a regular file, not a folder".
 /// `None` when nothing on the way is in the way.
 pub fn not_a_folder(dir: &Path) -> Option<Error> {
-    let (blocker, meta) = dir
-        .ancestors()
-        .filter(|a| !a.as_os_str().is_empty())
-        .find_map(|a| match std::fs::metadata(a) {
-            Ok(m) if !m.is_dir() => Some((a, m)),
-            _ => None,
-        })?;
+    let (blocker, kind) = in_the_way(dir)?;
     Some(Error::Invalid(format!(
-        "cannot make folder '{}': '{}' is {}, not a folder",
+        "cannot make folder '{}': '{}' is {kind}, not a folder",
         dir.display(),
         blocker.display(),
-        describe(&meta.file_type())
     )))
+}
+
+/// The nearest of `dir` and its ancestors that exists and is not a folder, with what it is.
+fn in_the_way(dir: &Path) -> Option<(&Path, &'static str)> {
+    dir.ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find_map(|a| match std::fs::metadata(a) {
+            Ok(m) if !m.is_dir() => Some((a, describe(&m.file_type()))),
+            _ => None,
+        })
 }
 
 /// Temporary files start with this and the writing process's id, so a later run can tell a
@@ -328,6 +344,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is a regular file, not a folder"), "{e}");
+        // A folder the user named says which one it is.
+        let e = create_named_folder(&file.join("sub"), "output folder")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "cannot make the output folder '{}': '{}' is a regular file, not a folder",
+                file.join("sub").display(),
+                file.display()
+            )
+        );
         create_folder(&d.path().join("new/deeper")).unwrap();
         assert!(d.path().join("new/deeper").is_dir());
     }

@@ -105,7 +105,7 @@ pub(super) fn report_path(cfg: &BatchConfig) -> PathBuf {
 /// `ulimit -f`) is written and removed, so a full disk stops the run before it
 /// leaves a lock or an empty report behind.
 fn check_writable(dir: &Path) -> Result<()> {
-    crate::fsutil::create_folder(dir)?;
+    crate::fsutil::create_named_folder(dir, "output folder")?;
     tempfile::Builder::new()
         .prefix(".adain-write-test-")
         .tempfile_in(dir)

@@ -101,7 +101,7 @@ impl<'a> Run<'a> {
         if let Some(w) = super::config::bf16_warning(device, cfg.precision, cpu_bf16) {
             progress.println(w);
         }
-        crate::fsutil::create_folder(&cfg.out)?;
+        crate::fsutil::create_named_folder(&cfg.out, "run folder (--out)")?;
         let enc_w = Weights::load(&cfg.encoder, model::ENCODER)?;
         let mut model = Network::new(&enc_w, device, cfg.seed, cfg.channels_last, cfg.precision)?;
         let mut start = restore(cfg, resume, &mut model, progress)?;
