@@ -51,10 +51,7 @@ pub fn create_folder(dir: &Path) -> Result<()> {
 /// folder", or the OS's reason (permission denied, read-only file system).
 pub fn create_named_folder(dir: &Path, role: &str) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
-        let why = match in_the_way(dir) {
-            Some((blocker, kind)) => format!("'{}' is {kind}, not a folder", blocker.display()),
-            None => e.to_string(),
-        };
+        let why = in_the_way(dir).unwrap_or_else(|| e.to_string());
         Error::Invalid(format!("cannot make the {role} '{}': {why}", dir.display()))
     })
 }
@@ -63,20 +60,24 @@ pub fn create_named_folder(dir: &Path, role: &str) -> Result<()> {
 /// folder: "cannot make folder 'runs/r.csv/a': 'runs/r.csv' is a regular file, not a folder".
 /// `None` when nothing on the way is in the way.
 pub fn not_a_folder(dir: &Path) -> Option<Error> {
-    let (blocker, kind) = in_the_way(dir)?;
+    let why = in_the_way(dir)?;
     Some(Error::Invalid(format!(
-        "cannot make folder '{}': '{}' is {kind}, not a folder",
-        dir.display(),
-        blocker.display(),
+        "cannot make folder '{}': {why}",
+        dir.display()
     )))
 }
 
-/// The nearest of `dir` and its ancestors that exists and is not a folder, with what it is.
-fn in_the_way(dir: &Path) -> Option<(&Path, &'static str)> {
+/// What stops folder `dir` being made, when it or one of its ancestors exists and is not a
+/// folder: "'runs/r.csv' is a regular file, not a folder" (the nearest such path).
+fn in_the_way(dir: &Path) -> Option<String> {
     dir.ancestors()
         .filter(|a| !a.as_os_str().is_empty())
         .find_map(|a| match std::fs::metadata(a) {
-            Ok(m) if !m.is_dir() => Some((a, describe(&m.file_type()))),
+            Ok(m) if !m.is_dir() => Some(format!(
+                "'{}' is {}, not a folder",
+                a.display(),
+                describe(&m.file_type())
+            )),
             _ => None,
         })
 }

@@ -280,24 +280,22 @@ fn shards_cover_every_output_exactly_once_and_merge() {
     );
     assert_eq!(files(&out, ".jpg").len(), 8);
     let merged = d.path().join("merged.csv");
-    let o = Command::new(bin("adain"))
-        .arg("merge-reports")
-        .args(&reports)
-        .arg("-o")
-        .arg(&merged)
-        .output()
-        .unwrap();
+    // `adain merge-reports INPUTS... -o merged.csv`.
+    let merge = |inputs: &[&PathBuf]| {
+        Command::new(bin("adain"))
+            .arg("merge-reports")
+            .args(inputs)
+            .arg("-o")
+            .arg(&merged)
+            .output()
+            .unwrap()
+    };
+    let all: Vec<&PathBuf> = reports.iter().collect();
+    let o = merge(&all);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(report::read(&merged).unwrap().len(), 8);
     // The same shard given twice is merged once, and said; the count is of shards.
-    let o = Command::new(bin("adain"))
-        .arg("merge-reports")
-        .args(&reports)
-        .arg(&reports[0])
-        .arg("-o")
-        .arg(&merged)
-        .output()
-        .unwrap();
+    let o = merge(&[all.as_slice(), &[&reports[0]]].concat());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -310,14 +308,7 @@ fn shards_cover_every_output_exactly_once_and_merge() {
     let cut = d.path().join("cut.csv");
     let bytes = std::fs::read(&reports[0]).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
-    let o = Command::new(bin("adain"))
-        .arg("merge-reports")
-        .arg(&cut)
-        .args(&reports[1..])
-        .arg("-o")
-        .arg(&merged)
-        .output()
-        .unwrap();
+    let o = merge(&[&[&cut], &all[1..]].concat());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
