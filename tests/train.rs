@@ -1424,9 +1424,10 @@ fn continuing_without_moments_warms_up_from_the_published_iteration() {
     assert_eq!(lr[3], (4, learning_rate(1e-4, 5e-5, 3) * 0.5));
 }
 
-/// `adain-train --publish-from RUN --checkpoint N [--blend W] --publish DIR`: a checkpoint chosen
-/// after a continued run is published as the run's round (weights exactly the checkpoint's, or
-/// the blend computed here element by element, no moments, the log up to N); a folder that no
+/// `adain-train --publish-from RUN --checkpoint N [--blend W [--blend-with FILE]] --publish DIR`:
+/// a checkpoint chosen after a continued run is published as the run's round (weights exactly the
+/// checkpoint's, or the blend with the run's start or FILE computed here element by element, no
+/// moments, the log up to N); a folder that no
 /// longer holds the decoder the run began from, an iteration without a checkpoint and a blend
 /// out of (0, 1] are refused with the reason, and leave the folder as it was.
 #[test]
@@ -1494,6 +1495,47 @@ fn a_checkpoint_chosen_after_the_run_publishes_alone_or_blended() {
     }
     let st = checkpoint::read_published(&blended).unwrap();
     assert!(st.rounds[1].note.contains("--blend 0.25") && st.rounds[1].val.is_none());
+
+    // --blend-with FILE mixes in that decoder instead of the one the run began from; the folder
+    // must still hold the run's start, and the note names the file by its hash.
+    let other_file = run.join("checkpoints/decoder_iter_0000006.safetensors");
+    let other = dec(&other_file);
+    let with = copy("with");
+    let f = other_file.to_str().unwrap();
+    let (code, err) = publish_from("4", &with, &["--blend", "0.5", "--blend-with", f]);
+    assert_eq!(code, Some(0), "{err}");
+    let got = dec(&with.join("decoder.safetensors"));
+    for (k, t) in &got.tensors {
+        let (a, b) = (&other.get(k).data, &ckpt4.get(k).data);
+        for (i, &v) in t.data.iter().enumerate() {
+            let want = 0.5 * a[i] + 0.5 * b[i];
+            assert!(
+                (v - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "{k}[{i}]: {v} vs {want}"
+            );
+        }
+    }
+    let note = &checkpoint::read_published(&with).unwrap().rounds[1].note;
+    assert!(
+        note.contains(&other.sha256[..12]) && note.contains("--blend-with"),
+        "{note}"
+    );
+    let (code, err) = publish_from("4", &copy("w1"), &["--blend-with", f]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("needs --blend W below 1"), "{err}");
+    let not_a_decoder = run.join("config.json");
+    let (code, err) = publish_from(
+        "4",
+        &copy("w2"),
+        &[
+            "--blend",
+            "0.5",
+            "--blend-with",
+            not_a_decoder.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("config.json"), "{err}");
 
     // The blend is not the decoder the run continued: its checkpoint 6 does not follow it.
     let before = std::fs::read(blended.join("training/state.json")).unwrap();

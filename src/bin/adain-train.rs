@@ -61,6 +61,11 @@ struct Args {
         requires = "publish_from"
     )]
     blend: f64,
+    /// With --blend W: mix the checkpoint with the decoder in FILE (a decoder.safetensors, e.g.
+    /// the shipped onnx/decoder.safetensors) instead of the one the run continued. --publish DIR
+    /// must still hold the decoder the run continued; the round's note names FILE and its hash.
+    #[arg(long, value_name = "FILE", requires = "publish_from")]
+    blend_with: Option<PathBuf>,
     /// Normalised encoder weights.
     #[arg(
         long,
@@ -396,11 +401,16 @@ fn publish_from(
         run,
         iteration: it,
         blend: a.blend,
+        blend_with: a.blend_with.as_deref(),
         note: &a.note,
     };
     let st = train::publish_checkpoint(&chosen, dir)?;
+    let with = match &a.blend_with {
+        Some(f) => format!(" with {}", f.display()),
+        None => String::new(),
+    };
     say!(
-        "published checkpoint {it} of {} (blend {}) to {}: {} rounds, iteration {}",
+        "published checkpoint {it} of {} (blend {}{with}) to {}: {} rounds, iteration {}",
         run.display(),
         a.blend,
         dir.display(),

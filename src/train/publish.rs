@@ -154,7 +154,7 @@ fn device_name(d: Device) -> String {
 
 /// What `adain-train --publish-from RUN` publishes: a checkpoint of a finished run that
 /// continued the published decoder, chosen after the run (by `bench/checkpoints.sh`, say),
-/// alone or blended with the decoder the run began from.
+/// alone or blended with the decoder the run began from (or with another decoder file).
 pub struct Chosen<'a> {
     pub run: &'a Path,
     pub iteration: u64,
@@ -163,6 +163,10 @@ pub struct Chosen<'a> {
     /// et al. 2022): round 9's 15,500 blended 1:1 with 14,794 beat 14,794 on the quality bench
     /// along the whole frontier and reached further than 15,500 alone at alpha 1.
     pub blend: f64,
+    /// The decoder the blend mixes in, when not the one the run began from: a round continued
+    /// through scratch publishes (r14 -> r15 -> r16) is weighed against the shipped decoder, an
+    /// ancestor the publish folder no longer holds. Its file and hash go into the round's note.
+    pub blend_with: Option<&'a Path>,
     /// Stored with the round; the run's own `--note` when empty.
     pub note: &'a str,
 }
@@ -175,6 +179,12 @@ pub fn publish_checkpoint(chosen: &Chosen, dir: &Path) -> Result<Published> {
         return Err(Error::Invalid(format!(
             "--blend {}: expected a weight in (0, 1] for the checkpoint",
             chosen.blend
+        )));
+    }
+    if let (Some(f), 1.0) = (chosen.blend_with, chosen.blend) {
+        return Err(Error::Invalid(format!(
+            "--blend-with {}: needs --blend W below 1 (W is the checkpoint's weight)",
+            f.display()
         )));
     }
     let run = chosen.run;
@@ -194,14 +204,18 @@ pub fn publish_checkpoint(chosen: &Chosen, dir: &Path) -> Result<Published> {
         chosen.iteration,
     )?;
     let ckpt = Weights::load(&checkpoint::dir(run).join(&meta.decoder), DECODER)?;
+    let other = match chosen.blend_with {
+        Some(f) => Weights::load(f, DECODER)?,
+        None => current,
+    };
     let weights = match chosen.blend {
         1.0 => ckpt,
-        w => blend(&current, &ckpt, w),
+        w => blend(&other, &ckpt, w),
     };
     let it = chosen.iteration;
     let kept: Vec<LossRow> = rows.into_iter().filter(|r| r.iteration <= it).collect();
     let mut rounds = st.rounds.clone();
-    rounds.push(chosen_round(chosen, &cfg, &meta, &st, &kept));
+    rounds.push(chosen_round(chosen, &cfg, &meta, &st, &kept, &other.sha256));
     let state = Published {
         iteration: it,
         adam_start: meta.progress.adam_start,
@@ -220,13 +234,14 @@ pub fn publish_checkpoint(chosen: &Chosen, dir: &Path) -> Result<Published> {
 
 /// The round `chosen` adds: from the published iteration to the checkpoint, timed by the
 /// checkpoint's clock; a blend says so in its note and records no validation (the run
-/// validated the checkpoint, not the blend).
+/// validated the checkpoint, not the blend). `other_sha256` is the hash of the decoder mixed in.
 fn chosen_round(
     chosen: &Chosen,
     cfg: &TrainConfig,
     meta: &CheckpointMeta,
     st: &Published,
     kept: &[LossRow],
+    other_sha256: &str,
 ) -> Round {
     let (it, run) = (chosen.iteration, chosen.run.display());
     let seconds = meta.progress.elapsed_s - st.elapsed_s;
@@ -235,6 +250,14 @@ fn chosen_round(
         n => n,
     };
     let blended = chosen.blend < 1.0;
+    let other = match chosen.blend_with {
+        Some(f) => format!(
+            "the decoder in {} (sha256 {}, --blend-with)",
+            f.display(),
+            &other_sha256[..12]
+        ),
+        None => format!("the decoder at {}", st.iteration),
+    };
     Round {
         from_iteration: st.iteration,
         to_iteration: it,
@@ -252,9 +275,8 @@ fn chosen_round(
         note: match blended {
             false => format!("checkpoint {it} of {run}; {note}"),
             true => format!(
-                "published as {w} x checkpoint {it} of {run} + {} x the decoder at {} (--blend {w}); its validation is the checkpoint's, not the blend's, so none is recorded; {note}",
+                "published as {w} x checkpoint {it} of {run} + {} x {other} (--blend {w}); its validation is the checkpoint's, not the blend's, so none is recorded; {note}",
                 1.0 - chosen.blend,
-                st.iteration,
                 w = chosen.blend
             ),
         },
