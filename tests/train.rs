@@ -1467,6 +1467,21 @@ fn a_checkpoint_chosen_after_the_run_publishes_alone_or_blended() {
     let dec = |p: &Path| Weights::load(p, model::DECODER).unwrap();
     let ckpt4 = dec(&run.join("checkpoints/decoder_iter_0000004.safetensors"));
     let start = dec(&published.join("decoder.safetensors"));
+    // DIR's decoder is w x checkpoint 4 + (1 - w) x `other`, element by element.
+    let assert_blend = |dir: &Path, other: &Weights, w: f32| {
+        let got = dec(&dir.join("decoder.safetensors"));
+        for (k, t) in &got.tensors {
+            let (a, b) = (&other.get(k).data, &ckpt4.get(k).data);
+            for (i, &v) in t.data.iter().enumerate() {
+                let want = (1.0 - w) * a[i] + w * b[i];
+                assert!(
+                    (v - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                    "{}: {k}[{i}]: {v} vs {want}",
+                    dir.display()
+                );
+            }
+        }
+    };
 
     let (code, err) = publish_from("4", &alone, &[]);
     assert_eq!(code, Some(0), "{err}");
@@ -1482,17 +1497,7 @@ fn a_checkpoint_chosen_after_the_run_publishes_alone_or_blended() {
 
     let (code, err) = publish_from("4", &blended, &["--blend", "0.25"]);
     assert_eq!(code, Some(0), "{err}");
-    let got = dec(&blended.join("decoder.safetensors"));
-    for (k, t) in &got.tensors {
-        let (a, b) = (&start.get(k).data, &ckpt4.get(k).data);
-        for (i, &v) in t.data.iter().enumerate() {
-            let want = 0.75 * a[i] + 0.25 * b[i];
-            assert!(
-                (v - want).abs() <= 1e-6 * (1.0 + want.abs()),
-                "{k}[{i}]: {v} vs {want}"
-            );
-        }
-    }
+    assert_blend(&blended, &start, 0.25);
     let st = checkpoint::read_published(&blended).unwrap();
     assert!(st.rounds[1].note.contains("--blend 0.25") && st.rounds[1].val.is_none());
 
@@ -1504,17 +1509,7 @@ fn a_checkpoint_chosen_after_the_run_publishes_alone_or_blended() {
     let f = other_file.to_str().unwrap();
     let (code, err) = publish_from("4", &with, &["--blend", "0.5", "--blend-with", f]);
     assert_eq!(code, Some(0), "{err}");
-    let got = dec(&with.join("decoder.safetensors"));
-    for (k, t) in &got.tensors {
-        let (a, b) = (&other.get(k).data, &ckpt4.get(k).data);
-        for (i, &v) in t.data.iter().enumerate() {
-            let want = 0.5 * a[i] + 0.5 * b[i];
-            assert!(
-                (v - want).abs() <= 1e-6 * (1.0 + want.abs()),
-                "{k}[{i}]: {v} vs {want}"
-            );
-        }
-    }
+    assert_blend(&with, &other, 0.5);
     let note = &checkpoint::read_published(&with).unwrap().rounds[1].note;
     assert!(
         note.contains(&other.sha256[..12]) && note.contains("--blend-with"),
