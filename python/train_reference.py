@@ -12,8 +12,9 @@ clip_grad_norm_ when asked.
 
 Round-3 knobs, each written here from its definition: per-layer style weights; alpha-sampled
 steps (each sample's decoder input a*AdaIN + (1-a)*E(c), content target that input, each
-sample's style loss weighted by a, and its pixel MSE against the content by (1-a), weighted by
-the identity pixel weight); an exponential moving average of the weights with decay
+sample's style loss weighted by a, or with --alpha-target mix aimed at a*(style's mean, std) +
+(1-a)*(content's mean, std) at each layer with weight 1, and its pixel MSE against the content
+by (1-a), weighted by the identity pixel weight); an exponential moving average of the weights with decay
 min(DECAY, (1+n)/(10+n)) at the n-th update. The Laplacian term (Li et al. 2017): MSE between the
 3x3 4-neighbour Laplacian (no padding) of the BT.601 luma of the stylized output and of the
 content, each average-pooled 4x4 first; logged always, in the loss with its weight.
@@ -22,6 +23,7 @@ usage: train_reference.py --encoder E --decoder D0 --batches DIR --out DIR
          [--objective adain|reconstruction] [--content-weight 1] [--style-weight 10]
          [--identity-pixel-weight 0] [--identity-feature-weight 0] [--clip 0]
          [--style-layer-weights W1,W2,W3,W4] [--ema DECAY] [--laplacian-weight 0]
+         [--alpha-target style|mix]
   The batches folder holds content.npy and style.npy ([steps, batch, 3, H, W] in [0,1]),
   lrs.npy (the learning rate of each step) and, for alpha-sampled steps, alphas.npy ([steps,
   batch]). Writes DIR/losses.json (per step: content, style, style_layers, identity_pixel,
@@ -100,9 +102,10 @@ def identity_terms(enc, dec, c, ct):
     return F.mse_loss(icc, c), sum(F.mse_loss(a, b) for a, b in zip(enc.taps(icc), ct))
 
 
-def losses(enc, dec, c, s, identity, objective="adain", alpha=None):
+def losses(enc, dec, c, s, identity, objective="adain", alpha=None, target="style"):
     """(content, style per layer, identity pixel, identity feature, alpha pixel, Laplacian); the terms a
-    step skips are 0. alpha: per-sample alphas [B], or None for the paper's step at 1."""
+    step skips are 0. alpha: per-sample alphas [B], or None for the paper's step at 1; target: what
+    the style terms aim at below 1 ("style" or "mix")."""
     zero = torch.zeros(())
     if objective == "reconstruction":
         with torch.no_grad():
@@ -121,10 +124,13 @@ def losses(enc, dec, c, s, identity, objective="adain", alpha=None):
     gt = enc.taps(g)
     lc = F.mse_loss(gt[-1], t)
     ls = []
-    for x, y in zip(gt, st):
+    for x, y, z in zip(gt, st, ct):
         (xm, xs), (ym, ys) = stats(x), stats(y)
         if alpha is None:
             ls.append(F.mse_loss(xm, ym) + F.mse_loss(xs, ys))
+        elif target == "mix":
+            (zm, zs), a4 = stats(z), alpha.view(-1, 1, 1, 1)
+            ls.append(F.mse_loss(xm, a4 * ym + (1 - a4) * zm) + F.mse_loss(xs, a4 * ys + (1 - a4) * zs))
         else:
             per = ((xm - ym) ** 2).mean((1, 2, 3)) + ((xs - ys) ** 2).mean((1, 2, 3))
             ls.append((alpha * per).mean())
@@ -149,6 +155,7 @@ def main():
     ap.add_argument("--style-layer-weights", default=None)
     ap.add_argument("--ema", type=float, default=0.0)
     ap.add_argument("--laplacian-weight", type=float, default=0.0)
+    ap.add_argument("--alpha-target", choices=["style", "mix"], default="style")
     a = ap.parse_args()
     layer_w = ([float(x) for x in a.style_layer_weights.split(",")] if a.style_layer_weights
                else [a.style_weight] * 4)
@@ -169,7 +176,7 @@ def main():
         c, s = torch.from_numpy(b["content"][i]), torch.from_numpy(b["style"][i])
         identity = a.identity_pixel_weight > 0 or a.identity_feature_weight > 0
         alpha = None if alphas is None else torch.from_numpy(alphas[i]).float()
-        lc, ls, lp, lf, la, ll = losses(enc, dec, c, s, identity, a.objective, alpha)
+        lc, ls, lp, lf, la, ll = losses(enc, dec, c, s, identity, a.objective, alpha, a.alpha_target)
         total = a.identity_pixel_weight * lp + a.identity_feature_weight * lf
         if a.objective == "adain":
             total = total + a.content_weight * lc + sum(w * l for w, l in zip(layer_w, ls))

@@ -16,8 +16,8 @@ use adain::train::layers::{Decoder, Encoder, adain as tch_adain, load_decoder, m
 use adain::train::profile::Laps;
 use adain::train::schedule::{Position, scheduled_lr};
 use adain::train::{
-    self, AlphaDist, Arithmetic, DeviceChoice, LossRow, Network, Objective, Schedule, Select,
-    TrainConfig, TrainProgress, eval, learning_rate,
+    self, AlphaDist, Alphas, Arithmetic, DeviceChoice, LossRow, Network, Objective, Schedule,
+    Select, StyleTarget, TrainConfig, TrainProgress, eval, learning_rate,
 };
 use common::*;
 use tch::{Device, Kind, Tensor, nn};
@@ -208,6 +208,30 @@ fn a_run_with_the_round_3_knobs_resumes_as_an_uninterrupted_one() {
     assert_eq!(cfg["ema"], 0.5);
     assert_eq!(cfg["train_alpha"]["at_one"], 0.5);
     assert_eq!(cfg["style_layer_weights"][3], 51.2);
+}
+
+/// `--train-alpha ...,target=mix` with the identity terms off trains from the feature bank (which
+/// then keeps the content's four taps for the target alone) and config.json records the target.
+#[test]
+fn the_mixed_style_target_trains_from_the_feature_bank() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("mix");
+    let cfg = TrainConfig {
+        train_alpha: "0-1,target=mix".parse().unwrap(),
+        feature_cache: 6,
+        ..config(&out, 2)
+    };
+    assert!(!cfg.identity() && cfg.full_content_taps());
+    train::train(&cfg, false, &Capture::default(), &AtomicBool::new(false)).unwrap();
+    let rows = train::read_losses(&out.join("losses.csv")).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r.style.is_finite() && r.style > 0.0),
+        "{rows:?}"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["train_alpha"]["target"], "mix");
 }
 
 /// Progress that raises its stop flag once iteration `n` is done (a Ctrl-C at a known point).
@@ -467,11 +491,17 @@ fn steps_match_plain_pytorch(
         Objective::Adain => "adain",
         Objective::Reconstruction => "reconstruction",
     };
+    let target = match knobs.alpha.target {
+        StyleTarget::Style => "style",
+        StyleTarget::Mix => "mix",
+    };
     let mut knob_args: Vec<String> = vec![
         "--ema".into(),
         knobs.ema.to_string(),
         "--laplacian-weight".into(),
         knobs.laplacian.to_string(),
+        "--alpha-target".into(),
+        target.into(),
     ];
     if let Some(w) = knobs.layer_weights {
         let w: Vec<String> = w.iter().map(|x| x.to_string()).collect();
@@ -514,12 +544,16 @@ fn steps_match_plain_pytorch(
     for (i, (c, s)) in batches.iter().enumerate() {
         let alpha = (!cfg.train_alpha.always_one())
             .then(|| Tensor::from_slice(&cfg.train_alpha.draw(cfg.seed, i as u64, cfg.batch_size)));
+        let alphas = alpha.as_ref().map(|a| Alphas {
+            alpha: a,
+            target: cfg.train_alpha.target,
+        });
         let l = m.losses_timed(
             c,
             s,
             cfg.objective,
             cfg.identity(),
-            alpha.as_ref(),
+            alphas,
             &mut Laps::off(),
         );
         let total = l.total(&cfg.weighting());
@@ -677,47 +711,59 @@ fn layer_weights_sampled_alphas_and_the_moving_average_match_plain_pytorch() {
     steps_match_plain_pytorch(d.path(), Objective::Adain, 25.0, 0.5, knobs);
 }
 
-/// Alpha-sampled steps at alpha 1 are the paper's step: every term equal to the plain path's.
+/// The mixed style target (`--train-alpha ...,target=mix`) against plain PyTorch, with the
+/// identity terms off: the content's four taps are then kept for the target alone.
+#[test]
+fn the_mixed_style_target_matches_plain_pytorch() {
+    let d = tempfile::tempdir().unwrap();
+    let knobs = Knobs {
+        alpha: "0-1,one=0.25,target=mix".parse().unwrap(),
+        ..Knobs::default()
+    };
+    steps_match_plain_pytorch(d.path(), Objective::Adain, 0.0, 0.0, knobs);
+}
+
+/// Alpha-sampled steps at alpha 1 are the paper's step whatever the style target: every term
+/// equal to the plain path's.
 #[test]
 fn a_sampled_alpha_of_one_gives_the_papers_losses() {
     let m = Network::new(&encoder_weights(), Device::Cpu, 2, false, Arithmetic::Fp32).unwrap();
     let (c, s) = (batch("content", 2, 64), batch("style", 2, 64));
     let ones = Tensor::ones([2], (Kind::Float, Device::Cpu));
-    let (plain, sampled) = tch::no_grad(|| {
-        let plain = m.losses(&c, &s, Objective::Adain, true);
-        let sampled = m.losses_timed(
-            &c,
-            &s,
-            Objective::Adain,
-            true,
-            Some(&ones),
-            &mut Laps::off(),
-        );
-        (plain, sampled)
-    });
-    let (a, b) = (
-        plain.map(|t| t.double_value(&[])),
-        sampled.map(|t| t.double_value(&[])),
-    );
-    eprintln!("plain {a:?}\nsampled at 1 {b:?}");
-    for (x, y) in a.into_vec().into_iter().zip(b.into_vec()) {
-        assert!((x - y).abs() <= 1e-6 * x.abs().max(1e-6), "{x} vs {y}");
+    let at = |alpha: &Tensor, target, identity| {
+        let a = Alphas { alpha, target };
+        tch::no_grad(|| {
+            m.losses_timed(
+                &c,
+                &s,
+                Objective::Adain,
+                identity,
+                Some(a),
+                &mut Laps::off(),
+            )
+            .map(|t| t.double_value(&[]))
+        })
+    };
+    for identity in [true, false] {
+        let a = tch::no_grad(|| m.losses(&c, &s, Objective::Adain, identity))
+            .map(|t| t.double_value(&[]));
+        for target in [StyleTarget::Style, StyleTarget::Mix] {
+            let b = at(&ones, target, identity);
+            eprintln!("plain {a:?}\nsampled at 1 ({target:?}) {b:?}");
+            for (x, y) in a.into_vec().into_iter().zip(b.into_vec()) {
+                assert!((x - y).abs() <= 1e-6 * x.abs().max(1e-6), "{x} vs {y}");
+            }
+            assert_eq!(b.alpha_pixel, 0.0);
+        }
     }
-    assert_eq!(b.alpha_pixel, 0.0);
+    // Below 1 the targets differ: mix aims at the content's own statistics at alpha 0, where
+    // the style target has no style weight left.
+    let zeros = Tensor::zeros([2], (Kind::Float, Device::Cpu));
+    let mix0 = at(&zeros, StyleTarget::Mix, false);
+    assert!(mix0.style.iter().all(|&x| x > 0.0), "{mix0:?}");
     // And at alpha 0 the decoder's input is the content's own features: no style weight, and
     // the alpha pixel term is the identity pixel term of that same decode.
-    let zeros = Tensor::zeros([2], (Kind::Float, Device::Cpu));
-    let z = tch::no_grad(|| {
-        m.losses_timed(
-            &c,
-            &s,
-            Objective::Adain,
-            true,
-            Some(&zeros),
-            &mut Laps::off(),
-        )
-    });
-    let z = z.map(|t| t.double_value(&[]));
+    let z = at(&zeros, StyleTarget::Style, true);
     assert!(z.style.iter().all(|&x| x == 0.0), "{z:?}");
     assert!(
         (z.alpha_pixel - z.identity_pixel).abs() <= 1e-5 * z.identity_pixel,

@@ -119,10 +119,11 @@ struct Args {
     #[arg(long, value_name = "W1,W2,W3,W4", default_value = "uniform", value_parser = layer_weights)]
     style_layer_weights: LayerWeights,
     /// The alphas the decoder trains at, one per sample: `1` (the paper), `LO-HI` (uniform) or
-    /// `LO-HI,one=P` (alpha 1 with probability P, else uniform). Below 1, the decoder's input
-    /// is alpha x AdaIN + (1 - alpha) x the content's features, the style terms are weighted by
-    /// alpha and the output's pixel MSE against its content by (1 - alpha) x
-    /// --identity-pixel-weight.
+    /// `LO-HI,one=P` (alpha 1 with probability P, else uniform), then optionally `,target=mix`.
+    /// Below 1, the decoder's input is alpha x AdaIN + (1 - alpha) x the content's features, the
+    /// style terms are weighted by alpha (or, with target=mix, aimed at alpha x the style's +
+    /// (1 - alpha) x the content's statistics, weight 1) and the output's pixel MSE against its
+    /// content by (1 - alpha) x --identity-pixel-weight.
     #[arg(long, default_value_t = d().train_alpha, value_name = "DIST")]
     train_alpha: adain::train::AlphaDist,
     /// Weight of the identity pixel term, MSE of D(E(c)) against c (SANet: 50, beside a

@@ -33,8 +33,8 @@ const PICK_SALT: u64 = 0xB4A1_C0DE_0000_0002;
 pub struct Frozen {
     /// Content pixels `[B,3,H,W]` in `[0, 1]`.
     pub content: Tensor,
-    /// relu1_1..relu4_1 of the content when the identity terms are on, else relu4_1 alone (the
-    /// last element is always relu4_1).
+    /// relu1_1..relu4_1 of the content when the identity terms or the mixed style target are on,
+    /// else relu4_1 alone (the last element is always relu4_1).
     pub content_taps: Vec<Tensor>,
     /// Per-channel (mean, std) of the style's relu1_1..relu4_1, `[B,C,1,1]` each (empty for
     /// reconstruction, which has no style).
@@ -104,7 +104,8 @@ fn to_unit(x: &Tensor) -> Tensor {
 /// What a bank keeps of each crop besides its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keep {
-    /// All four content taps (identity terms, reconstruction), else relu4_1 alone.
+    /// All four content taps (identity terms, reconstruction, the mixed style target), else
+    /// relu4_1 alone.
     pub full_taps: bool,
     /// The style crops' statistics (the paper's loss; reconstruction has no style term).
     pub style: bool,

@@ -37,7 +37,7 @@ impl Feed {
                     cfg.loader,
                     device,
                     Keep {
-                        full_taps: cfg.identity(),
+                        full_taps: cfg.full_content_taps(),
                         style: cfg.objective == Objective::Adain,
                     },
                     &|x| m.enc_taps(x),

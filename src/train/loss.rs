@@ -5,8 +5,8 @@
 
 use tch::{Kind, Tensor};
 
-use super::bank::Frozen;
-use super::config::{Objective, TrainConfig};
+use super::bank::{Frozen, TapStats};
+use super::config::{Objective, StyleTarget, TrainConfig};
 use super::layers::{adain, mean_std};
 use super::net::Network;
 use super::profile::Laps;
@@ -111,6 +111,33 @@ pub(super) fn style_losses(
     per_layer.try_into().expect("four style layers")
 }
 
+/// A step's per-sample alphas (`[B]`) and what its style terms aim at below alpha 1.
+#[derive(Clone, Copy)]
+pub struct Alphas<'a> {
+    pub alpha: &'a Tensor,
+    pub target: StyleTarget,
+}
+
+/// Per layer, `a x` the style's (mean, std) + `(1 - a) x` the content's, `a` per sample: the
+/// statistics of [`StyleTarget::Mix`]. At a = 1 exactly the style's.
+fn mixed_stats(content_taps: &[Tensor], style: &[(Tensor, Tensor)], a: &Tensor) -> TapStats {
+    assert_eq!(
+        content_taps.len(),
+        style.len(),
+        "the mixed style target needs the content's four taps (TrainConfig::full_content_taps)"
+    );
+    let a = a.view([-1, 1, 1, 1]);
+    let b = a.neg() + 1.0;
+    content_taps
+        .iter()
+        .zip(style)
+        .map(|(c, (sm, ss))| {
+            let (cm, cs) = mean_std(c);
+            (&a * sm + &b * cm, &a * ss + &b * cs)
+        })
+        .collect()
+}
+
 impl Network {
     /// The losses of `objective` for content `c` and style `s` (`[B,3,H,W]`; `s` unused by
     /// reconstruction), alpha 1, with the identity terms when `identity` is set (always for
@@ -127,21 +154,23 @@ impl Network {
         s: &Tensor,
         objective: Objective,
         identity: bool,
-        alpha: Option<&Tensor>,
+        alpha: Option<Alphas>,
         laps: &mut Laps,
     ) -> Losses {
-        let frozen = self.frozen(c, s, objective, identity, laps);
+        let full_taps = identity || alpha.is_some_and(|a| a.target == StyleTarget::Mix);
+        let frozen = self.frozen(c, s, objective, full_taps, laps);
         self.losses_from(&frozen, objective, identity, alpha, laps)
     }
 
     /// The frozen encoder's share of a step (no gradients): what [`Network::losses_from`] needs,
-    /// and what a [`Bank`](crate::train::bank::Bank) holds precomputed.
+    /// and what a [`Bank`](crate::train::bank::Bank) holds precomputed. The content's four taps
+    /// are kept when `full_taps` (identity terms, [`StyleTarget::Mix`]), else relu4_1 alone.
     pub fn frozen(
         &self,
         c: &Tensor,
         s: &Tensor,
         objective: Objective,
-        identity: bool,
+        full_taps: bool,
         laps: &mut Laps,
     ) -> Frozen {
         tch::no_grad(|| {
@@ -154,7 +183,7 @@ impl Network {
                 }
             };
             let mut content_taps = self.enc_taps(c);
-            if !(identity || objective == Objective::Reconstruction) {
+            if !(full_taps || objective == Objective::Reconstruction) {
                 content_taps = content_taps.split_off(3);
             }
             laps.lap("content encoder (no grad)");
@@ -167,16 +196,16 @@ impl Network {
     }
 
     /// The losses of a step from its frozen inputs: decoder, encoder of the output, terms.
-    /// `alpha` (`[B]`) trains each sample at its own alpha: the decoder's input is
+    /// `alpha` trains each sample at its own alpha: the decoder's input is
     /// alpha x AdaIN(c, s) + (1 - alpha) x E(c), the content target that input, the style terms
-    /// weighted by alpha and the alpha pixel term by 1 - alpha. `None` is the paper's step at
-    /// alpha 1 (plain batch means, no alpha pixel term).
+    /// aimed as [`StyleTarget`] says and the alpha pixel term weighted by 1 - alpha. `None` is the
+    /// paper's step at alpha 1 (plain batch means, no alpha pixel term).
     pub fn losses_from(
         &self,
         f: &Frozen,
         objective: Objective,
         identity: bool,
-        alpha: Option<&Tensor>,
+        alpha: Option<Alphas>,
         laps: &mut Laps,
     ) -> Losses {
         let zero = || Tensor::zeros([], (Kind::Float, self.device));
@@ -197,7 +226,7 @@ impl Network {
         let t = tch::no_grad(|| {
             let (sm, ss) = &f.style_stats[3];
             match alpha {
-                Some(a) => adain(c4, sm, ss, a),
+                Some(a) => adain(c4, sm, ss, a.alpha),
                 None => adain(
                     c4,
                     sm,
@@ -212,8 +241,22 @@ impl Network {
         let g_taps = self.enc_taps(&g);
         laps.lap("encoder of the output");
         let content = mse(&g_taps[3], &t);
-        let style = style_losses(&g_taps, &f.style_stats, alpha);
-        let alpha_pixel = match alpha {
+        let style = match alpha {
+            None => style_losses(&g_taps, &f.style_stats, None),
+            Some(Alphas {
+                alpha: a,
+                target: StyleTarget::Style,
+            }) => style_losses(&g_taps, &f.style_stats, Some(a)),
+            // Weight 1 per sample: the target already carries the alpha.
+            Some(Alphas {
+                alpha: a,
+                target: StyleTarget::Mix,
+            }) => {
+                let mixed = tch::no_grad(|| mixed_stats(&f.content_taps, &f.style_stats, a));
+                style_losses(&g_taps, &mixed, None)
+            }
+        };
+        let alpha_pixel = match alpha.map(|a| a.alpha) {
             // The output against its own content, each sample's share weighted by 1 - alpha:
             // at alpha 0 it is the identity pixel term of the stylized pass itself.
             Some(a) => {

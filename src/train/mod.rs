@@ -37,11 +37,11 @@ pub mod terms;
 mod validate;
 
 pub use config::{
-    AlphaDist, Arithmetic, DeviceChoice, Objective, Open, Schedule, Select, TrainConfig,
-    resolve_device,
+    AlphaDist, Arithmetic, DeviceChoice, Objective, Open, Schedule, Select, StyleTarget,
+    TrainConfig, resolve_device,
 };
 pub use log::{LossRow, read as read_losses};
-pub use loss::Losses;
+pub use loss::{Alphas, Losses};
 pub use net::{Network, load_decoder_file};
 pub use publish::{
     Chosen, export_outcome, holds_graphs, plot_published, publish_checkpoint, reexport_published,

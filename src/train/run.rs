@@ -9,6 +9,7 @@ use super::checkpoint::{self, CheckpointMeta, RunState};
 use super::config::{Select, TrainConfig, resolve_device};
 use super::feed::Feed;
 use super::log::{self as losslog, LogWindow, LossRow};
+use super::loss::Alphas;
 use super::net::Network;
 use super::profile::Laps;
 use super::resume::{Start, restore};
@@ -211,7 +212,10 @@ impl<'a> Run<'a> {
                     .to_device(self.model.device),
             ),
         };
-        let alpha = alpha.as_ref();
+        let alpha = alpha.as_ref().map(|a| Alphas {
+            alpha: a,
+            target: cfg.train_alpha.target,
+        });
         let l = match &mut self.feed {
             Feed::Loader(b) => {
                 let (c, s) = b.next(self.model.device)?;
