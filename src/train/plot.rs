@@ -331,8 +331,8 @@ pub fn sample_grid(model: &Network, samples: &Samples, path: &Path) -> Result<()
 mod tests {
     use super::*;
 
-    /// The published decoder's log (an older column set: no per-layer style, no alpha term)
-    /// reads and draws: one curve per term it has, the validation panel beside them.
+    /// The published decoder's log (rows of every round since 0, in the columns of the last
+    /// publish) reads and draws: one curve per term it has, the validation panel beside them.
     #[test]
     fn the_published_log_draws_a_curve_per_term_it_has() {
         let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/training/losses.csv");
@@ -346,7 +346,9 @@ mod tests {
                 "content",
                 "style (unweighted)",
                 "identity pixel (unweighted)",
-                "identity feature (unweighted)"
+                "identity feature (unweighted)",
+                "alpha pixel (unweighted)",
+                "laplacian (unweighted)"
             ]
         );
         let d = tempfile::tempdir().unwrap();
