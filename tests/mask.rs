@@ -130,16 +130,17 @@ fn each_side_of_a_half_mask_is_that_styles_output_and_a_white_mask_is_one_style(
         diff(&masked, &only_a, right),
     );
     eprintln!("left: {la:.4} to style A alone, {lb:.4} to B; right: {rb:.4} to B, {ra:.4} to A");
-    // Each side is its own style's output: within 4/255 on average (measured: 2.9/255 left,
-    // 2.1/255 right; the halves' statistics
-    // differ from the whole image's only through the encoder's borders), and at most a quarter
-    // as far from it as from the other style's.
+    // Each side is its own style's output: within 6/255 on average (the halves' statistics
+    // differ from the whole image's only through the encoder's borders, and how much that shows
+    // is the decoder's: measured 2.9/255 left and 2.1/255 right with the 30,343-iteration
+    // decoder, 4.3 and 3.4 with the 32,679 one, against ~38/255 to the other style's output),
+    // and at most a quarter as far from it as from the other style's.
     assert!(
-        la < 4.0 / 255.0 && la < 0.25 * lb,
+        la < 6.0 / 255.0 && la < 0.25 * lb,
         "left side: {la} vs {lb}"
     );
     assert!(
-        rb < 4.0 / 255.0 && rb < 0.25 * ra,
+        rb < 6.0 / 255.0 && rb < 0.25 * ra,
         "right side: {rb} vs {ra}"
     );
 
